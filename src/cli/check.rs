@@ -1,0 +1,124 @@
+//! `dhrotate check FILE...`: validate PEM DH parameter files.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::dh::{Catalog, Policy, Refused, validate};
+use crate::fsutil;
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// PEM files with DH PARAMETERS.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Require exactly this many bits.
+    #[arg(long, value_name = "N")]
+    pub bits: Option<u32>,
+    /// Refuse groups smaller than this.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub min_bits: u32,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct FileReport {
+    file: PathBuf,
+    accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<validate::Verdict>,
+    problems: Vec<String>,
+}
+
+/// Checks every file, prints a report, and fails with exit 3 if any is refused.
+pub fn run(args: &Args) -> Result<u8> {
+    let catalog = Catalog::embedded();
+    let policy = Policy {
+        expected_bits: args.bits,
+        min_bits: args.min_bits,
+    };
+    let reports: Vec<FileReport> = args
+        .files
+        .iter()
+        .map(|f| check_one(f, &policy, &catalog))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        for r in &reports {
+            print_human(r);
+        }
+    }
+    let refused: Vec<&FileReport> = reports.iter().filter(|r| !r.accepted).collect();
+    if refused.is_empty() {
+        return Ok(0);
+    }
+    Err(Refused {
+        what: format!("{} of {} file(s)", refused.len(), reports.len()),
+        reasons: refused
+            .iter()
+            .map(|r| format!("{}: {}", r.file.display(), r.problems.join(", ")))
+            .collect(),
+    }
+    .into())
+}
+
+fn check_one(file: &PathBuf, policy: &Policy, catalog: &Catalog) -> FileReport {
+    let bytes = match fsutil::read_regular(file) {
+        Ok(b) => b,
+        Err(e) => return failed(file, format!("{e:#}")),
+    };
+    match validate::validate_pem(&bytes, policy, catalog) {
+        Ok((_, verdict)) => FileReport {
+            file: file.clone(),
+            accepted: verdict.accepted(),
+            problems: verdict.problems.clone(),
+            verdict: Some(verdict),
+        },
+        Err(e) => failed(file, e.to_string()),
+    }
+}
+
+fn failed(file: &PathBuf, problem: String) -> FileReport {
+    FileReport {
+        file: file.clone(),
+        accepted: false,
+        verdict: None,
+        problems: vec![problem],
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "NO" }
+}
+
+fn print_human(r: &FileReport) {
+    println!(
+        "{}: {}",
+        r.file.display(),
+        if r.accepted { "OK" } else { "REFUSED" }
+    );
+    if let Some(v) = &r.verdict {
+        println!("  size          {} bits", v.bits);
+        println!("  generator     {} (order {:?})", v.generator, v.generator_order);
+        println!("  p prime       {}", yes(v.p_prime));
+        println!("  (p-1)/2 prime {}{}", yes(v.q_prime), if v.q_prime { " (safe prime)" } else { "" });
+        if v.openssl_check.is_empty() {
+            println!("  OpenSSL check passed (DH_check)");
+        } else {
+            println!("  OpenSSL check {}", v.openssl_check.join(", "));
+        }
+        match &v.known {
+            Some(k) => println!("  catalog       {} (a widely shared prime)", k.aliases.join(", ")),
+            None => println!("  catalog       not a known shared prime"),
+        }
+        println!("  sha256(p)     {}", v.fingerprint);
+    }
+    for p in &r.problems {
+        println!("  refused:      {p}");
+    }
+}

@@ -1,0 +1,95 @@
+//! The command line: one file per subcommand, each `run(args, ctx)`.
+
+pub mod check;
+pub mod generate;
+pub mod now;
+pub mod status;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Overrides, Settings};
+use crate::error::Failure;
+
+/// Keeps Postfix's Diffie-Hellman groups fresh, validated and in use.
+///
+/// dhrotate generates DH groups, proves them (p and (p-1)/2 prime, sane
+/// generator, OpenSSL's own check, not a widely shared prime), installs them
+/// atomically, points main.cf and master.cf at them, runs `postfix check`
+/// and reloads, and puts every byte back if any step fails.
+///
+/// Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 a group
+/// or file was refused, 4 `postfix check` or reload failed (rolled back),
+/// 5 another run holds the lock, 6 status: stale or degraded.
+#[derive(Debug, Parser)]
+#[command(name = "dhrotate", version, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file; `conf.d/*.toml` beside it is read too.
+    #[arg(long, global = true, value_name = "PATH", env = "DHROTATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Postfix configuration directory (overrides postfix_config_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub postfix_dir: Option<PathBuf>,
+    /// State directory for the lock, state file and backups (overrides state_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rotate now: generate, validate, install, edit Postfix config, check, reload.
+    Now(now::Args),
+    /// Validate PEM DH parameter files (exit 3 if any is refused).
+    Check(check::Args),
+    /// Generate one validated group to stdout or a file.
+    Generate(generate::Args),
+    /// Show configuration, files, ages and what Postfix reads (exit 6 if stale or broken).
+    Status(status::Args),
+}
+
+/// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
+pub fn run(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Now(args) => now::run(args, &cli),
+        Command::Check(args) => check::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Status(args) => status::run(args, &cli),
+    }
+}
+
+/// Loads the settings named by the global flags; errors are exit 2.
+pub fn settings(cli: &Cli, extra: Overrides) -> Result<Settings> {
+    let explicit = cli.config.is_some();
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG));
+    let overrides = Overrides {
+        postfix_config_dir: cli.postfix_dir.clone(),
+        state_dir: cli.state_dir.clone(),
+        ..extra
+    };
+    config::load(&path, explicit, &overrides).map_err(|e| Failure::Config(e).into())
+}
+
+/// The real Postfix, as the settings name it.
+pub fn system_postfix(s: &Settings) -> crate::postfix::SystemPostfix {
+    crate::postfix::SystemPostfix {
+        config_dir: s.postfix_config_dir.clone(),
+        postconf: s.postconf.clone(),
+        postfix: s.postfix.clone(),
+        timeout: s.command_timeout,
+    }
+}

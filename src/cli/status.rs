@@ -1,0 +1,241 @@
+//! `dhrotate status`: what is configured, what Postfix reads, and whether
+//! the files are fresh and sound. Exit 6 when anything is stale or broken,
+//! so monitoring can run it as is.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::{Overrides, Settings, Use};
+use crate::dh::{Catalog, validate};
+use crate::error::Failure;
+use crate::postfix::{self, MainCf, MasterCf};
+use crate::rotation::{apply::group_policy, plan};
+use crate::{fsutil, state};
+
+/// Arguments of `status`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Machine-readable output (schema: README "status --json").
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `status --json` output, version 1.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    /// Schema version of this document.
+    pub schema: u32,
+    /// Postfix and OpenSSL versions, when Postfix answered.
+    pub versions: Option<postfix::Versions>,
+    /// Mode in effect and why, or why it cannot be decided.
+    pub mode: Result<plan::Decision, String>,
+    /// One entry per configured group.
+    pub groups: Vec<GroupStatus>,
+    /// The last run recorded in the state file.
+    pub last_run: Option<state::State>,
+    /// Everything wrong, in words; empty when healthy.
+    pub problems: Vec<String>,
+    /// `problems` is empty.
+    pub healthy: bool,
+}
+
+/// One group's file and where Postfix is pointed at it.
+#[derive(Debug, Serialize)]
+pub struct GroupStatus {
+    /// Config name.
+    pub name: String,
+    /// The file.
+    pub file: PathBuf,
+    /// Configured size.
+    pub bits: u32,
+    /// File age in seconds, when it exists.
+    pub age_seconds: Option<u64>,
+    /// Older than max_age.
+    pub stale: bool,
+    /// SHA-256 of p, when the file parses.
+    pub fingerprint: Option<String>,
+    /// Validation passed.
+    pub valid: bool,
+    /// What each configured place sets the parameter to now.
+    pub places: Vec<Place>,
+}
+
+/// What one place (main.cf or a service) says.
+#[derive(Debug, Serialize)]
+pub struct Place {
+    /// `main.cf` or `master.cf SERVICE/TYPE`.
+    pub place: String,
+    /// The parameter's value there (`None`: not set).
+    pub value: Option<String>,
+    /// Whether it points at this group's file.
+    pub points_here: bool,
+}
+
+/// Runs `status`.
+pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
+    let settings = super::settings(cli, Overrides::default())?;
+    let report = build(&settings, SystemTime::now());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report, &settings);
+    }
+    if report.healthy {
+        Ok(0)
+    } else {
+        Err(Failure::Degraded(format!("{} problem(s): {}", report.problems.len(), report.problems.join("; "))).into())
+    }
+}
+
+/// Gathers the status without changing anything.
+pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
+    let pf = super::system_postfix(settings);
+    let mut problems = Vec::new();
+    let versions = postfix::version::detect(&pf)
+        .map_err(|e| problems.push(format!("cannot ask Postfix: {e:#}")))
+        .ok();
+    let mode = match &versions {
+        Some(v) => plan::decide(settings.mode, v).map_err(|e| format!("{e:#}")),
+        None => Err("unknown: Postfix did not answer".into()),
+    };
+    let dir = &settings.postfix_config_dir;
+    let main = fsutil::read_regular(&dir.join("main.cf")).map(|b| MainCf::parse(&b));
+    let master = fsutil::read_regular(&dir.join("master.cf")).map(|b| MasterCf::parse(&b));
+    if let Err(e) = &main {
+        problems.push(format!("{e:#}"));
+    }
+    let catalog = Catalog::embedded();
+    let explicit = matches!(&mode, Ok(d) if d.mode == plan::Effective::Explicit);
+    let mut groups = Vec::new();
+    for g in &settings.groups {
+        let mut st = GroupStatus {
+            name: g.name.clone(),
+            file: g.file.clone(),
+            bits: g.bits,
+            age_seconds: None,
+            stale: false,
+            fingerprint: None,
+            valid: false,
+            places: Vec::new(),
+        };
+        for u in &g.uses {
+            let value = match u {
+                Use::MainCf => main.as_ref().ok().and_then(|m| m.get(g.parameter())).map(|p| p.value.clone()),
+                Use::Service(key) => master
+                    .as_ref()
+                    .ok()
+                    .and_then(|m| m.service(key))
+                    .and_then(|s| s.get(g.parameter()))
+                    .map(|o| o.value.clone()),
+            };
+            let points_here = value
+                .as_deref()
+                .is_some_and(|v| v.replace("${config_directory}", &dir.to_string_lossy()).replace("$config_directory", &dir.to_string_lossy()) == g.file.to_string_lossy());
+            if explicit && !points_here {
+                problems.push(format!("{u} does not point {} at {}", g.parameter(), g.file.display()));
+            }
+            st.places.push(Place {
+                place: u.to_string(),
+                value,
+                points_here,
+            });
+        }
+        if explicit {
+            match fsutil::read_regular(&g.file) {
+                Err(e) => problems.push(format!("group {:?}: {e:#}", g.name)),
+                Ok(bytes) => {
+                    let age = std::fs::metadata(&g.file)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| now.duration_since(m).ok());
+                    st.age_seconds = age.map(|a| a.as_secs());
+                    st.stale = age.is_some_and(|a| a > settings.max_age);
+                    if st.stale {
+                        problems.push(format!(
+                            "{} is {} old, older than max_age {}; run `dhrotate now`",
+                            g.file.display(),
+                            humantime::format_duration(std::time::Duration::from_secs(st.age_seconds.unwrap_or(0))),
+                            humantime::format_duration(settings.max_age)
+                        ));
+                    }
+                    match validate::validate_pem(&bytes, &group_policy(g, settings), &catalog) {
+                        Ok((_, v)) => {
+                            st.valid = v.accepted();
+                            st.fingerprint = Some(v.fingerprint.clone());
+                            for p in v.problems {
+                                problems.push(format!("{}: {p}", g.file.display()));
+                            }
+                        }
+                        Err(e) => problems.push(format!(
+                            "{}: {e}; Postfix falls back to a built-in group with this file",
+                            g.file.display()
+                        )),
+                    }
+                }
+            }
+        }
+        groups.push(st);
+    }
+    if let Err(e) = &mode {
+        problems.push(e.clone());
+    }
+    StatusReport {
+        schema: 1,
+        versions,
+        mode,
+        groups,
+        last_run: state::read(&settings.state_dir).ok().flatten(),
+        healthy: problems.is_empty(),
+        problems,
+    }
+}
+
+fn print_human(r: &StatusReport, s: &Settings) {
+    match &r.versions {
+        Some(v) => println!(
+            "Postfix {}, OpenSSL {} ({})",
+            v.postfix,
+            v.openssl.map_or_else(|| "unknown".into(), |o| o.to_string()),
+            v.openssl_source
+        ),
+        None => println!("Postfix: not reachable"),
+    }
+    match &r.mode {
+        Ok(d) => println!("mode: {:?} ({})", d.mode, d.why),
+        Err(e) => println!("mode: undecided: {e}"),
+    }
+    println!("config: {}  state: {}", s.postfix_config_dir.display(), s.state_dir.display());
+    for g in &r.groups {
+        println!("group {:?}: {} bits -> {}", g.name, g.bits, g.file.display());
+        if let Some(fp) = &g.fingerprint {
+            println!("  sha256(p) {fp}  valid: {}", if g.valid { "yes" } else { "NO" });
+        }
+        if let Some(age) = g.age_seconds {
+            println!(
+                "  age {}{}",
+                humantime::format_duration(std::time::Duration::from_secs(age)),
+                if g.stale { " (STALE)" } else { "" }
+            );
+        }
+        for p in &g.places {
+            println!(
+                "  {}: {}{}",
+                p.place,
+                p.value.as_deref().unwrap_or("(not set)"),
+                if p.points_here { "" } else { "  <- not this group's file" }
+            );
+        }
+    }
+    if let Some(last) = &r.last_run {
+        println!("last run: {} (unix {}), mode {}", last.outcome, last.last_run, last.mode);
+    }
+    if r.healthy {
+        println!("healthy");
+    }
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
+}

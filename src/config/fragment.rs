@@ -1,0 +1,140 @@
+//! One configuration file as written: every field optional, unknown keys
+//! rejected, values still raw. Spans are kept so that later validation can
+//! name the line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// How the DH settings are managed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `auto` when Postfix >= 3.7 runs with OpenSSL >= 3, else `explicit`.
+    Detect,
+    /// Generate groups and point Postfix at the files.
+    Explicit,
+    /// Leave the choice to OpenSSL: reset the settings.
+    Auto,
+}
+
+/// The top level of dhrotate.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fragment {
+    pub mode: Option<Spanned<Mode>>,
+    pub postfix_config_dir: Option<Spanned<PathBuf>>,
+    pub state_dir: Option<Spanned<PathBuf>>,
+    pub min_bits: Option<Spanned<u32>>,
+    pub max_age: Option<Spanned<String>>,
+    #[serde(default)]
+    pub group: Vec<GroupFragment>,
+    pub reload: Option<ReloadFragment>,
+    pub pool: Option<PoolFragment>,
+    pub schedule: Option<ScheduleFragment>,
+    pub curves: Option<CurvesFragment>,
+    pub postfix: Option<PostfixFragment>,
+    pub lock_wait: Option<Spanned<String>>,
+}
+
+/// One `[[group]]` table; `name` identifies it across fragments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFragment {
+    pub name: Spanned<String>,
+    pub bits: Option<Spanned<u32>>,
+    pub file: Option<Spanned<PathBuf>>,
+    #[serde(rename = "use")]
+    pub uses: Option<Spanned<Vec<String>>>,
+}
+
+/// `[reload]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadFragment {
+    pub enabled: Option<bool>,
+    pub verify: Option<Spanned<String>>,
+    pub endpoints: Option<Vec<String>>,
+}
+
+/// `[pool]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolFragment {
+    pub size: Option<Spanned<u32>>,
+}
+
+/// `[schedule]`, used by the daemon.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFragment {
+    pub cron: Option<Spanned<String>>,
+    pub jitter: Option<Spanned<String>>,
+    pub catch_up: Option<bool>,
+}
+
+/// `[curves]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurvesFragment {
+    pub policy: Option<Spanned<String>>,
+}
+
+/// `[postfix]`: where Postfix's tools are, for non-standard installs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostfixFragment {
+    pub postconf: Option<Spanned<PathBuf>>,
+    pub postfix: Option<Spanned<PathBuf>>,
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// A fragment with the file it came from, for error messages.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text, to turn spans into line numbers.
+    pub text: String,
+    /// What it says.
+    pub fragment: Fragment,
+}
+
+impl Loaded {
+    /// 1-based line of a byte offset in this file.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    /// "FILE line N" for a spanned value.
+    pub fn at<T>(&self, s: &Spanned<T>) -> String {
+        format!("{} line {}", self.path.display(), self.line_of(s.span().start))
+    }
+}
+
+/// Reads and parses one file; refuses one that others may write, since
+/// it tells a root process what to do.
+pub fn load(path: &Path) -> Result<Loaded> {
+    use std::os::unix::fs::MetadataExt;
+    let bytes = crate::fsutil::read_regular(path)?;
+    let meta = std::fs::metadata(path).with_context(|| format!("inspecting {}", path.display()))?;
+    if meta.mode() & 0o022 != 0 {
+        bail!(
+            "refusing configuration {}: it is group- or world-writable (mode {:o}); `chmod go-w {}`",
+            path.display(),
+            meta.mode() & 0o7777,
+            path.display()
+        );
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 ({e})", path.display()))?;
+    let fragment: Fragment = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        text,
+        fragment,
+    })
+}

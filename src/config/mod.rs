@@ -1,0 +1,54 @@
+//! Configuration: fragments (`dhrotate.toml`, then `conf.d/*.toml` in name
+//! order) are merged field by field, command-line overrides applied last,
+//! and the result validated into one `Settings` with no optional parts.
+
+pub mod fragment;
+mod settings;
+
+pub use fragment::Mode;
+pub use settings::{GroupSpec, Overrides, ReloadSettings, Settings, Use, Verify};
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// Default location of the main configuration file.
+pub const DEFAULT_CONFIG: &str = "/etc/dhrotate/dhrotate.toml";
+
+/// Loads `config` (which may be missing when it is the default path) and
+/// the `conf.d/*.toml` beside it, then validates.
+pub fn load(config: &Path, explicit: bool, overrides: &Overrides) -> Result<Settings> {
+    let mut files = Vec::new();
+    if config.exists() || explicit {
+        files.push(config.to_path_buf());
+    }
+    let dropins = config
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("conf.d");
+    files.extend(dropin_files(&dropins)?);
+    let loaded = files
+        .iter()
+        .map(|f| fragment::load(f))
+        .collect::<Result<Vec<_>>>()?;
+    settings::merge_and_validate(&loaded, overrides)
+}
+
+fn dropin_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,10 @@
+//! Diffie-Hellman groups: generation, strict PEM reading, validation and
+//! the catalog of well-known shared primes.
+
+pub mod generate;
+pub mod known;
+pub mod pem;
+pub mod validate;
+
+pub use known::Catalog;
+pub use validate::{Policy, Refused, ValidGroup, Verdict};

@@ -1,0 +1,301 @@
+//! Validation of DH groups, independent of whatever generated them.
+//!
+//! Each check answers a question an attacker or a bug could get wrong:
+//! is p prime, is (p-1)/2 prime (so small-subgroup attacks fail), is the
+//! generator sane, does OpenSSL itself accept the group, is the size the one
+//! we asked for, and is it a widely shared prime.
+
+use num_bigint::BigUint;
+use num_prime::PrimalityTestConfig;
+use openssl::bn::BigNumRef;
+use openssl::dh::Dh;
+use openssl::pkey::Params;
+use serde::Serialize;
+
+use super::known::{Catalog, KnownGroup};
+use super::pem;
+
+/// What a group must satisfy besides being a valid safe-prime group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Exact size required, when the caller knows it.
+    pub expected_bits: Option<u32>,
+    /// Smallest size accepted.
+    pub min_bits: u32,
+}
+
+/// Order of the subgroup the generator spans in a safe-prime group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GeneratorOrder {
+    /// g^q = 1: g generates the prime-order subgroup.
+    Q,
+    /// g^q = p-1: g generates the whole group of order 2q.
+    TwoQ,
+    /// Neither: not a proper generator for a safe-prime group.
+    Other,
+}
+
+/// Everything the validator found out about one group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Size of p in bits.
+    pub bits: u32,
+    /// The generator, decimal.
+    pub generator: String,
+    /// SHA-256 of p (big-endian bytes), lowercase hex.
+    pub fingerprint: String,
+    /// p passed num-prime's strict primality test.
+    pub p_prime: bool,
+    /// (p-1)/2 passed num-prime's strict primality test.
+    pub q_prime: bool,
+    /// What g^q mod p says about the generator.
+    pub generator_order: GeneratorOrder,
+    /// Problems OpenSSL's own DH_check reported (empty when it agrees).
+    pub openssl_check: Vec<&'static str>,
+    /// Catalog entry, when p is a well-known shared prime.
+    pub known: Option<KnownGroup>,
+    /// Every reason to refuse the group; empty means accepted.
+    pub problems: Vec<String>,
+}
+
+impl Verdict {
+    /// True when nothing argues against using the group.
+    pub fn accepted(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// A group that passed validation, ready to be written.
+#[derive(Debug, Clone)]
+pub struct ValidGroup {
+    /// The PEM text to write, as OpenSSL renders it.
+    pub pem: Vec<u8>,
+    /// The verdict that let it through.
+    pub verdict: Verdict,
+}
+
+/// A group or file that validation refused (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("refusing {what}: {}", reasons.join("; "))]
+pub struct Refused {
+    /// What was refused (a path or "generated 2048-bit group").
+    pub what: String,
+    /// Why, in words.
+    pub reasons: Vec<String>,
+}
+
+/// Parses and validates PEM bytes; `Err` only for files that do not parse.
+pub fn validate_pem(
+    bytes: &[u8],
+    policy: &Policy,
+    catalog: &Catalog,
+) -> Result<(Dh<Params>, Verdict), pem::PemError> {
+    let dh = pem::parse(bytes)?;
+    let verdict = validate(&dh, policy, catalog);
+    Ok((dh, verdict))
+}
+
+/// Turns a group into a `ValidGroup`, or says why it is refused.
+pub fn accept(
+    dh: &Dh<Params>,
+    what: &str,
+    policy: &Policy,
+    catalog: &Catalog,
+) -> Result<ValidGroup, Refused> {
+    let verdict = validate(dh, policy, catalog);
+    if !verdict.accepted() {
+        return Err(Refused {
+            what: what.to_owned(),
+            reasons: verdict.problems,
+        });
+    }
+    let pem = dh.params_to_pem().map_err(|e| Refused {
+        what: what.to_owned(),
+        reasons: vec![format!("OpenSSL cannot encode it: {e}")],
+    })?;
+    Ok(ValidGroup { pem, verdict })
+}
+
+/// Runs every check on `dh`.
+pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict {
+    let p = to_biguint(dh.prime_p());
+    let g = to_biguint(dh.generator());
+    let bits = p.bits() as u32;
+    let mut problems = Vec::new();
+
+    if let Some(want) = policy.expected_bits {
+        if bits != want {
+            problems.push(format!("prime is {bits} bits, expected exactly {want}"));
+        }
+    }
+    if bits < policy.min_bits {
+        problems.push(format!(
+            "prime is {bits} bits, below the minimum of {}",
+            policy.min_bits
+        ));
+    }
+
+    let one = BigUint::from(1u32);
+    let strict = Some(PrimalityTestConfig::strict());
+    let p_prime = bits > 2 && num_prime::nt_funcs::is_prime(&p, strict).probably();
+    let q = if bits > 2 { (&p - &one) >> 1 } else { BigUint::from(0u32) };
+    // Only worth testing q when p is prime; a composite p is refused anyway.
+    let q_prime = p_prime && num_prime::nt_funcs::is_prime(&q, strict).probably();
+    if !p_prime {
+        problems.push("p is not prime".into());
+    } else if !q_prime {
+        problems.push(
+            "p is prime but (p-1)/2 is not: not a safe prime, so small subgroups exist".into(),
+        );
+    }
+
+    let generator_order = if p_prime && g > one && g < &p - &one {
+        let r = g.modpow(&q, &p);
+        if r == one {
+            GeneratorOrder::Q
+        } else if r == &p - &one {
+            GeneratorOrder::TwoQ
+        } else {
+            GeneratorOrder::Other
+        }
+    } else {
+        GeneratorOrder::Other
+    };
+    if g != BigUint::from(2u32) && g != BigUint::from(5u32) {
+        problems.push(format!("generator is {g}, expected 2 or 5"));
+    } else if p_prime && q_prime && generator_order == GeneratorOrder::Other {
+        problems.push(format!("generator {g} does not have order q or 2q"));
+    }
+
+    let openssl_check = openssl_dh_check(dh);
+    if !openssl_check.is_empty() {
+        problems.push(format!("OpenSSL's DH check fails: {}", openssl_check.join(", ")));
+    }
+
+    let known = catalog.lookup(dh.prime_p()).cloned();
+    if let Some(k) = &known {
+        problems.push(format!(
+            "prime is {} ({}), a widely shared group; generate a fresh one with `dhrotate generate` or `dhrotate now`",
+            k.name,
+            k.aliases.join(", ")
+        ));
+    }
+
+    Verdict {
+        bits,
+        generator: g.to_string(),
+        fingerprint: fingerprint(dh.prime_p()),
+        p_prime,
+        q_prime,
+        generator_order,
+        openssl_check,
+        known,
+        problems,
+    }
+}
+
+/// SHA-256 of the prime's big-endian bytes, lowercase hex: the identity of a group.
+pub fn fingerprint(p: &BigNumRef) -> String {
+    openssl::sha::sha256(&p.to_vec())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn to_biguint(n: &BigNumRef) -> BigUint {
+    BigUint::from_bytes_be(&n.to_vec())
+}
+
+// DH_check reason bits from <openssl/dh.h>; openssl-sys declares the
+// function but not the flags.
+const DH_CHECK_FLAGS: [(i32, &str); 9] = [
+    (0x01, "p is not prime"),
+    (0x02, "p is not a safe prime"),
+    (0x04, "unable to check the generator"),
+    (0x08, "generator is not suitable"),
+    (0x10, "q is not prime"),
+    (0x20, "invalid q"),
+    (0x40, "invalid j"),
+    (0x80, "modulus too small"),
+    (0x100, "modulus too large"),
+];
+
+/// OpenSSL's `DH_check` reasons; empty when OpenSSL accepts the group.
+pub fn openssl_dh_check(dh: &Dh<Params>) -> Vec<&'static str> {
+    use foreign_types_shared::ForeignType;
+    let mut codes: std::os::raw::c_int = 0;
+    // SAFETY: dh.as_ptr() is a valid DH* for the lifetime of `dh`, and
+    // DH_check only reads it and writes the int we pass.
+    let ok = unsafe { openssl_sys::DH_check(dh.as_ptr(), &mut codes) };
+    if ok != 1 {
+        return vec!["OpenSSL could not run the check"];
+    }
+    DH_CHECK_FLAGS
+        .iter()
+        .filter(|(bit, _)| codes & bit != 0)
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::bn::BigNum;
+
+    fn group(p: BigNum, g: u32) -> Dh<Params> {
+        Dh::from_pqg(p, None, BigNum::from_u32(g).unwrap()).unwrap()
+    }
+
+    const ANY: Policy = Policy {
+        expected_bits: None,
+        min_bits: 0,
+    };
+
+    #[test]
+    fn fresh_openssl_group_is_accepted() {
+        let dh = Dh::generate_params(512, 2).unwrap();
+        let v = validate(&dh, &ANY, &Catalog::embedded());
+        assert!(v.accepted(), "{:?}", v.problems);
+        assert!(v.p_prime && v.q_prime);
+        assert_eq!(v.bits, 512);
+        assert_eq!(v.fingerprint.len(), 64);
+    }
+
+    #[test]
+    fn composite_p_is_refused() {
+        let composite = BigNum::from_dec_str(&("1".to_owned() + &"0".repeat(150))).unwrap();
+        let v = validate(&group(composite, 2), &ANY, &Catalog::embedded());
+        assert!(!v.p_prime);
+        assert!(v.problems.iter().any(|p| p == "p is not prime"), "{:?}", v.problems);
+    }
+
+    #[test]
+    fn catalogued_prime_is_refused_by_name() {
+        let dh = group(BigNum::get_rfc3526_prime_2048().unwrap(), 2);
+        let v = validate(&dh, &ANY, &Catalog::embedded());
+        assert!(v.p_prime && v.q_prime);
+        assert_eq!(v.known.as_ref().unwrap().name, "rfc3526-modp2048");
+        assert!(v.problems.iter().any(|p| p.contains("rfc3526-modp2048")));
+    }
+
+    #[test]
+    fn wrong_size_and_small_size_are_refused() {
+        let dh = Dh::generate_params(512, 2).unwrap();
+        let policy = Policy {
+            expected_bits: Some(1024),
+            min_bits: 1024,
+        };
+        let v = validate(&dh, &policy, &Catalog::embedded());
+        assert!(v.problems.iter().any(|p| p.contains("expected exactly 1024")));
+        assert!(v.problems.iter().any(|p| p.contains("below the minimum of 1024")));
+    }
+
+    #[test]
+    fn odd_generator_is_refused() {
+        let dh = Dh::generate_params(512, 2).unwrap();
+        let p = dh.prime_p().to_owned().unwrap();
+        let v = validate(&group(p, 3), &ANY, &Catalog::embedded());
+        assert!(v.problems.iter().any(|p| p.contains("generator is 3")), "{:?}", v.problems);
+    }
+}

@@ -1,0 +1,14 @@
+//! dhrotate: Diffie-Hellman group rotation and forward-secrecy policy for Postfix.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod dh;
+pub mod error;
+pub mod fsutil;
+pub mod lock;
+pub mod logging;
+pub mod postfix;
+pub mod probe;
+pub mod rotation;
+pub mod state;

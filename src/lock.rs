@@ -1,0 +1,62 @@
+//! The run lock: one rotation at a time per state directory.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use nix::fcntl::OFlag;
+
+use crate::error::Failure;
+
+/// Holds an exclusive `flock` until dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    /// Takes the lock at `path`, waiting up to `wait`; `Failure::Locked` after that.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<RunLock> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(OFlag::O_NOFOLLOW.bits())
+            .open(path)
+            .with_context(|| format!("opening lock file {}", path.display()))?;
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(RunLock { _file: file }),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Failure::Locked(path.to_path_buf()).into());
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("locking {}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_is_told_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let first = RunLock::acquire(&p, Duration::ZERO).unwrap();
+        let err = RunLock::acquire(&p, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 5);
+        drop(first);
+        RunLock::acquire(&p, Duration::ZERO).unwrap();
+    }
+}

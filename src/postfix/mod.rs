@@ -1,0 +1,19 @@
+//! Everything about Postfix: its commands, its versions, and editing its
+//! main.cf and master.cf.
+
+pub mod ctl;
+pub mod instance;
+pub mod lines;
+pub mod maincf;
+pub mod mastercf;
+pub mod version;
+
+pub use ctl::{Postfix, SystemPostfix};
+pub use maincf::MainCf;
+pub use mastercf::MasterCf;
+pub use version::{Version, Versions};
+
+/// The main.cf parameter for the (non-export) DH group.
+pub const DH1024: &str = "smtpd_tls_dh1024_param_file";
+/// The export-grade parameter, read only before Postfix 3.6.
+pub const DH512: &str = "smtpd_tls_dh512_param_file";

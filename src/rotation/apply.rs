@@ -1,0 +1,251 @@
+//! Carrying out a plan: generate and validate first, then write with a
+//! journal of snapshots, `postfix check`, reload, and byte-identical
+//! rollback if anything after the first write fails.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow};
+use openssl::dh::Dh;
+use openssl::pkey::Params;
+use tracing::{info, warn};
+
+use super::plan::Plan;
+use crate::config::{GroupSpec, Settings, Use};
+use crate::dh::{self, Catalog, Policy, ValidGroup};
+use crate::error::Failure;
+use crate::fsutil::{self, FileMode, Snapshot};
+use crate::postfix::Postfix;
+use crate::state::GroupState;
+
+/// Where fresh groups come from.
+pub trait GroupSource {
+    /// A new group of `bits` bits (validated again by the caller).
+    fn fresh(&self, bits: u32) -> Result<Dh<Params>>;
+}
+
+/// Generates with OpenSSL, as `openssl dhparam` would.
+#[derive(Debug, Default)]
+pub struct OpenSslSource;
+
+impl GroupSource for OpenSslSource {
+    fn fresh(&self, bits: u32) -> Result<Dh<Params>> {
+        dh::generate::generate(bits)
+    }
+}
+
+/// The outside world a rotation talks to.
+pub struct Env<'a> {
+    /// Postfix's commands.
+    pub postfix: &'a dyn Postfix,
+    /// Fresh groups.
+    pub source: &'a dyn GroupSource,
+    /// Known shared primes.
+    pub catalog: &'a Catalog,
+    /// The time to record.
+    pub now: SystemTime,
+}
+
+/// What happened to the running Postfix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reload {
+    /// `postfix reload` ran.
+    Reloaded,
+    /// Postfix is not running; it reads the new files when it starts.
+    NotRunning,
+    /// `[reload] enabled = false` or `--no-reload`.
+    Disabled,
+    /// Nothing changed, so nothing to reload.
+    NotNeeded,
+}
+
+/// The result of a successful apply.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// Groups written.
+    pub written: Vec<GroupState>,
+    /// Configuration files changed.
+    pub edited: Vec<PathBuf>,
+    /// Reload outcome.
+    pub reload: Reload,
+}
+
+/// Generates, validates, writes, checks and reloads; rolls back on failure.
+pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
+    // Everything that can be refused is decided before the first write.
+    let mut fresh: Vec<(&GroupSpec, ValidGroup)> = Vec::new();
+    for g in &plan.groups {
+        info!(group = %g.name, bits = g.bits, "generating");
+        let dh = env.source.fresh(g.bits)?;
+        let policy = group_policy(g, settings);
+        let what = format!("the new {}-bit group {:?}", g.bits, g.name);
+        let valid = dh::validate::accept(&dh, &what, &policy, env.catalog)?;
+        info!(group = %g.name, bits = g.bits, fingerprint = %valid.verdict.fingerprint, "validated");
+        fresh.push((g, valid));
+    }
+
+    let mut journal = Journal::default();
+    let result = write_all(plan, settings, &fresh, &mut journal);
+    if let Err(e) = result {
+        return Err(journal.roll_back(e, Step::Write));
+    }
+
+    if !plan.edits.is_empty() || !fresh.is_empty() {
+        if let Err(e) = env.postfix.check() {
+            let e = e.context("`postfix check` rejected the new configuration");
+            return Err(journal.roll_back(e, Step::Check));
+        }
+    }
+
+    let reload = if !plan.changes_anything() {
+        Reload::NotNeeded
+    } else if !settings.reload.enabled {
+        Reload::Disabled
+    } else if !env.postfix.is_running()? {
+        Reload::NotRunning
+    } else {
+        match env.postfix.reload() {
+            Ok(()) => Reload::Reloaded,
+            Err(e) => {
+                let e = e.context("`postfix reload` failed");
+                return Err(journal.roll_back(e, Step::Reload(env.postfix)));
+            }
+        }
+    };
+
+    let written_at = env
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let written = fresh
+        .iter()
+        .map(|(g, v)| GroupState {
+            name: g.name.clone(),
+            file: g.file.clone(),
+            bits: g.bits,
+            fingerprint: v.verdict.fingerprint.clone(),
+            written_at,
+        })
+        .collect();
+    Ok(Applied {
+        written,
+        edited: plan.edits.iter().map(|e| e.path.clone()).collect(),
+        reload,
+    })
+}
+
+/// The validation policy for a configured group.
+pub fn group_policy(g: &GroupSpec, settings: &Settings) -> Policy {
+    let in_main = g.uses.contains(&Use::MainCf);
+    Policy {
+        expected_bits: Some(g.bits),
+        min_bits: if in_main { settings.min_bits } else { g.bits.min(settings.min_bits) },
+    }
+}
+
+/// `NAME.prev` beside a group file.
+pub fn prev_path(file: &Path) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_os_string();
+    name.push(".prev");
+    file.with_file_name(name)
+}
+
+fn write_all(
+    plan: &Plan,
+    settings: &Settings,
+    fresh: &[(&GroupSpec, ValidGroup)],
+    journal: &mut Journal,
+) -> Result<()> {
+    let backup_dir = settings.state_dir.join("backup");
+    std::fs::create_dir_all(&backup_dir)
+        .with_context(|| format!("creating {}", backup_dir.display()))?;
+    for edit in &plan.edits {
+        let name = edit.path.file_name().unwrap_or_default();
+        fsutil::write_atomic(&backup_dir.join(name), &edit.before, edit.mode)?;
+    }
+
+    for (g, valid) in fresh {
+        let prev = prev_path(&g.file);
+        journal.remember(&prev)?;
+        journal.remember(&g.file)?;
+        if let Some(Some((old, mode))) = journal.content_of(&g.file) {
+            fsutil::write_atomic(&prev, &old, mode)?;
+        }
+        fsutil::write_atomic(&g.file, &valid.pem, FileMode::PUBLIC)?;
+        info!(group = %g.name, file = %g.file.display(), fingerprint = %valid.verdict.fingerprint, "wrote group");
+    }
+    for edit in &plan.edits {
+        journal.remember(&edit.path)?;
+        // Someone may have edited the file since we planned; never overwrite that.
+        if journal.content_of(&edit.path).flatten().map(|(b, _)| b) != Some(edit.before.clone()) {
+            return Err(anyhow!(
+                "{} changed while dhrotate was running; nothing was changed, run again",
+                edit.path.display()
+            ));
+        }
+        fsutil::write_atomic(&edit.path, &edit.after, edit.mode)?;
+        info!(file = %edit.path.display(), "edited");
+    }
+    Ok(())
+}
+
+/// The step that failed, which decides the exit code and whether to reload again.
+enum Step<'a> {
+    Write,
+    Check,
+    Reload(&'a dyn Postfix),
+}
+
+/// Snapshots of every file touched, restored in reverse on failure.
+#[derive(Default)]
+struct Journal {
+    snapshots: Vec<Snapshot>,
+}
+
+impl Journal {
+    fn remember(&mut self, path: &Path) -> Result<()> {
+        if self.snapshots.iter().all(|s| s.path != path) {
+            self.snapshots.push(Snapshot::take(path)?);
+        }
+        Ok(())
+    }
+
+    fn content_of(&self, path: &Path) -> Option<Option<(Vec<u8>, FileMode)>> {
+        self.snapshots
+            .iter()
+            .find(|s| s.path == path)
+            .map(|s| s.content.clone())
+    }
+
+    /// Restores every snapshot; reloads again when the failed step was a
+    /// reload, so running daemons see the old files. Returns the error to
+    /// report, with any restore failure added to it.
+    fn roll_back(self, cause: anyhow::Error, step: Step) -> anyhow::Error {
+        let mut problems = Vec::new();
+        for s in self.snapshots.iter().rev() {
+            if let Err(e) = s.restore() {
+                problems.push(format!("{e:#}"));
+            }
+        }
+        if let Step::Reload(pf) = step {
+            if let Err(e) = pf.reload() {
+                warn!(error = %format!("{e:#}"), "reload after rollback failed");
+            }
+        }
+        if !problems.is_empty() {
+            return anyhow!(
+                "{cause:#}; ROLLBACK INCOMPLETE, restore by hand from the state directory's backup/: {}",
+                problems.join("; ")
+            );
+        }
+        warn!("rolled back every file to its previous bytes");
+        let cause = cause.context("every file was restored to its previous bytes");
+        if matches!(step, Step::Check | Step::Reload(_)) {
+            Failure::PostfixRejected(cause).into()
+        } else {
+            cause
+        }
+    }
+}

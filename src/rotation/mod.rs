@@ -1,0 +1,96 @@
+//! One rotation (DESIGN.md pipeline steps 2-9, and 11): lock, detect,
+//! plan, apply, record.
+
+pub mod apply;
+pub mod plan;
+
+pub use apply::{Applied, Env, GroupSource, OpenSslSource, Reload};
+pub use plan::{Decision, Effective, Plan};
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result};
+use tracing::info;
+
+use crate::config::Settings;
+use crate::lock::RunLock;
+use crate::state;
+
+/// What `now` did, or would do with `--dry-run`.
+#[derive(Debug)]
+pub enum Report {
+    /// The plan, not applied.
+    DryRun(Plan),
+    /// The plan and its result.
+    Done(Plan, Applied),
+}
+
+/// Runs one rotation under the lock.
+pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
+    if dry_run {
+        // Planning only reads; no lock, no state directory needed.
+        return plan::plan(settings, env.postfix).map(Report::DryRun);
+    }
+    ensure_state_dir(&settings.state_dir)?;
+    let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
+    clean_stale_temps(settings)?;
+    let plan = plan::plan(settings, env.postfix)?;
+    for w in &plan.warnings {
+        tracing::warn!("{w}");
+    }
+    info!(mode = ?plan.decision.mode, why = %plan.decision.why, "mode decided");
+    let result = apply::apply(&plan, settings, env);
+    let mut record = state::read(&settings.state_dir).ok().flatten().unwrap_or_default();
+    record.last_run = env.now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    record.mode = format!("{:?}", plan.decision.mode).to_lowercase();
+    match &result {
+        Ok(applied) => {
+            record.outcome = "ok".into();
+            for g in &applied.written {
+                record.groups.retain(|old| old.name != g.name);
+                record.groups.push(g.clone());
+            }
+            if plan.decision.mode == Effective::Auto {
+                record.groups.clear();
+            }
+        }
+        Err(e) => record.outcome = format!("failed: {e:#}"),
+    }
+    state::write(&settings.state_dir, &record)?;
+    let applied = result?;
+    Ok(Report::Done(plan, applied))
+}
+
+fn ensure_state_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating state directory {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("setting mode of {}", dir.display()))?;
+    }
+    crate::fsutil::check_dir_safe(dir)
+}
+
+/// A run killed mid-write leaves `.dhrotate-*.tmp` files; the next run removes them.
+fn clean_stale_temps(settings: &Settings) -> Result<()> {
+    let mut dirs: Vec<&Path> = vec![&settings.postfix_config_dir, &settings.state_dir];
+    for g in &settings.groups {
+        if let Some(p) = g.file.parent() {
+            dirs.push(p);
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        let n = crate::fsutil::remove_stale_temps(d)?;
+        if n > 0 {
+            info!(dir = %d.display(), removed = n, "removed temp files left by an interrupted run");
+        }
+    }
+    Ok(())
+}

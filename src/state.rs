@@ -1,0 +1,60 @@
+//! The state file: what the last rotation did, for `status` and monitoring.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::{self, FileMode};
+
+/// One group as last written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GroupState {
+    /// Config name of the group.
+    pub name: String,
+    /// File written.
+    pub file: PathBuf,
+    /// Prime size.
+    pub bits: u32,
+    /// SHA-256 of p.
+    pub fingerprint: String,
+    /// When it was written (Unix seconds).
+    pub written_at: u64,
+}
+
+/// The whole state file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct State {
+    /// When the last run finished (Unix seconds).
+    pub last_run: u64,
+    /// `ok`, `rolled-back`, `failed`.
+    pub outcome: String,
+    /// Mode in effect for that run.
+    pub mode: String,
+    /// Groups written by the last successful rotation.
+    pub groups: Vec<GroupState>,
+}
+
+/// Path of the state file in `state_dir`.
+pub fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join("state.json")
+}
+
+/// Reads the state, `None` when there is none yet.
+pub fn read(state_dir: &Path) -> Result<Option<State>> {
+    let p = path(state_dir);
+    if !p.exists() {
+        return Ok(None);
+    }
+    let bytes = fsutil::read_regular(&p)?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .with_context(|| format!("parsing {}; delete it to start afresh", p.display()))
+}
+
+/// Writes the state atomically.
+pub fn write(state_dir: &Path, state: &State) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(state).context("encoding state")?;
+    bytes.push(b'\n');
+    fsutil::write_atomic(&path(state_dir), &bytes, FileMode::PUBLIC)
+}
