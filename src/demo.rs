@@ -24,7 +24,8 @@ const EXAMPLE_MASTER_CF: &str = include_str!("../examples/demo/master.cf");
 pub fn run(dry_run: bool) -> Result<u8> {
     let base = demo_dir();
     if base.exists() {
-        std::fs::remove_dir_all(&base).with_context(|| format!("removing old demo {}", base.display()))?;
+        std::fs::remove_dir_all(&base)
+            .with_context(|| format!("removing old demo {}", base.display()))?;
     }
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
     let base = base.canonicalize()?;
@@ -97,7 +98,11 @@ fn with_private_postfix(base: &Path, dry_run: bool) -> Result<u8> {
         "started a private Postfix: smtpd on 127.0.0.1:{} (main.cf group), 127.0.0.1:{} (submission override)",
         instance.smtp_port, instance.submission_port
     );
-    let settings = demo_settings(&instance.config_dir, &base.join("state"), &instance.submission_service());
+    let settings = demo_settings(
+        &instance.config_dir,
+        &base.join("state"),
+        &instance.submission_service(),
+    );
     let pf = SystemPostfix {
         config_dir: instance.config_dir.clone(),
         postconf: settings.postconf.clone(),
@@ -105,7 +110,9 @@ fn with_private_postfix(base: &Path, dry_run: bool) -> Result<u8> {
         timeout: settings.command_timeout,
     };
     show_served(&instance, "before")?;
-    println!("generating a 2048-bit and a 1024-bit group with OpenSSL (seconds to a minute or two)...");
+    println!(
+        "generating a 2048-bit and a 1024-bit group with OpenSSL (seconds to a minute or two)..."
+    );
     crate::cli::now::rotate_and_print(&settings, &pf, dry_run)?;
     if dry_run {
         return Ok(0);
@@ -120,12 +127,18 @@ fn with_private_postfix(base: &Path, dry_run: bool) -> Result<u8> {
             .map(|s| s.fingerprint.clone())
             .unwrap_or_default();
         if got != want {
-            bail!("127.0.0.1:{port} serves sha256(p) {got}, but {} has {want}", g.file.display());
+            bail!(
+                "127.0.0.1:{port} serves sha256(p) {got}, but {} has {want}",
+                g.file.display()
+            );
         }
     }
     println!("verified: each listener serves exactly the group just written");
     instance.stop()?;
-    println!("stopped the private Postfix; files stay in {}", base.display());
+    println!(
+        "stopped the private Postfix; files stay in {}",
+        base.display()
+    );
     Ok(0)
 }
 
@@ -192,6 +205,14 @@ fn without_postfix(base: &Path, dry_run: bool) -> Result<u8> {
     std::fs::write(config_dir.join("main.cf"), EXAMPLE_MAIN_CF)?;
     std::fs::write(config_dir.join("master.cf"), EXAMPLE_MASTER_CF)?;
     let settings = demo_settings(&config_dir, &base.join("state"), "submission/inet");
-    println!("generating a 2048-bit and a 1024-bit group with OpenSSL (seconds to a minute or two)...");
-    crate::cli::now::rotate_and_print(&settings, &Absent { config_dir: config_dir.clone() }, dry_run)
+    println!(
+        "generating a 2048-bit and a 1024-bit group with OpenSSL (seconds to a minute or two)..."
+    );
+    crate::cli::now::rotate_and_print(
+        &settings,
+        &Absent {
+            config_dir: config_dir.clone(),
+        },
+        dry_run,
+    )
 }

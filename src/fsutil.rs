@@ -117,7 +117,8 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
 /// Refuses to write into a directory that someone other than root (or us)
 /// could write: they could swap files under us between check and rename.
 pub fn check_dir_safe(dir: &Path) -> Result<()> {
-    let meta = fs::symlink_metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
+    let meta =
+        fs::symlink_metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
     if meta.file_type().is_symlink() {
         // A symlinked directory is common (/etc/postfix -> ...); judge what
         // it points to, but still refuse if the target is unsafe.
@@ -155,7 +156,10 @@ pub fn check_target(path: &Path) -> Result<()> {
             path.display()
         ),
         Ok(meta) if !meta.is_file() => {
-            bail!("refusing {}: exists and is not a regular file", path.display())
+            bail!(
+                "refusing {}: exists and is not a regular file",
+                path.display()
+            )
         }
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

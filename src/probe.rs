@@ -74,7 +74,10 @@ fn smtp_starttls(stream: &TcpStream) -> Result<()> {
     expect(&mut reader, "220").context("reading the greeting")?;
     w.write_all(b"EHLO dhrotate.invalid\r\n")?;
     let ehlo = expect(&mut reader, "250").context("after EHLO")?;
-    if !ehlo.iter().any(|l| l[4..].trim().eq_ignore_ascii_case("STARTTLS")) {
+    if !ehlo
+        .iter()
+        .any(|l| l[4..].trim().eq_ignore_ascii_case("STARTTLS"))
+    {
         bail!("the server does not offer STARTTLS");
     }
     w.write_all(b"STARTTLS\r\n")?;

@@ -104,16 +104,26 @@ fn print_human(r: &FileReport) {
     );
     if let Some(v) = &r.verdict {
         println!("  size          {} bits", v.bits);
-        println!("  generator     {} (order {:?})", v.generator, v.generator_order);
+        println!(
+            "  generator     {} (order {:?})",
+            v.generator, v.generator_order
+        );
         println!("  p prime       {}", yes(v.p_prime));
-        println!("  (p-1)/2 prime {}{}", yes(v.q_prime), if v.q_prime { " (safe prime)" } else { "" });
+        println!(
+            "  (p-1)/2 prime {}{}",
+            yes(v.q_prime),
+            if v.q_prime { " (safe prime)" } else { "" }
+        );
         if v.openssl_check.is_empty() {
             println!("  OpenSSL check passed (DH_check)");
         } else {
             println!("  OpenSSL check {}", v.openssl_check.join(", "));
         }
         match &v.known {
-            Some(k) => println!("  catalog       {} (a widely shared prime)", k.aliases.join(", ")),
+            Some(k) => println!(
+                "  catalog       {} (a widely shared prime)",
+                k.aliases.join(", ")
+            ),
             None => println!("  catalog       not a known shared prime"),
         }
         println!("  sha256(p)     {}", v.fingerprint);

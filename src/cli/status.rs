@@ -86,7 +86,12 @@ pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
     if report.healthy {
         Ok(0)
     } else {
-        Err(Failure::Degraded(format!("{} problem(s): {}", report.problems.len(), report.problems.join("; "))).into())
+        Err(Failure::Degraded(format!(
+            "{} problem(s): {}",
+            report.problems.len(),
+            report.problems.join("; ")
+        ))
+        .into())
     }
 }
 
@@ -123,7 +128,11 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         };
         for u in &g.uses {
             let value = match u {
-                Use::MainCf => main.as_ref().ok().and_then(|m| m.get(g.parameter())).map(|p| p.value.clone()),
+                Use::MainCf => main
+                    .as_ref()
+                    .ok()
+                    .and_then(|m| m.get(g.parameter()))
+                    .map(|p| p.value.clone()),
                 Use::Service(key) => master
                     .as_ref()
                     .ok()
@@ -131,11 +140,17 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
                     .and_then(|s| s.get(g.parameter()))
                     .map(|o| o.value.clone()),
             };
-            let points_here = value
-                .as_deref()
-                .is_some_and(|v| v.replace("${config_directory}", &dir.to_string_lossy()).replace("$config_directory", &dir.to_string_lossy()) == g.file.to_string_lossy());
+            let points_here = value.as_deref().is_some_and(|v| {
+                v.replace("${config_directory}", &dir.to_string_lossy())
+                    .replace("$config_directory", &dir.to_string_lossy())
+                    == g.file.to_string_lossy()
+            });
             if explicit && !points_here {
-                problems.push(format!("{u} does not point {} at {}", g.parameter(), g.file.display()));
+                problems.push(format!(
+                    "{u} does not point {} at {}",
+                    g.parameter(),
+                    g.file.display()
+                ));
             }
             st.places.push(Place {
                 place: u.to_string(),
@@ -157,7 +172,9 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
                         problems.push(format!(
                             "{} is {} old, older than max_age {}; run `dhrotate now`",
                             g.file.display(),
-                            humantime::format_duration(std::time::Duration::from_secs(st.age_seconds.unwrap_or(0))),
+                            humantime::format_duration(std::time::Duration::from_secs(
+                                st.age_seconds.unwrap_or(0)
+                            )),
                             humantime::format_duration(settings.max_age)
                         ));
                     }
@@ -198,7 +215,8 @@ fn print_human(r: &StatusReport, s: &Settings) {
         Some(v) => println!(
             "Postfix {}, OpenSSL {} ({})",
             v.postfix,
-            v.openssl.map_or_else(|| "unknown".into(), |o| o.to_string()),
+            v.openssl
+                .map_or_else(|| "unknown".into(), |o| o.to_string()),
             v.openssl_source
         ),
         None => println!("Postfix: not reachable"),
@@ -207,11 +225,23 @@ fn print_human(r: &StatusReport, s: &Settings) {
         Ok(d) => println!("mode: {:?} ({})", d.mode, d.why),
         Err(e) => println!("mode: undecided: {e}"),
     }
-    println!("config: {}  state: {}", s.postfix_config_dir.display(), s.state_dir.display());
+    println!(
+        "config: {}  state: {}",
+        s.postfix_config_dir.display(),
+        s.state_dir.display()
+    );
     for g in &r.groups {
-        println!("group {:?}: {} bits -> {}", g.name, g.bits, g.file.display());
+        println!(
+            "group {:?}: {} bits -> {}",
+            g.name,
+            g.bits,
+            g.file.display()
+        );
         if let Some(fp) = &g.fingerprint {
-            println!("  sha256(p) {fp}  valid: {}", if g.valid { "yes" } else { "NO" });
+            println!(
+                "  sha256(p) {fp}  valid: {}",
+                if g.valid { "yes" } else { "NO" }
+            );
         }
         if let Some(age) = g.age_seconds {
             println!(
@@ -225,12 +255,19 @@ fn print_human(r: &StatusReport, s: &Settings) {
                 "  {}: {}{}",
                 p.place,
                 p.value.as_deref().unwrap_or("(not set)"),
-                if p.points_here { "" } else { "  <- not this group's file" }
+                if p.points_here {
+                    ""
+                } else {
+                    "  <- not this group's file"
+                }
             );
         }
     }
     if let Some(last) = &r.last_run {
-        println!("last run: {} (unix {}), mode {}", last.outcome, last.last_run, last.mode);
+        println!(
+            "last run: {} (unix {}), mode {}",
+            last.outcome, last.last_run, last.mode
+        );
     }
     if r.healthy {
         println!("healthy");

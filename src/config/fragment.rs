@@ -105,12 +105,19 @@ pub struct Loaded {
 impl Loaded {
     /// 1-based line of a byte offset in this file.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     /// "FILE line N" for a spanned value.
     pub fn at<T>(&self, s: &Spanned<T>) -> String {
-        format!("{} line {}", self.path.display(), self.line_of(s.span().start))
+        format!(
+            "{} line {}",
+            self.path.display(),
+            self.line_of(s.span().start)
+        )
     }
 }
 

@@ -128,7 +128,10 @@ pub struct Settings {
 }
 
 mod humantime_serde_secs {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_secs())
     }
 }
@@ -233,7 +236,9 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
 
     let min_bits = match min_bits {
         Some(Origin { value, at }) if !(1024..=8192).contains(&value) => {
-            bail!("{at}: min_bits = {value} is out of range; use a value from 1024 to 8192 (2048 recommended)")
+            bail!(
+                "{at}: min_bits = {value} is out of range; use a value from 1024 to 8192 (2048 recommended)"
+            )
         }
         Some(o) => o.value,
         None => 2048,
@@ -248,7 +253,10 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
         .clone()
         .or(state_dir.map(|o| o.value))
         .unwrap_or_else(|| PathBuf::from("/var/lib/dhrotate"));
-    for (what, p) in [("postfix_config_dir", &postfix_config_dir), ("state_dir", &state_dir)] {
+    for (what, p) in [
+        ("postfix_config_dir", &postfix_config_dir),
+        ("state_dir", &state_dir),
+    ] {
         if !p.is_absolute() {
             bail!("{what} = {} must be an absolute path", p.display());
         }
@@ -273,11 +281,18 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
             "error" => Verify::Error,
             "warn" => Verify::Warn,
             "off" => Verify::Off,
-            other => bail!("{}: reload.verify = {other:?}; expected \"error\", \"warn\" or \"off\"", o.at),
+            other => bail!(
+                "{}: reload.verify = {other:?}; expected \"error\", \"warn\" or \"off\"",
+                o.at
+            ),
         },
     };
     let pool_size = match pool_size {
-        Some(o) if o.value > 100 => bail!("{}: pool.size = {} is too large; at most 100", o.at, o.value),
+        Some(o) if o.value > 100 => bail!(
+            "{}: pool.size = {} is too large; at most 100",
+            o.at,
+            o.value
+        ),
         Some(o) => o.value,
         None => 2,
     };
@@ -324,7 +339,11 @@ fn duration(v: Option<Origin<String>>, key: &str, default: &str) -> Result<Durat
     match v {
         None => Ok(humantime::parse_duration(default).expect("valid default")),
         Some(o) => humantime::parse_duration(&o.value).map_err(|e| {
-            anyhow::anyhow!("{}: {key} = {:?} is not a duration ({e}); write e.g. \"7d\", \"12h\", \"90s\"", o.at, o.value)
+            anyhow::anyhow!(
+                "{}: {key} = {:?} is not a duration ({e}); write e.g. \"7d\", \"12h\", \"90s\"",
+                o.at,
+                o.value
+            )
         }),
     }
 }
@@ -333,19 +352,38 @@ fn tool_path(v: Option<Origin<PathBuf>>, default: &str) -> Result<PathBuf> {
     match v {
         None => Ok(PathBuf::from(default)),
         Some(o) if o.value.is_absolute() => Ok(o.value),
-        Some(o) => bail!("{}: {} must be an absolute path (no PATH lookup as root)", o.at, o.value.display()),
+        Some(o) => bail!(
+            "{}: {} must be an absolute path (no PATH lookup as root)",
+            o.at,
+            o.value.display()
+        ),
     }
 }
 
 fn validate_group(d: GroupDraft, min_bits: u32, postfix_dir: &Path) -> Result<GroupSpec> {
     let name = d.name;
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        bail!("{}: group name {name:?} must be letters, digits, '-' or '_'", d.at);
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!(
+            "{}: group name {name:?} must be letters, digits, '-' or '_'",
+            d.at
+        );
     }
-    let uses_raw = d.uses.as_ref().map_or_else(|| vec!["main.cf".to_owned()], |o| o.value.clone());
-    let uses_at = d.uses.as_ref().map_or_else(|| d.at.clone(), |o| o.at.clone());
+    let uses_raw = d
+        .uses
+        .as_ref()
+        .map_or_else(|| vec!["main.cf".to_owned()], |o| o.value.clone());
+    let uses_at = d
+        .uses
+        .as_ref()
+        .map_or_else(|| d.at.clone(), |o| o.at.clone());
     if uses_raw.is_empty() {
-        bail!("{uses_at}: group {name:?} has an empty `use`; name \"main.cf\" and/or services like \"submission/inet\"");
+        bail!(
+            "{uses_at}: group {name:?} has an empty `use`; name \"main.cf\" and/or services like \"submission/inet\""
+        );
     }
     let mut uses = Vec::new();
     for u in &uses_raw {
@@ -353,7 +391,11 @@ fn validate_group(d: GroupDraft, min_bits: u32, postfix_dir: &Path) -> Result<Gr
             Use::MainCf
         } else {
             match u.rsplit_once('/') {
-                Some((svc, ty)) if !svc.is_empty() && SERVICE_TYPES.contains(&ty) && !svc.contains(char::is_whitespace) => {
+                Some((svc, ty))
+                    if !svc.is_empty()
+                        && SERVICE_TYPES.contains(&ty)
+                        && !svc.contains(char::is_whitespace) =>
+                {
                     Use::Service(u.clone())
                 }
                 _ => bail!(
@@ -367,31 +409,63 @@ fn validate_group(d: GroupDraft, min_bits: u32, postfix_dir: &Path) -> Result<Gr
         uses.push(parsed);
     }
     let default_bits = if min_bits > 2048 { min_bits } else { 2048 };
-    let (bits, bits_at) = d.bits.map_or((default_bits, d.at.clone()), |o| (o.value, o.at));
+    let (bits, bits_at) = d
+        .bits
+        .map_or((default_bits, d.at.clone()), |o| (o.value, o.at));
     if !(512..=8192).contains(&bits) || bits % 64 != 0 {
-        bail!("{bits_at}: group {name:?}: bits = {bits} is not allowed; use 2048 (recommended), 3072 or 4096 (1024 or 512 only for legacy clients, at most 8192, a multiple of 64)");
+        bail!(
+            "{bits_at}: group {name:?}: bits = {bits} is not allowed; use 2048 (recommended), 3072 or 4096 (1024 or 512 only for legacy clients, at most 8192, a multiple of 64)"
+        );
     }
     if uses.contains(&Use::MainCf) && bits < min_bits {
-        bail!("{bits_at}: group {name:?} is used in main.cf but bits = {bits} is below min_bits = {min_bits}; smaller groups are allowed only for master.cf overrides");
+        bail!(
+            "{bits_at}: group {name:?} is used in main.cf but bits = {bits} is below min_bits = {min_bits}; smaller groups are allowed only for master.cf overrides"
+        );
     }
-    let file = d.file.map_or_else(|| PathBuf::from(format!("dh{bits}.pem")), |o| o.value);
+    let file = d
+        .file
+        .map_or_else(|| PathBuf::from(format!("dh{bits}.pem")), |o| o.value);
     let text = file.to_string_lossy();
-    if text.is_empty() || text.contains(|c: char| c.is_whitespace() || c.is_control() || "${},=\"'#".contains(c)) {
-        bail!("{}: group {name:?}: file = {text:?} must be a plain path without spaces or any of $ {{ }} , = \" ' #", d.at);
+    if text.is_empty()
+        || text.contains(|c: char| c.is_whitespace() || c.is_control() || "${},=\"'#".contains(c))
+    {
+        bail!(
+            "{}: group {name:?}: file = {text:?} must be a plain path without spaces or any of $ {{ }} , = \" ' #",
+            d.at
+        );
     }
-    let file = if file.is_absolute() { file } else { postfix_dir.join(file) };
-    Ok(GroupSpec { name, bits, file, uses })
+    let file = if file.is_absolute() {
+        file
+    } else {
+        postfix_dir.join(file)
+    };
+    Ok(GroupSpec {
+        name,
+        bits,
+        file,
+        uses,
+    })
 }
 
 fn check_no_overlap(specs: &[GroupSpec]) -> Result<()> {
     for (i, a) in specs.iter().enumerate() {
         for b in &specs[i + 1..] {
             if a.file == b.file {
-                bail!("groups {:?} and {:?} both write {}; give each its own file", a.name, b.name, a.file.display());
+                bail!(
+                    "groups {:?} and {:?} both write {}; give each its own file",
+                    a.name,
+                    b.name,
+                    a.file.display()
+                );
             }
             if a.parameter() == b.parameter() {
                 if let Some(u) = a.uses.iter().find(|u| b.uses.contains(u)) {
-                    bail!("groups {:?} and {:?} both set {} in {u}; each place can use one group", a.name, b.name, a.parameter());
+                    bail!(
+                        "groups {:?} and {:?} both set {} in {u}; each place can use one group",
+                        a.name,
+                        b.name,
+                        a.parameter()
+                    );
                 }
             }
         }
@@ -426,7 +500,9 @@ mod tests {
     #[test]
     fn later_fragments_override_field_by_field() {
         let a = loaded("min_bits = 2048\n[[group]]\nname = \"main\"\nbits = 2048\n");
-        let b = loaded("[[group]]\nname = \"main\"\nbits = 3072\n[[group]]\nname = \"sub\"\nbits = 1024\nuse = [\"submission/inet\"]\n");
+        let b = loaded(
+            "[[group]]\nname = \"main\"\nbits = 3072\n[[group]]\nname = \"sub\"\nbits = 1024\nuse = [\"submission/inet\"]\n",
+        );
         let ov = Overrides {
             postfix_config_dir: Some("/srv/pf".into()),
             ..Default::default()
@@ -434,34 +510,55 @@ mod tests {
         let s = merge_and_validate(&[a, b], &ov).unwrap();
         assert_eq!(s.groups[0].bits, 3072);
         assert_eq!(s.groups[1].file, PathBuf::from("/srv/pf/dh1024.pem"));
-        assert_eq!(s.groups[1].uses, vec![Use::Service("submission/inet".into())]);
+        assert_eq!(
+            s.groups[1].uses,
+            vec![Use::Service("submission/inet".into())]
+        );
     }
 
     #[test]
     fn errors_name_the_file_and_line() {
         let bad = loaded("mode = \"explicit\"\n\n[[group]]\nname = \"main\"\nbits = 1024\n");
-        let err = merge_and_validate(&[bad], &Overrides::default()).unwrap_err().to_string();
+        let err = merge_and_validate(&[bad], &Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/etc/dhrotate/dhrotate.toml line 5"), "{err}");
         assert!(err.contains("below min_bits"), "{err}");
         let huge = loaded("[[group]]\nname = \"main\"\nbits = 16384\n");
-        let err = merge_and_validate(&[huge], &Overrides::default()).unwrap_err().to_string();
-        assert!(err.contains("line 3") && err.contains("not allowed"), "{err}");
+        let err = merge_and_validate(&[huge], &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("not allowed"),
+            "{err}"
+        );
     }
 
     #[test]
     fn two_groups_cannot_claim_one_place() {
-        let cfg = loaded("[[group]]\nname = \"a\"\nfile = \"a.pem\"\n[[group]]\nname = \"b\"\nfile = \"b.pem\"\n");
-        let err = merge_and_validate(&[cfg], &Overrides::default()).unwrap_err().to_string();
-        assert!(err.contains("both set smtpd_tls_dh1024_param_file in main.cf"), "{err}");
+        let cfg = loaded(
+            "[[group]]\nname = \"a\"\nfile = \"a.pem\"\n[[group]]\nname = \"b\"\nfile = \"b.pem\"\n",
+        );
+        let err = merge_and_validate(&[cfg], &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("both set smtpd_tls_dh1024_param_file in main.cf"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_use_and_bad_file_are_refused() {
         let cfg = loaded("[[group]]\nname = \"a\"\nuse = [\"submission\"]\n");
-        let err = merge_and_validate(&[cfg], &Overrides::default()).unwrap_err().to_string();
+        let err = merge_and_validate(&[cfg], &Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("service/type"), "{err}");
         let cfg = loaded("[[group]]\nname = \"a\"\nfile = \"$config_directory/x.pem\"\n");
-        let err = merge_and_validate(&[cfg], &Overrides::default()).unwrap_err().to_string();
+        let err = merge_and_validate(&[cfg], &Overrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("plain path"), "{err}");
     }
 }

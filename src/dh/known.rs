@@ -47,7 +47,11 @@ impl Catalog {
             }
             let cols: Vec<&str> = line.split('\t').collect();
             if cols.len() != 6 {
-                return Err(format!("line {}: expected 6 columns, got {}", i + 1, cols.len()));
+                return Err(format!(
+                    "line {}: expected 6 columns, got {}",
+                    i + 1,
+                    cols.len()
+                ));
             }
             let aliases: Vec<String> = cols[0].split('|').map(str::to_owned).collect();
             let bits = cols[1]
@@ -91,7 +95,11 @@ impl Catalog {
 fn normalize_hex(s: &str) -> String {
     let up = s.trim().to_ascii_uppercase();
     let trimmed = up.trim_start_matches('0');
-    if trimmed.is_empty() { "0".into() } else { trimmed.into() }
+    if trimmed.is_empty() {
+        "0".into()
+    } else {
+        trimmed.into()
+    }
 }
 
 #[cfg(test)]

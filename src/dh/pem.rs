@@ -74,7 +74,11 @@ pub fn parse(bytes: &[u8]) -> Result<Dh<Params>, PemError> {
     let start = text.find(BEGIN).expect("counted");
     let end = text[start..].find(END).ok_or(PemError::NoBlock)? + start + END.len();
     if !text[..start].trim().is_empty() {
-        let line = text[..start].lines().position(|l| !l.trim().is_empty()).unwrap_or(0) + 1;
+        let line = text[..start]
+            .lines()
+            .position(|l| !l.trim().is_empty())
+            .unwrap_or(0)
+            + 1;
         return Err(PemError::Garbage {
             where_: "before",
             line,
@@ -82,7 +86,10 @@ pub fn parse(bytes: &[u8]) -> Result<Dh<Params>, PemError> {
     }
     if !text[end..].trim().is_empty() {
         let before = text[..end].lines().count();
-        let offset = text[end..].lines().position(|l| !l.trim().is_empty()).unwrap_or(0);
+        let offset = text[end..]
+            .lines()
+            .position(|l| !l.trim().is_empty())
+            .unwrap_or(0);
         return Err(PemError::Garbage {
             where_: "after",
             line: before + offset,
@@ -123,11 +130,22 @@ mod tests {
         let der = Dh::params_from_pem(&good).unwrap().params_to_der().unwrap();
         let mut nul = good.clone();
         nul[5] = 0;
-        let broken = String::from_utf8(good.clone()).unwrap().replace("MII", "MIX");
-        assert!(matches!(parse(&trailing), Err(PemError::Garbage { where_: "after", .. })));
+        let broken = String::from_utf8(good.clone())
+            .unwrap()
+            .replace("MII", "MIX");
+        assert!(matches!(
+            parse(&trailing),
+            Err(PemError::Garbage {
+                where_: "after",
+                ..
+            })
+        ));
         assert_eq!(err(&two), PemError::Multiple(2));
         assert_eq!(err(&der), PemError::Der);
-        assert!(matches!(parse(&nul), Err(PemError::NotText { byte: 0, offset: 5 })));
+        assert!(matches!(
+            parse(&nul),
+            Err(PemError::NotText { byte: 0, offset: 5 })
+        ));
         assert!(matches!(parse(broken.as_bytes()), Err(PemError::Decode(_))));
         assert_eq!(err(b"  \n"), PemError::Empty);
         assert_eq!(err(b"hello\n"), PemError::NoBlock);

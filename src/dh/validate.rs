@@ -139,7 +139,11 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
     let one = BigUint::from(1u32);
     let strict = Some(PrimalityTestConfig::strict());
     let p_prime = bits > 2 && num_prime::nt_funcs::is_prime(&p, strict).probably();
-    let q = if bits > 2 { (&p - &one) >> 1 } else { BigUint::from(0u32) };
+    let q = if bits > 2 {
+        (&p - &one) >> 1
+    } else {
+        BigUint::from(0u32)
+    };
     // Only worth testing q when p is prime; a composite p is refused anyway.
     let q_prime = p_prime && num_prime::nt_funcs::is_prime(&q, strict).probably();
     if !p_prime {
@@ -170,7 +174,10 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
 
     let openssl_check = openssl_dh_check(dh);
     if !openssl_check.is_empty() {
-        problems.push(format!("OpenSSL's DH check fails: {}", openssl_check.join(", ")));
+        problems.push(format!(
+            "OpenSSL's DH check fails: {}",
+            openssl_check.join(", ")
+        ));
     }
 
     let known = catalog.lookup(dh.prime_p()).cloned();
@@ -267,7 +274,11 @@ mod tests {
         let composite = BigNum::from_dec_str(&("1".to_owned() + &"0".repeat(150))).unwrap();
         let v = validate(&group(composite, 2), &ANY, &Catalog::embedded());
         assert!(!v.p_prime);
-        assert!(v.problems.iter().any(|p| p == "p is not prime"), "{:?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p == "p is not prime"),
+            "{:?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -287,8 +298,16 @@ mod tests {
             min_bits: 1024,
         };
         let v = validate(&dh, &policy, &Catalog::embedded());
-        assert!(v.problems.iter().any(|p| p.contains("expected exactly 1024")));
-        assert!(v.problems.iter().any(|p| p.contains("below the minimum of 1024")));
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains("expected exactly 1024"))
+        );
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains("below the minimum of 1024"))
+        );
     }
 
     #[test]
@@ -296,6 +315,10 @@ mod tests {
         let dh = Dh::generate_params(512, 2).unwrap();
         let p = dh.prime_p().to_owned().unwrap();
         let v = validate(&group(p, 3), &ANY, &Catalog::embedded());
-        assert!(v.problems.iter().any(|p| p.contains("generator is 3")), "{:?}", v.problems);
+        assert!(
+            v.problems.iter().any(|p| p.contains("generator is 3")),
+            "{:?}",
+            v.problems
+        );
     }
 }

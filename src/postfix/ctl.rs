@@ -76,13 +76,19 @@ pub fn run_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<S
     });
     let deadline = Instant::now() + timeout;
     let status = loop {
-        if let Some(status) = child.try_wait().with_context(|| format!("waiting for `{shown}`"))? {
+        if let Some(status) = child
+            .try_wait()
+            .with_context(|| format!("waiting for `{shown}`"))?
+        {
             break status;
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("`{shown}` did not finish within {}s and was killed", timeout.as_secs());
+            bail!(
+                "`{shown}` did not finish within {}s and was killed",
+                timeout.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };

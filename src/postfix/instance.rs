@@ -39,10 +39,17 @@ impl Instance {
     pub fn create(base: &Path) -> Result<Instance> {
         let postfix = PathBuf::from("/usr/sbin/postfix");
         if !postfix.exists() {
-            bail!("{} not found: install Postfix (`apt-get install postfix`)", postfix.display());
+            bail!(
+                "{} not found: install Postfix (`apt-get install postfix`)",
+                postfix.display()
+            );
         }
         let config_dir = base.join("etc");
-        for (dir, mode) in [(base, 0o755), (&config_dir, 0o755), (&base.join("queue"), 0o755)] {
+        for (dir, mode) in [
+            (base, 0o755),
+            (&config_dir, 0o755),
+            (&base.join("queue"), 0o755),
+        ] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
         }
@@ -111,7 +118,10 @@ impl Instance {
         for port in [self.smtp_port, self.submission_port] {
             while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
                 if Instant::now() > deadline {
-                    bail!("Postfix does not listen on 127.0.0.1:{port}; its log:\n{}", self.maillog());
+                    bail!(
+                        "Postfix does not listen on 127.0.0.1:{port}; its log:\n{}",
+                        self.maillog()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -125,9 +125,7 @@ pub fn logical(text: &[u8], lines: &[RawLine]) -> (Vec<Logical>, Vec<usize>) {
                 });
                 open = true;
             }
-            LineKind::Continuation if open => {
-                out.last_mut().expect("open").content_lines.push(i)
-            }
+            LineKind::Continuation if open => out.last_mut().expect("open").content_lines.push(i),
             LineKind::Continuation => orphans.push(i),
         }
     }

@@ -17,6 +17,8 @@ pub struct Param {
     pub value: String,
     /// 1-based line number of the start line.
     pub line: usize,
+    /// 1-based line number of the last content line.
+    pub last_line: usize,
     /// Bytes of the whole logical line, first line start to last content line end.
     span: Range<usize>,
     /// Offset where the value starts on the first line.
@@ -188,6 +190,7 @@ fn parse_param(text: &[u8], raw: &[RawLine], l: &Logical) -> Option<Param> {
         name: String::from_utf8_lossy(&content[..name_end]).into_owned(),
         value: String::from_utf8_lossy(lines::trim(&joined)).into_owned(),
         line: l.first() + 1,
+        last_line: l.last() + 1,
         span: first.start..last.content_end,
         value_start: first.start + i,
         multiline: l.content_lines.len() > 1,
@@ -234,14 +237,20 @@ last = x";
             "param_file=/etc/postfix/dh2048.pem",
         );
         assert_eq!(String::from_utf8(cf.bytes().to_vec()).unwrap(), expected);
-        assert_eq!(cf.set("smtpd_tls_dh1024_param_file", "/etc/postfix/dh2048.pem"), Change::Unchanged);
+        assert_eq!(
+            cf.set("smtpd_tls_dh1024_param_file", "/etc/postfix/dh2048.pem"),
+            Change::Unchanged
+        );
     }
 
     #[test]
     fn set_appends_with_a_newline_when_missing() {
         let mut cf = MainCf::parse(SAMPLE);
         cf.set("smtpd_tls_dh512_param_file", "/x");
-        assert!(cf.bytes().ends_with(b"last = x\nsmtpd_tls_dh512_param_file = /x\n"));
+        assert!(
+            cf.bytes()
+                .ends_with(b"last = x\nsmtpd_tls_dh512_param_file = /x\n")
+        );
         cf.remove("smtpd_tls_dh512_param_file");
         assert_eq!(cf.bytes(), [SAMPLE, b"\n"].concat());
     }
@@ -251,14 +260,20 @@ last = x";
         let mut cf = MainCf::parse(SAMPLE);
         cf.set("smtpd_recipient_restrictions", "reject");
         let text = String::from_utf8(cf.bytes().to_vec()).unwrap();
-        assert!(text.contains("smtpd_recipient_restrictions =reject\nsmtpd_tls_dh1024"), "{text}");
+        assert!(
+            text.contains("smtpd_recipient_restrictions =reject\nsmtpd_tls_dh1024"),
+            "{text}"
+        );
         assert!(!text.contains("# inner"));
     }
 
     #[test]
     fn remove_takes_every_copy_and_nothing_else() {
         let mut cf = MainCf::parse(SAMPLE);
-        assert_eq!(cf.remove("smtpd_tls_dh1024_param_file"), Change::Changed { duplicates: 1 });
+        assert_eq!(
+            cf.remove("smtpd_tls_dh1024_param_file"),
+            Change::Changed { duplicates: 1 }
+        );
         let text = String::from_utf8(cf.bytes().to_vec()).unwrap();
         assert!(!text.contains("dh1024"));
         assert!(text.contains("myhostname = mx.example.org\nsmtpd_recipient_restrictions =\n"));

@@ -40,6 +40,8 @@ pub struct Service {
     pub kind: String,
     /// 1-based line number of the entry's first line.
     pub line: usize,
+    /// 1-based line number of the entry's last content line.
+    pub last_line: usize,
     /// The `-o` overrides, in order.
     pub overrides: Vec<Override>,
     /// Where a new override goes: before the first non-option argument,
@@ -248,7 +250,11 @@ fn widen(text: &[u8], line: &RawLine, r: &Range<usize>) -> Range<usize> {
     while end < line.content_end && matches!(text[end], b' ' | b'\t') {
         end += 1;
     }
-    if end < line.content_end && !text[r.end..line.content_end].iter().all(|&b| lines::is_space(b)) {
+    if end < line.content_end
+        && !text[r.end..line.content_end]
+            .iter()
+            .all(|&b| lines::is_space(b))
+    {
         return r.start..end;
     }
     let mut start = r.start;
@@ -356,6 +362,7 @@ fn parse_service(text: &[u8], raw: &[RawLine], content_lines: &[usize]) -> Optio
         name: word(&tokens[0]),
         kind: word(&tokens[1]),
         line: content_lines[0] + 1,
+        last_line: content_lines[content_lines.len() - 1] + 1,
         overrides,
         insert,
     })
@@ -419,8 +426,12 @@ maildrop  unix  -       n       n       -       -       pipe
     #[test]
     fn set_existing_braced_value_keeps_the_braces() {
         let mut m = MasterCf::parse(SAMPLE);
-        m.set("submission/inet", "smtpd_tls_dh1024_param_file", "/etc/postfix/dh1024.pem")
-            .unwrap();
+        m.set(
+            "submission/inet",
+            "smtpd_tls_dh1024_param_file",
+            "/etc/postfix/dh1024.pem",
+        )
+        .unwrap();
         let expected = String::from_utf8(SAMPLE.to_vec())
             .unwrap()
             .replace("/etc/postfix/old.pem", "/etc/postfix/dh1024.pem");
@@ -430,9 +441,13 @@ maildrop  unix  -       n       n       -       -       pipe
     #[test]
     fn set_new_override_goes_on_its_own_line_and_remove_undoes_it() {
         let mut m = MasterCf::parse(SAMPLE);
-        m.set("smtp/inet", "smtpd_tls_dh1024_param_file", "/x.pem").unwrap();
-        assert!(text(&m).contains("smtpd\n  -o smtpd_tls_dh1024_param_file=/x.pem\nsubmission inet"));
-        m.remove("smtp/inet", "smtpd_tls_dh1024_param_file").unwrap();
+        m.set("smtp/inet", "smtpd_tls_dh1024_param_file", "/x.pem")
+            .unwrap();
+        assert!(
+            text(&m).contains("smtpd\n  -o smtpd_tls_dh1024_param_file=/x.pem\nsubmission inet")
+        );
+        m.remove("smtp/inet", "smtpd_tls_dh1024_param_file")
+            .unwrap();
         assert_eq!(m.bytes(), SAMPLE);
     }
 
@@ -440,7 +455,11 @@ maildrop  unix  -       n       n       -       -       pipe
     fn set_before_positional_arguments() {
         let mut m = MasterCf::parse(SAMPLE);
         m.set("maildrop/unix", "a", "b").unwrap();
-        assert!(text(&m).contains("\n  -o a=b flags=DRXhu user=vmail"), "{}", text(&m));
+        assert!(
+            text(&m).contains("\n  -o a=b flags=DRXhu user=vmail"),
+            "{}",
+            text(&m)
+        );
         m.remove("maildrop/unix", "a").unwrap();
         assert_eq!(m.bytes(), SAMPLE);
     }
@@ -469,6 +488,13 @@ maildrop  unix  -       n       n       -       -       pipe
         let mut m = MasterCf::parse(SAMPLE);
         m.set("smtp/inet", "smtpd_tls_eecdh_grade", "a b").unwrap();
         assert!(text(&m).contains("  -o { smtpd_tls_eecdh_grade = a b }\n"));
-        assert_eq!(m.service("smtp/inet").unwrap().get("smtpd_tls_eecdh_grade").unwrap().value, "a b");
+        assert_eq!(
+            m.service("smtp/inet")
+                .unwrap()
+                .get("smtpd_tls_eecdh_grade")
+                .unwrap()
+                .value,
+            "a b"
+        );
     }
 }

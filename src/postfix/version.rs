@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn versions_parse_from_what_postfix_and_openssl_print() {
         assert_eq!(Version::find_in("3.7.11"), Some(Version::new(3, 7, 11)));
-        assert_eq!(Version::find_in("3.10-20250101"), Some(Version::new(3, 10, 0)));
+        assert_eq!(
+            Version::find_in("3.10-20250101"),
+            Some(Version::new(3, 10, 0))
+        );
         assert_eq!(
             Version::find_in("OpenSSL 3.0.19 27 Jan 2026"),
             Some(Version::new(3, 0, 19))

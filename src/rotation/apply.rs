@@ -141,7 +141,11 @@ pub fn group_policy(g: &GroupSpec, settings: &Settings) -> Policy {
     let in_main = g.uses.contains(&Use::MainCf);
     Policy {
         expected_bits: Some(g.bits),
-        min_bits: if in_main { settings.min_bits } else { g.bits.min(settings.min_bits) },
+        min_bits: if in_main {
+            settings.min_bits
+        } else {
+            g.bits.min(settings.min_bits)
+        },
     }
 }
 

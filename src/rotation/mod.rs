@@ -42,8 +42,15 @@ pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
     }
     info!(mode = ?plan.decision.mode, why = %plan.decision.why, "mode decided");
     let result = apply::apply(&plan, settings, env);
-    let mut record = state::read(&settings.state_dir).ok().flatten().unwrap_or_default();
-    record.last_run = env.now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let mut record = state::read(&settings.state_dir)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    record.last_run = env
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     record.mode = format!("{:?}", plan.decision.mode).to_lowercase();
     match &result {
         Ok(applied) => {

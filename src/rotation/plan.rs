@@ -33,11 +33,12 @@ pub struct Decision {
 
 /// Applies DESIGN.md's version facts to the configured mode.
 pub fn decide(configured: Mode, v: &Versions) -> Result<Decision> {
-    let auto_capable = v.postfix >= Version::new(3, 7, 0)
-        && v.openssl.is_some_and(|o| o >= Version::new(3, 0, 0));
-    let ossl = v
-        .openssl
-        .map_or_else(|| "an unknown OpenSSL".to_owned(), |o| format!("OpenSSL {o}"));
+    let auto_capable =
+        v.postfix >= Version::new(3, 7, 0) && v.openssl.is_some_and(|o| o >= Version::new(3, 0, 0));
+    let ossl = v.openssl.map_or_else(
+        || "an unknown OpenSSL".to_owned(),
+        |o| format!("OpenSSL {o}"),
+    );
     match configured {
         Mode::Explicit => Ok(Decision {
             mode: Effective::Explicit,
@@ -139,7 +140,12 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
                         Use::MainCf => {
                             let current = main.get(param).map(|p| expand(&p.value, dir));
                             if current.as_deref() != Some(value.as_ref()) {
-                                warn_duplicates(main.set(param, &value), param, &main_path, &mut warnings);
+                                warn_duplicates(
+                                    main.set(param, &value),
+                                    param,
+                                    &main_path,
+                                    &mut warnings,
+                                );
                             }
                         }
                         Use::Service(key) => {
@@ -189,7 +195,12 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
     let mut edits = Vec::new();
     for (path, before, after, mode) in [
         (main_path, main_before, main.bytes().to_vec(), main_mode),
-        (master_path, master_before, master.bytes().to_vec(), master_mode),
+        (
+            master_path,
+            master_before,
+            master.bytes().to_vec(),
+            master_mode,
+        ),
     ] {
         if before != after {
             edits.push(FileEdit {
@@ -239,7 +250,12 @@ fn expand(value: &str, dir: &Path) -> String {
         .replace("$config_directory", &d)
 }
 
-fn warn_duplicates(change: postfix::maincf::Change, param: &str, path: &Path, warnings: &mut Vec<String>) {
+fn warn_duplicates(
+    change: postfix::maincf::Change,
+    param: &str,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) {
     if let postfix::maincf::Change::Changed { duplicates } = change {
         if duplicates > 0 {
             warnings.push(format!(
@@ -317,7 +333,9 @@ mod tests {
         let err = decide(Mode::Auto, &v((3, 6), Some((3, 0)))).unwrap_err();
         assert_eq!(crate::error::exit_code(&err), 2);
         assert_eq!(
-            decide(Mode::Explicit, &v((3, 10), Some((3, 5)))).unwrap().mode,
+            decide(Mode::Explicit, &v((3, 10), Some((3, 5))))
+                .unwrap()
+                .mode,
             Effective::Explicit
         );
     }

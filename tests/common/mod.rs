@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The real Postfix tools must be here: these tests never skip. The test
+/// command in README.md (scripts/test.sh) installs Postfix first.
+pub fn require_postfix() {
+    assert!(
+        Path::new("/usr/sbin/postconf").exists() && Path::new("/usr/sbin/postfix").exists(),
+        "Postfix is not installed; run the suite with scripts/test.sh, which installs it"
+    );
+}
+
+/// Runs `postconf -c DIR ARGS`; (success, stdout, stderr).
+pub fn postconf(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("/usr/sbin/postconf")
+        .arg("-c")
+        .arg(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .expect("running postconf");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the dhrotate binary.
+pub fn dhrotate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+        .args(args)
+        .env_remove("DHROTATE_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running dhrotate")
+}
+
+/// Exit code, stdout and stderr of a finished run, for messages.
+pub fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A fresh directory under target/ (not /tmp: Postfix checks the path's owners).
+pub fn scratch(name: &str) -> PathBuf {
+    let base =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    if base.exists() {
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+    std::fs::create_dir_all(&base).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+    base
+}
+
+/// Every regular file under `dir` with its bytes, sorted by path.
+pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Collapses whitespace runs, the way Postfix splits list values.
+pub fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Writes a file and dates it 10 s back: Postfix waits (300 ms at a time)
+/// for a config file whose mtime is the current second to settle.
+pub fn write_settled(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+}
