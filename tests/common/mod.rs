@@ -99,3 +99,52 @@ pub fn write_settled(path: &Path, bytes: &[u8]) {
         .set_modified(then)
         .unwrap();
 }
+
+/// A dhrotate.toml for a private instance: explicit mode, a main.cf group
+/// of `main_bits` and a `sub_bits` group for the submission listener.
+pub fn instance_config(
+    base: &Path,
+    inst: &dhrotate::postfix::instance::Instance,
+    main_bits: u32,
+    sub_bits: u32,
+    extra: &str,
+) -> PathBuf {
+    let cfg = base.join("dhrotate.toml");
+    let text = format!(
+        "mode = \"explicit\"\n\
+         postfix_config_dir = \"{}\"\n\
+         state_dir = \"{}\"\n\
+         min_bits = {}\n\
+         lock_wait = \"0s\"\n\
+         {extra}\n\
+         [[group]]\nname = \"main\"\nbits = {main_bits}\nfile = \"dh{main_bits}.pem\"\nuse = [\"main.cf\"]\n\n\
+         [[group]]\nname = \"submission\"\nbits = {sub_bits}\nfile = \"dh{sub_bits}-submission.pem\"\nuse = [\"{}\"]\n",
+        inst.config_dir.display(),
+        base.join("state").display(),
+        main_bits.min(sub_bits).max(1024),
+        inst.submission_service(),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// SHA-256 of the prime in a PEM file, as dhrotate computes it.
+pub fn file_fingerprint(path: &Path) -> String {
+    let dh = dhrotate::dh::pem::parse(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    dhrotate::dh::validate::fingerprint(dh.prime_p())
+}
+
+/// The group a listener serves, retrying while Postfix restarts smtpd.
+pub fn served(port: u16) -> dhrotate::probe::ServedGroup {
+    let addr = format!("127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..40 {
+        match dhrotate::probe::dhe_group(&addr, true, std::time::Duration::from_secs(10)) {
+            Ok(g) => return g,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("probing {addr}: {:#}", last.unwrap());
+}
