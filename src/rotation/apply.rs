@@ -229,6 +229,11 @@ impl Journal {
     fn roll_back(self, cause: anyhow::Error, step: Step) -> anyhow::Error {
         let mut problems = Vec::new();
         for s in self.snapshots.iter().rev() {
+            // Only files that really changed: a write that failed left its
+            // target alone, and may fail again the same way.
+            if Snapshot::take(&s.path).ok().as_ref() == Some(s) {
+                continue;
+            }
             if let Err(e) = s.restore() {
                 problems.push(format!("{e:#}"));
             }
