@@ -1,0 +1,213 @@
+//! `dhrotate now` on bad input, dry runs and concurrent runs: clear errors,
+//! DESIGN.md's exit codes, and every file left as it was.
+
+mod common;
+
+use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::*;
+use dhrotate::postfix::instance::Instance;
+
+fn run_now(cfg: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];
+    args.extend_from_slice(extra);
+    dhrotate(&args)
+}
+
+/// Asserts the run failed with `code`, said `needle`, and changed nothing.
+fn refused(inst: &Instance, cfg: &Path, code: i32, needle: &str) {
+    let before = snapshot_tree(&inst.config_dir);
+    let out = run_now(cfg, &[]);
+    assert_eq!(out.status.code(), Some(code), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(needle),
+        "expected {needle:?} in\n{}",
+        show(&out)
+    );
+    assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
+}
+
+#[test]
+fn bad_configuration_is_exit_2_and_names_file_and_line() {
+    require_postfix();
+    let base = scratch("bad-config");
+    let inst = Instance::create(&base.join("pf")).unwrap();
+    let cfg = instance_config(&base, &inst, 2048, 1024, "colour = \"blue\"");
+    refused(&inst, &cfg, 2, "unknown field `colour`");
+    refused(&inst, &cfg, 2, "line 6");
+
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("bits = 2048", "bits = 16384");
+    std::fs::write(&cfg, text).unwrap();
+    refused(&inst, &cfg, 2, "bits = 16384 is not allowed");
+
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("min_bits = 1024", "min_bits = 2048");
+    let text = text.replace("bits = 2048\nfile", "bits = 1024\nfile");
+    std::fs::write(&cfg, text).unwrap();
+    refused(&inst, &cfg, 2, "below min_bits = 2048");
+
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o666)).unwrap();
+    refused(&inst, &cfg, 2, "world-writable");
+}
+
+#[test]
+fn bad_targets_are_exit_2_and_change_nothing() {
+    require_postfix();
+    let base = scratch("bad-target");
+    let inst = Instance::create(&base.join("pf")).unwrap();
+
+    // A master.cf service that does not exist.
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(&inst.submission_service(), "submission/inet");
+    std::fs::write(&cfg, text).unwrap();
+    refused(&inst, &cfg, 2, "master.cf has no service submission/inet");
+
+    // A 512-bit group on a Postfix that ignores it.
+    let cfg = instance_config(&base, &inst, 2048, 512, "");
+    refused(&inst, &cfg, 2, "ignores smtpd_tls_dh512_param_file");
+
+    // The target is a symlink someone planted.
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let target = inst.config_dir.join("dh2048.pem");
+    std::os::unix::fs::symlink("/etc/passwd", &target).unwrap();
+    refused(&inst, &cfg, 2, "is a symbolic link");
+    std::fs::remove_file(&target).unwrap();
+
+    // main.cf is a symlink.
+    let main = inst.config_dir.join("main.cf");
+    let real = inst.config_dir.join("main.cf.real");
+    std::fs::rename(&main, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &main).unwrap();
+    refused(&inst, &cfg, 2, "main.cf: it is a symbolic link");
+    std::fs::remove_file(&main).unwrap();
+    std::fs::rename(&real, &main).unwrap();
+
+    // A directory others may write.
+    std::fs::set_permissions(&inst.config_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    refused(&inst, &cfg, 2, "group- or world-writable");
+    std::fs::set_permissions(&inst.config_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_changes_nothing() {
+    require_postfix();
+    let base = scratch("dry-run");
+    let inst = Instance::create(&base.join("pf")).unwrap();
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let before = snapshot_tree(&base);
+    let out = run_now(&cfg, &["--dry-run"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let dh = inst.config_dir.join("dh2048.pem");
+    assert!(
+        text.contains(&format!(
+            "would generate a 2048-bit group \"main\" -> {}",
+            dh.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("+smtpd_tls_dh1024_param_file = {}", dh.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("+  -o smtpd_tls_dh1024_param_file="),
+        "{text}"
+    );
+    assert!(text.contains("dry run: nothing was changed"), "{text}");
+    assert_eq!(snapshot_tree(&base), before, "dry run changed files");
+}
+
+#[test]
+fn a_second_run_waits_for_the_lock_or_exits_5() {
+    require_postfix();
+    let base = scratch("lock");
+    let mut inst = Instance::create(&base.join("pf")).unwrap();
+    inst.start().unwrap();
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let state = base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // Someone holds the lock: exit 5, nothing touched.
+    let lock = File::create(state.join("lock")).unwrap();
+    lock.lock().unwrap();
+    refused(&inst, &cfg, 5, "holds the lock");
+
+    // With lock_wait, the run waits for the holder and then proceeds.
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("lock_wait = \"0s\"", "lock_wait = \"60s\"");
+    std::fs::write(&cfg, text).unwrap();
+    let waiter = std::thread::spawn(move || run_now(&cfg, &[]));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        !inst.config_dir.join("dh1024.pem").exists(),
+        "ran while the lock was held"
+    );
+    drop(lock);
+    let out = waiter.join().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(inst.config_dir.join("dh1024.pem").exists());
+}
+
+#[test]
+fn concurrent_runs_never_interleave() {
+    require_postfix();
+    let base = scratch("concurrent");
+    let mut inst = Instance::create(&base.join("pf")).unwrap();
+    inst.start().unwrap();
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("lock_wait = \"0s\"", "lock_wait = \"300s\"");
+    std::fs::write(&cfg, text).unwrap();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let cfg = cfg.clone();
+            std::thread::spawn(move || run_now(&cfg, &["-v"]))
+        })
+        .collect();
+    let mut fingerprints = Vec::new();
+    for r in runs {
+        let out = r.join().unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Each run reports one main group; all four are different groups.
+        let fp = stdout
+            .lines()
+            .find(|l| l.contains("group \"main\""))
+            .and_then(|l| l.rsplit("sha256(p) ").next())
+            .unwrap()
+            .trim_end_matches(')')
+            .to_owned();
+        fingerprints.push(fp);
+    }
+    let mut unique = fingerprints.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "{fingerprints:?}");
+    // The file in place is one of them, complete and valid, and Postfix agrees.
+    let now_fp = file_fingerprint(&inst.config_dir.join("dh1024.pem"));
+    assert!(fingerprints.contains(&now_fp));
+    let (ok, _, err) = postconf(&inst.config_dir, &["-n"]);
+    assert!(ok, "{err}");
+    let out = dhrotate(&[
+        "check",
+        inst.config_dir.join("dh1024.pem").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(served(inst.smtp_port).fingerprint, now_fp);
+}
