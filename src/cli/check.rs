@@ -1,6 +1,6 @@
 //! `dhrotate check FILE...`: validate PEM DH parameter files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -67,14 +67,14 @@ pub fn run(args: &Args) -> Result<u8> {
     .into())
 }
 
-fn check_one(file: &PathBuf, policy: &Policy, catalog: &Catalog) -> FileReport {
+fn check_one(file: &Path, policy: &Policy, catalog: &Catalog) -> FileReport {
     let bytes = match fsutil::read_regular(file) {
         Ok(b) => b,
         Err(e) => return failed(file, format!("{e:#}")),
     };
     match validate::validate_pem(&bytes, policy, catalog) {
         Ok((_, verdict)) => FileReport {
-            file: file.clone(),
+            file: file.to_path_buf(),
             accepted: verdict.accepted(),
             problems: verdict.problems.clone(),
             verdict: Some(verdict),
@@ -83,9 +83,9 @@ fn check_one(file: &PathBuf, policy: &Policy, catalog: &Catalog) -> FileReport {
     }
 }
 
-fn failed(file: &PathBuf, problem: String) -> FileReport {
+fn failed(file: &Path, problem: String) -> FileReport {
     FileReport {
-        file: file.clone(),
+        file: file.to_path_buf(),
         accepted: false,
         verdict: None,
         problems: vec![problem],

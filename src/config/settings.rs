@@ -458,15 +458,15 @@ fn check_no_overlap(specs: &[GroupSpec]) -> Result<()> {
                     a.file.display()
                 );
             }
-            if a.parameter() == b.parameter() {
-                if let Some(u) = a.uses.iter().find(|u| b.uses.contains(u)) {
-                    bail!(
-                        "groups {:?} and {:?} both set {} in {u}; each place can use one group",
-                        a.name,
-                        b.name,
-                        a.parameter()
-                    );
-                }
+            if a.parameter() == b.parameter()
+                && let Some(u) = a.uses.iter().find(|u| b.uses.contains(u))
+            {
+                bail!(
+                    "groups {:?} and {:?} both set {} in {u}; each place can use one group",
+                    a.name,
+                    b.name,
+                    a.parameter()
+                );
             }
         }
     }
@@ -560,5 +560,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("plain path"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::super::fragment::{Fragment, Loaded};
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_config_is_valid_and_means_the_defaults() {
+        let text = include_str!("../../examples/dhrotate.toml");
+        let example = Loaded {
+            path: PathBuf::from("examples/dhrotate.toml"),
+            text: text.into(),
+            fragment: toml::from_str::<Fragment>(text).unwrap(),
+        };
+        let empty = Loaded {
+            path: PathBuf::from("empty.toml"),
+            text: String::new(),
+            fragment: Fragment::default(),
+        };
+        let ov = Overrides::default();
+        assert_eq!(
+            merge_and_validate(&[example], &ov).unwrap(),
+            merge_and_validate(&[empty], &ov).unwrap()
+        );
     }
 }

@@ -95,7 +95,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dh<Params>, PemError> {
             line: before + offset,
         });
     }
-    Dh::params_from_pem(text[start..end].as_bytes()).map_err(|e| PemError::Decode(e.to_string()))
+    Dh::params_from_pem(&text.as_bytes()[start..end]).map_err(|e| PemError::Decode(e.to_string()))
 }
 
 #[cfg(test)]

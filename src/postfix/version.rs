@@ -89,12 +89,12 @@ pub fn detect(pf: &dyn Postfix) -> Result<Versions> {
             ("run-version", "postconf -T run-version"),
             ("compile-version", "postconf -T compile-version"),
         ] {
-            if let Ok(out) = pf.postconf(&["-T", mode]) {
-                if let Some(v) = Version::find_in(&out) {
-                    openssl = Some(v);
-                    openssl_source = source;
-                    break;
-                }
+            if let Ok(out) = pf.postconf(&["-T", mode])
+                && let Some(v) = Version::find_in(&out)
+            {
+                openssl = Some(v);
+                openssl_source = source;
+                break;
             }
         }
     }

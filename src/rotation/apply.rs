@@ -91,11 +91,11 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         return Err(journal.roll_back(e, Step::Write));
     }
 
-    if !plan.edits.is_empty() || !fresh.is_empty() {
-        if let Err(e) = env.postfix.check() {
-            let e = e.context("`postfix check` rejected the new configuration");
-            return Err(journal.roll_back(e, Step::Check));
-        }
+    if (!plan.edits.is_empty() || !fresh.is_empty())
+        && let Err(e) = env.postfix.check()
+    {
+        let e = e.context("`postfix check` rejected the new configuration");
+        return Err(journal.roll_back(e, Step::Check));
     }
 
     let reload = if !plan.changes_anything() {
@@ -238,10 +238,10 @@ impl Journal {
                 problems.push(format!("{e:#}"));
             }
         }
-        if let Step::Reload(pf) = step {
-            if let Err(e) = pf.reload() {
-                warn!(error = %format!("{e:#}"), "reload after rollback failed");
-            }
+        if let Step::Reload(pf) = step
+            && let Err(e) = pf.reload()
+        {
+            warn!(error = %format!("{e:#}"), "reload after rollback failed");
         }
         if !problems.is_empty() {
             return anyhow!(

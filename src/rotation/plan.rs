@@ -256,14 +256,14 @@ fn warn_duplicates(
     path: &Path,
     warnings: &mut Vec<String>,
 ) {
-    if let postfix::maincf::Change::Changed { duplicates } = change {
-        if duplicates > 0 {
-            warnings.push(format!(
+    if let postfix::maincf::Change::Changed { duplicates } = change
+        && duplicates > 0
+    {
+        warnings.push(format!(
                 "{} sets {param} {} times; Postfix uses the last one, which was edited; remove the others",
                 path.display(),
                 duplicates + 1
             ));
-        }
     }
 }
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine with the Rust toolchain.
+# Installs what the tests need (Postfix, OpenSSL headers, e2fsprogs for
+# chattr), then runs formatting, lints and every test. The end-to-end tests
+# start private Postfix instances, so this runs as root (sudo if needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+need=()
+[ -x /usr/sbin/postfix ] || need+=(postfix)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v openssl >/dev/null || need+=(openssl)
+command -v chattr >/dev/null || need+=(e2fsprogs)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  echo "postfix postfix/main_mailer_type select Local only" | $SUDO debconf-set-selections
+  echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+if [ "$(id -u)" -ne 0 ]; then
+  # Private Postfix instances need root: build as you, test as root.
+  cargo test --locked --no-run
+  exec $SUDO env "PATH=$PATH" cargo test --locked
+fi
+exec cargo test --locked
