@@ -19,6 +19,8 @@ pub struct ServedGroup {
     pub bits: u32,
     /// SHA-256 of p, as `dhrotate check` prints it.
     pub fingerprint: String,
+    /// Catalog name when the prime is a well-known shared one.
+    pub known: Option<String>,
     /// Negotiated cipher.
     pub cipher: String,
     /// Negotiated protocol.
@@ -63,6 +65,9 @@ pub fn dhe_group(addr: &str, starttls: bool, timeout: Duration) -> Result<Served
     Ok(ServedGroup {
         bits: dh.prime_p().num_bits() as u32,
         fingerprint: fingerprint(dh.prime_p()),
+        known: crate::dh::Catalog::embedded()
+            .lookup(dh.prime_p())
+            .map(|k| k.name.clone()),
         cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
         protocol: ssl.version_str().to_owned(),
     })

@@ -20,6 +20,7 @@ fn each_listener_serves_its_new_prime_and_a_second_rotation_changes_both() {
     // Before: both listeners serve OpenSSL's automatic group (RFC 3526 2048).
     let before = served(inst.smtp_port);
     assert_eq!(before.bits, 2048);
+    assert_eq!(before.known.as_deref(), Some("rfc3526-modp2048"));
 
     let out = dhrotate(&["--config", cfg, "now"]);
     assert!(out.status.success(), "{}", show(&out));
@@ -43,6 +44,7 @@ fn each_listener_serves_its_new_prime_and_a_second_rotation_changes_both() {
     );
     assert_ne!(smtp.fingerprint, before.fingerprint);
     assert!(smtp.cipher.starts_with("DHE-"), "{}", smtp.cipher);
+    assert_eq!((smtp.known, sub.known), (None, None));
 
     // Postfix itself reads what dhrotate wrote.
     let (ok, main_value, err) = postconf(&inst.config_dir, &["-h", "smtpd_tls_dh1024_param_file"]);

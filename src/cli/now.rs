@@ -94,7 +94,7 @@ pub fn rotate_and_print(settings: &Settings, postfix: &dyn Postfix, dry_run: boo
                 match applied.reload {
                     Reload::Reloaded => "postfix check passed; Postfix reloaded",
                     Reload::NotRunning =>
-                        "postfix check passed; Postfix is not running, it reads the new files when started",
+                        "Postfix is not running: it reads the new files when it starts",
                     Reload::Disabled =>
                         "postfix check passed; reload disabled, run `postfix reload` to serve the new groups",
                     Reload::NotNeeded => "nothing changed; no reload needed",

@@ -30,8 +30,10 @@ pub struct StatusReport {
     pub schema: u32,
     /// Postfix and OpenSSL versions, when Postfix answered.
     pub versions: Option<postfix::Versions>,
-    /// Mode in effect and why, or why it cannot be decided.
-    pub mode: Result<plan::Decision, String>,
+    /// Mode in effect and why; `null` when it cannot be decided.
+    pub mode: Option<plan::Decision>,
+    /// Why the mode cannot be decided, when it cannot.
+    pub mode_error: Option<String>,
     /// One entry per configured group.
     pub groups: Vec<GroupStatus>,
     /// The last run recorded in the state file.
@@ -202,7 +204,8 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     StatusReport {
         schema: 1,
         versions,
-        mode,
+        mode_error: mode.as_ref().err().cloned(),
+        mode: mode.ok(),
         groups,
         last_run: state::read(&settings.state_dir).ok().flatten(),
         healthy: problems.is_empty(),
@@ -221,9 +224,9 @@ fn print_human(r: &StatusReport, s: &Settings) {
         ),
         None => println!("Postfix: not reachable"),
     }
-    match &r.mode {
-        Ok(d) => println!("mode: {:?} ({})", d.mode, d.why),
-        Err(e) => println!("mode: undecided: {e}"),
+    match (&r.mode, &r.mode_error) {
+        (Some(d), _) => println!("mode: {:?} ({})", d.mode, d.why),
+        (None, e) => println!("mode: undecided: {}", e.as_deref().unwrap_or("?")),
     }
     println!(
         "config: {}  state: {}",

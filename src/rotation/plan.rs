@@ -163,6 +163,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
                     }
                 }
             }
+            warnings.extend(unmanaged_overrides(settings, &master, &master_path));
             settings.groups.clone()
         }
         Effective::Auto => {
@@ -283,6 +284,31 @@ fn oddity_warnings(main: &MainCf, path: &Path) -> Vec<String> {
             path.display(),
             non_params
         ));
+    }
+    w
+}
+
+/// master.cf overrides of the DH parameters that no group manages: those
+/// services keep serving whatever the override names.
+fn unmanaged_overrides(settings: &Settings, master: &MasterCf, path: &Path) -> Vec<String> {
+    let mut w = Vec::new();
+    for svc in master.services() {
+        for param in [postfix::DH1024, postfix::DH512] {
+            let managed = settings
+                .groups
+                .iter()
+                .any(|g| g.parameter() == param && g.uses.contains(&Use::Service(svc.key())));
+            if let (Some(o), false) = (svc.get(param), managed) {
+                w.push(format!(
+                    "{} line {}: service {} overrides {param} = {}, which dhrotate does not manage; \
+                     add the service to a group's `use` or remove the override",
+                    path.display(),
+                    svc.line,
+                    svc.key(),
+                    o.value
+                ));
+            }
+        }
     }
     w
 }
