@@ -86,6 +86,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
         postfix: "/usr/sbin/postfix".into(),
         command_timeout: Duration::from_secs(60),
         lock_wait: Duration::from_secs(10),
+        auto_old_files_remove: false,
     };
     s.groups.sort_by_key(|g| std::cmp::Reverse(g.bits));
     s

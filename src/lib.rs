@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod curves;
 pub mod demo;
 pub mod dh;
 pub mod error;

@@ -127,7 +127,8 @@ fn stopped_postfix_is_not_reloaded_but_files_are_installed() {
     let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
     assert!(out.status.success(), "{}", show(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Postfix is not running: it reads the new files when it starts"),
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Postfix is not running: it reads the new files when it starts"),
         "{}",
         show(&out)
     );

@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each `run(args, ctx)`.
 
 pub mod check;
+pub mod curves;
 pub mod generate;
 pub mod now;
 pub mod status;
@@ -57,6 +58,8 @@ pub enum Command {
     Generate(generate::Args),
     /// Show configuration, files, ages and what Postfix reads (exit 6 if stale or broken).
     Status(status::Args),
+    /// Show or set the curve / FFDHE group policy, names checked against OpenSSL.
+    Curves(curves::Args),
 }
 
 /// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Status(args) => status::run(args, &cli),
+        Command::Curves(args) => curves::run(args, &cli),
     }
 }
 

@@ -67,9 +67,7 @@ pub fn rotate_and_print(settings: &Settings, postfix: &dyn Postfix, dry_run: boo
                     g.file.display()
                 );
             }
-            for e in &plan.edits {
-                print!("{}", unified_diff(e));
-            }
+            print_edits(&plan);
             if !plan.changes_anything() {
                 println!("nothing to change");
             }
@@ -77,45 +75,72 @@ pub fn rotate_and_print(settings: &Settings, postfix: &dyn Postfix, dry_run: boo
         }
         Report::Done(plan, applied) => {
             print_plan_head(&plan);
-            for g in &applied.written {
-                println!(
-                    "wrote {} ({} bits, group {:?}, sha256(p) {})",
-                    g.file.display(),
-                    g.bits,
-                    g.name,
-                    g.fingerprint
-                );
-            }
-            for path in &applied.edited {
-                println!("edited {}", path.display());
-            }
-            println!(
-                "{}",
-                match applied.reload {
-                    Reload::Reloaded => "postfix check passed; Postfix reloaded",
-                    Reload::NotRunning =>
-                        "Postfix is not running: it reads the new files when it starts",
-                    Reload::Disabled =>
-                        "postfix check passed; reload disabled, run `postfix reload` to serve the new groups",
-                    Reload::NotNeeded => "nothing changed; no reload needed",
-                }
-            );
+            print_applied(&applied);
         }
     }
     Ok(0)
 }
 
-fn print_plan_head(plan: &rotation::Plan) {
+/// Unified diffs of the config edits and the files a plan would remove.
+pub fn print_edits(plan: &rotation::Plan) {
+    for e in &plan.edits {
+        print!("{}", unified_diff(e));
+    }
+    for f in plan.old_files.iter().filter(|f| f.remove) {
+        println!("would remove {} (and its .prev)", f.path.display());
+    }
+}
+
+/// What an applied plan wrote, edited, removed, and what became of Postfix.
+pub fn print_applied(applied: &rotation::Applied) {
+    for g in &applied.written {
+        println!(
+            "wrote {} ({} bits, group {:?}, sha256(p) {})",
+            g.file.display(),
+            g.bits,
+            g.name,
+            g.fingerprint
+        );
+    }
+    for path in &applied.edited {
+        println!("edited {}", path.display());
+    }
+    for path in &applied.removed {
+        println!("removed {} (and its .prev)", path.display());
+    }
     println!(
-        "Postfix {}, OpenSSL {} ({}); mode {:?}: {}",
+        "{}",
+        match applied.reload {
+            Reload::Reloaded => "postfix check passed; Postfix reloaded",
+            Reload::NotRunning => "Postfix is not running: it reads the new files when it starts",
+            Reload::Disabled =>
+                "postfix check passed; reload disabled, run `postfix reload` to serve the new groups",
+            Reload::NotNeeded => "nothing changed; no reload needed",
+        }
+    );
+}
+
+/// Versions, mode and warnings: the first lines of every plan's output.
+pub fn print_plan_head(plan: &rotation::Plan) {
+    println!(
+        "Postfix {}, OpenSSL {} ({})",
         plan.versions.postfix,
         plan.versions
             .openssl
             .map_or_else(|| "unknown".into(), |v| v.to_string()),
         plan.versions.openssl_source,
-        plan.decision.mode,
-        plan.decision.why
     );
+    if let Some(d) = &plan.decision {
+        println!("mode {:?}: {}", d.mode, d.why);
+    }
+    for f in &plan.old_files {
+        if !f.remove {
+            println!(
+                "kept {}: no longer used in auto mode (auto_old_files = \"remove\" removes it)",
+                f.path.display()
+            );
+        }
+    }
     for w in &plan.warnings {
         println!("warning: {w}");
     }

@@ -36,12 +36,31 @@ pub struct StatusReport {
     pub mode_error: Option<String>,
     /// One entry per configured group.
     pub groups: Vec<GroupStatus>,
+    /// Every DH parameter setting Postfix reads, and where it comes from.
+    pub dh_settings: Vec<DhSetting>,
+    /// Curve / FFDHE group policy, names checked against OpenSSL.
+    pub curves: Option<super::curves::CurvesView>,
     /// The last run recorded in the state file.
     pub last_run: Option<state::State>,
+    /// What to do, in plain words.
+    pub advice: Vec<String>,
     /// Everything wrong, in words; empty when healthy.
     pub problems: Vec<String>,
     /// `problems` is empty.
     pub healthy: bool,
+}
+
+/// One DH parameter as set in main.cf or a master.cf override.
+#[derive(Debug, Serialize)]
+pub struct DhSetting {
+    /// `main.cf` or `master.cf SERVICE/TYPE`.
+    pub place: String,
+    /// Parameter name.
+    pub parameter: String,
+    /// Value as written.
+    pub value: String,
+    /// For a file: what validation says (`ok`, or the problem).
+    pub file_check: Option<String>,
 }
 
 /// One group's file and where Postfix is pointed at it.
@@ -201,7 +220,21 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     if let Err(e) = &mode {
         problems.push(e.clone());
     }
+    let dh_settings = match (&main, &master) {
+        (Ok(m), Ok(mm)) => dh_settings(m, mm, settings, &catalog, &mut problems),
+        _ => Vec::new(),
+    };
+    let advice = versions
+        .as_ref()
+        .map(|v| advice(v, settings, &dh_settings))
+        .unwrap_or_default();
+    let curves = versions
+        .as_ref()
+        .and_then(|_| super::curves::view(&pf).ok());
     StatusReport {
+        dh_settings,
+        curves,
+        advice,
         schema: 1,
         versions,
         mode_error: mode.as_ref().err().cloned(),
@@ -211,6 +244,110 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         healthy: problems.is_empty(),
         problems,
     }
+}
+
+/// Every DH setting in main.cf and master.cf; files they name are validated,
+/// since Postfix silently falls back to another group when one is bad.
+fn dh_settings(
+    main: &MainCf,
+    master: &MasterCf,
+    settings: &Settings,
+    catalog: &Catalog,
+    problems: &mut Vec<String>,
+) -> Vec<DhSetting> {
+    let dir = settings.postfix_config_dir.to_string_lossy();
+    let params = [postfix::DH1024, postfix::DH512, postfix::TLSPROXY_DH1024];
+    let mut places: Vec<(String, &str, String)> = Vec::new();
+    for param in params {
+        if let Some(p) = main.get(param) {
+            places.push(("main.cf".into(), param, p.value.clone()));
+        }
+        for svc in master.services() {
+            if let Some(o) = svc.get(param) {
+                places.push((format!("master.cf {}", svc.key()), param, o.value.clone()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (place, param, value) in places {
+        let path = value
+            .replace("${config_directory}", &dir)
+            .replace("$config_directory", &dir);
+        let is_file = path.starts_with('/');
+        let file_check = is_file.then(|| {
+            let policy = crate::dh::Policy {
+                expected_bits: None,
+                min_bits: if param == postfix::DH512 { 512 } else { 1024 },
+            };
+            let verdict = fsutil::read_regular(std::path::Path::new(&path))
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|b| {
+                    validate::validate_pem(&b, &policy, catalog).map_err(|e| e.to_string())
+                });
+            match verdict {
+                Ok((_, v)) if v.accepted() => "ok".to_owned(),
+                Ok((_, v)) => v.problems.join("; "),
+                Err(e) => e,
+            }
+        });
+        if let Some(check) = file_check.as_ref().filter(|c| *c != "ok") {
+            problems.push(format!(
+                "{place} sets {param} = {value}: {check}; Postfix falls back to another group"
+            ));
+        }
+        out.push(DhSetting {
+            place,
+            parameter: param.to_owned(),
+            value,
+            file_check,
+        });
+    }
+    out
+}
+
+/// Advice in plain words from the versions and what is set.
+fn advice(v: &postfix::Versions, settings: &Settings, dh: &[DhSetting]) -> Vec<String> {
+    let mut a = Vec::new();
+    let ossl3 = v
+        .openssl
+        .is_some_and(|o| o >= postfix::Version::new(3, 0, 0));
+    let file_set = dh
+        .iter()
+        .any(|d| d.parameter == postfix::DH1024 && d.file_check.is_some());
+    if ossl3
+        && v.postfix >= postfix::Version::new(3, 9, 0)
+        && dh.iter().any(|d| d.parameter == postfix::DH1024)
+    {
+        a.push(format!(
+            "Postfix {} with OpenSSL 3: remove {} and let OpenSSL choose (set mode = \"detect\" and run `dhrotate now`)",
+            v.postfix,
+            postfix::DH1024
+        ));
+    } else if ossl3 && v.postfix >= postfix::Version::new(3, 7, 0) && file_set {
+        a.push(format!(
+            "Postfix {} with OpenSSL 3 can let OpenSSL choose the group (mode = \"detect\" or \"auto\"); explicit groups are only needed for clients that require a custom one",
+            v.postfix
+        ));
+    } else if v.postfix < postfix::Version::new(3, 7, 0) && !file_set {
+        a.push(format!(
+            "Postfix {} falls back to a compiled-in group without a DH file; run `dhrotate now` to install a fresh one",
+            v.postfix
+        ));
+    }
+    if dh.iter().any(|d| d.parameter == postfix::DH512)
+        && v.postfix >= postfix::Version::new(3, 6, 0)
+    {
+        a.push(format!(
+            "Postfix {} ignores {}; remove it",
+            v.postfix,
+            postfix::DH512
+        ));
+    }
+    if settings.mode == crate::config::Mode::Explicit && v.postfix >= postfix::Version::new(3, 9, 0)
+    {
+        a.push("Postfix 3.9 warns about every smtpd_tls_dh1024_param_file setting; consider mode = \"detect\"".into());
+    }
+    a
 }
 
 fn print_human(r: &StatusReport, s: &Settings) {
@@ -265,6 +402,35 @@ fn print_human(r: &StatusReport, s: &Settings) {
                 }
             );
         }
+    }
+    for d in &r.dh_settings {
+        println!(
+            "{} {} = {}{}",
+            d.place,
+            d.parameter,
+            d.value,
+            d.file_check
+                .as_ref()
+                .map_or_else(String::new, |c| format!("  [{c}]"))
+        );
+    }
+    if let Some(c) = &r.curves {
+        for p in &c.params {
+            if let Some(v) = &p.value {
+                let unknown = if p.unknown.is_empty() {
+                    String::new()
+                } else {
+                    format!("  (unknown to OpenSSL: {})", p.unknown.join(", "))
+                };
+                println!("{} = {v}{unknown}", p.name);
+            }
+        }
+        for a in &c.advice {
+            println!("advice: {a}");
+        }
+    }
+    for a in &r.advice {
+        println!("advice: {a}");
     }
     if let Some(last) = &r.last_run {
         println!(

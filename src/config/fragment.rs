@@ -37,6 +37,7 @@ pub struct Fragment {
     pub curves: Option<CurvesFragment>,
     pub postfix: Option<PostfixFragment>,
     pub lock_wait: Option<Spanned<String>>,
+    pub auto_old_files: Option<Spanned<String>>,
 }
 
 /// One `[[group]]` table; `name` identifies it across fragments.

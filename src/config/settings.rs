@@ -125,6 +125,9 @@ pub struct Settings {
     /// How long `now` waits for another run's lock before exiting 5.
     #[serde(with = "humantime_serde_secs")]
     pub lock_wait: Duration,
+    /// In auto mode, remove the group files that are no longer used
+    /// (`auto_old_files = "remove"`) instead of keeping them.
+    pub auto_old_files_remove: bool,
 }
 
 mod humantime_serde_secs {
@@ -170,6 +173,7 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
     let mut min_bits = None;
     let mut max_age = None;
     let mut lock_wait = None;
+    let mut auto_old_files = None;
     let mut groups: Vec<GroupDraft> = Vec::new();
     let mut reload_enabled = true;
     let mut verify = None;
@@ -191,6 +195,7 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
         pick(&mut min_bits, fr.min_bits.as_ref(), f);
         pick(&mut max_age, fr.max_age.as_ref(), f);
         pick(&mut lock_wait, fr.lock_wait.as_ref(), f);
+        pick(&mut auto_old_files, fr.auto_old_files.as_ref(), f);
         for g in &fr.group {
             let name = g.name.get_ref().clone();
             let idx = match groups.iter().position(|d| d.name == name) {
@@ -332,6 +337,17 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
         postfix: tool_path(postfix, "/usr/sbin/postfix")?,
         command_timeout: duration(timeout, "postfix.timeout", "60s")?,
         lock_wait: duration(lock_wait, "lock_wait", "10s")?,
+        auto_old_files_remove: match auto_old_files {
+            None => false,
+            Some(o) => match o.value.as_str() {
+                "keep" => false,
+                "remove" => true,
+                other => bail!(
+                    "{}: auto_old_files = {other:?}; expected \"keep\" or \"remove\"",
+                    o.at
+                ),
+            },
+        },
     })
 }
 

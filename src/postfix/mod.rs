@@ -17,3 +17,5 @@ pub use version::{Version, Versions};
 pub const DH1024: &str = "smtpd_tls_dh1024_param_file";
 /// The export-grade parameter, read only before Postfix 3.6.
 pub const DH512: &str = "smtpd_tls_dh512_param_file";
+/// tlsproxy(8)'s copy; follows smtpd's by default, deprecated in Postfix 3.9.
+pub const TLSPROXY_DH1024: &str = "tlsproxy_tls_dh1024_param_file";

@@ -67,6 +67,8 @@ pub struct Applied {
     pub written: Vec<GroupState>,
     /// Configuration files changed.
     pub edited: Vec<PathBuf>,
+    /// Unused group files removed (auto mode).
+    pub removed: Vec<PathBuf>,
     /// Reload outcome.
     pub reload: Reload,
 }
@@ -132,6 +134,12 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     Ok(Applied {
         written,
         edited: plan.edits.iter().map(|e| e.path.clone()).collect(),
+        removed: plan
+            .old_files
+            .iter()
+            .filter(|f| f.remove)
+            .map(|f| f.path.clone())
+            .collect(),
         reload,
     })
 }
@@ -191,6 +199,18 @@ fn write_all(
         }
         fsutil::write_atomic(&edit.path, &edit.after, edit.mode)?;
         info!(file = %edit.path.display(), "edited");
+    }
+    // Files go last: until the config stops naming them, Postfix may read them.
+    for old in plan.old_files.iter().filter(|f| f.remove) {
+        for path in [prev_path(&old.path), old.path.clone()] {
+            journal.remember(&path)?;
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+                fsutil::sync_parent(&path)?;
+                info!(file = %path.display(), "removed unused group file");
+            }
+        }
     }
     Ok(())
 }

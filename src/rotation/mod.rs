@@ -4,6 +4,9 @@
 pub mod apply;
 pub mod plan;
 
+#[cfg(test)]
+mod matrix_tests;
+
 pub use apply::{Applied, Env, GroupSource, OpenSslSource, Reload};
 pub use plan::{Decision, Effective, Plan};
 
@@ -29,19 +32,40 @@ pub enum Report {
 
 /// Runs one rotation under the lock.
 pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
+    execute(settings, env, dry_run, &plan::plan, true)
+}
+
+/// Something that plans a change from settings and what Postfix says.
+pub type Planner<'a> = &'a dyn Fn(&Settings, &dyn crate::postfix::Postfix) -> Result<Plan>;
+
+/// Plans and, unless `dry_run`, applies under the lock (one change to
+/// Postfix's configuration at a time, rotations and curve policy alike).
+/// `record` writes the outcome to the state file.
+pub fn execute(
+    settings: &Settings,
+    env: &Env,
+    dry_run: bool,
+    planner: Planner,
+    record: bool,
+) -> Result<Report> {
     if dry_run {
         // Planning only reads; no lock, no state directory needed.
-        return plan::plan(settings, env.postfix).map(Report::DryRun);
+        return planner(settings, env.postfix).map(Report::DryRun);
     }
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
     clean_stale_temps(settings)?;
-    let plan = plan::plan(settings, env.postfix)?;
+    let plan = planner(settings, env.postfix)?;
     for w in &plan.warnings {
         tracing::warn!("{w}");
     }
-    info!(mode = ?plan.decision.mode, why = %plan.decision.why, "mode decided");
+    if let Some(d) = &plan.decision {
+        info!(mode = ?d.mode, why = %d.why, "mode decided");
+    }
     let result = apply::apply(&plan, settings, env);
+    if !record {
+        return result.map(|applied| Report::Done(plan, applied));
+    }
     let mut record = state::read(&settings.state_dir)
         .ok()
         .flatten()
@@ -51,7 +75,11 @@ pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    record.mode = format!("{:?}", plan.decision.mode).to_lowercase();
+    let auto = plan
+        .decision
+        .as_ref()
+        .is_some_and(|d| d.mode == Effective::Auto);
+    record.mode = if auto { "auto" } else { "explicit" }.into();
     match &result {
         Ok(applied) => {
             record.outcome = "ok".into();
@@ -59,7 +87,7 @@ pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
                 record.groups.retain(|old| old.name != g.name);
                 record.groups.push(g.clone());
             }
-            if plan.decision.mode == Effective::Auto {
+            if auto {
                 record.groups.clear();
             }
         }

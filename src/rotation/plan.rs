@@ -97,20 +97,116 @@ pub struct FileEdit {
 pub struct Plan {
     /// Versions detected.
     pub versions: Versions,
-    /// Mode in effect.
-    pub decision: Decision,
+    /// Mode in effect (rotations; `None` for curve policy changes).
+    pub decision: Option<Decision>,
     /// Groups to generate and write (explicit mode).
     pub groups: Vec<GroupSpec>,
     /// Configuration files that change.
     pub edits: Vec<FileEdit>,
+    /// Group files no longer used (auto mode), and whether they go.
+    pub old_files: Vec<OldFile>,
     /// Things the administrator should know (duplicate keys, odd lines).
     pub warnings: Vec<String>,
+}
+
+/// A group file that auto mode no longer uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OldFile {
+    /// The file (its `.prev` goes with it).
+    pub path: PathBuf,
+    /// Remove it (`auto_old_files = "remove"`) or keep it.
+    pub remove: bool,
 }
 
 impl Plan {
     /// Whether applying the plan changes anything at all.
     pub fn changes_anything(&self) -> bool {
-        !self.groups.is_empty() || !self.edits.is_empty()
+        !self.groups.is_empty() || !self.edits.is_empty() || self.old_files.iter().any(|f| f.remove)
+    }
+}
+
+/// main.cf and master.cf as read, and as edited so far.
+pub struct ConfigFiles {
+    /// Path of main.cf.
+    pub main_path: PathBuf,
+    /// Path of master.cf.
+    pub master_path: PathBuf,
+    /// main.cf, edited in memory.
+    pub main: MainCf,
+    /// master.cf, edited in memory.
+    pub master: MasterCf,
+    originals: [(Vec<u8>, FileMode); 2],
+}
+
+impl ConfigFiles {
+    /// Reads both files from Postfix's config directory, refusing an unsafe directory.
+    pub fn load(dir: &Path) -> Result<ConfigFiles> {
+        fsutil::check_dir_safe(dir).map_err(Failure::Config)?;
+        let main_path = dir.join("main.cf");
+        let master_path = dir.join("master.cf");
+        let main_orig = read_config(&main_path)?;
+        let master_orig = read_config(&master_path)?;
+        Ok(ConfigFiles {
+            main: MainCf::parse(&main_orig.0),
+            master: MasterCf::parse(&master_orig.0),
+            main_path,
+            master_path,
+            originals: [main_orig, master_orig],
+        })
+    }
+
+    /// The files whose bytes the in-memory edits changed.
+    pub fn edits(&self) -> Vec<FileEdit> {
+        let [(main_before, main_mode), (master_before, master_mode)] = &self.originals;
+        let mut edits = Vec::new();
+        for (path, before, after, mode) in [
+            (&self.main_path, main_before, self.main.bytes(), main_mode),
+            (
+                &self.master_path,
+                master_before,
+                self.master.bytes(),
+                master_mode,
+            ),
+        ] {
+            if before.as_slice() != after {
+                edits.push(FileEdit {
+                    path: path.clone(),
+                    before: before.clone(),
+                    after: after.to_vec(),
+                    mode: *mode,
+                });
+            }
+        }
+        edits
+    }
+
+    /// Sets `-o name=value` on a service, mapping errors to configuration errors.
+    pub fn set_override(
+        &mut self,
+        key: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<postfix::maincf::Change> {
+        self.master
+            .set(key, name, value)
+            .map_err(|e| service_error(e, &self.master, &self.master_path))
+    }
+
+    /// Removes `-o name=...` from a service.
+    pub fn remove_override(&mut self, key: &str, name: &str) -> Result<postfix::maincf::Change> {
+        self.master
+            .remove(key, name)
+            .map_err(|e| service_error(e, &self.master, &self.master_path))
+    }
+
+    /// `service/type` of every entry that overrides `name`.
+    pub fn services_overriding(&self, name: &str) -> Vec<String> {
+        self.master
+            .services()
+            .iter()
+            .filter(|s| s.get(name).is_some())
+            .map(|s| s.key())
+            .collect()
     }
 }
 
@@ -119,105 +215,114 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
     let versions = postfix::version::detect(pf)?;
     let decision = decide(settings.mode, &versions)?;
     let dir = &settings.postfix_config_dir;
-    fsutil::check_dir_safe(dir).map_err(Failure::Config)?;
+    let mut cf = ConfigFiles::load(dir)?;
+    let mut warnings = oddity_warnings(&cf.main, &cf.main_path);
 
-    let main_path = dir.join("main.cf");
-    let master_path = dir.join("master.cf");
-    let (main_before, main_mode) = read_config(&main_path)?;
-    let (master_before, master_mode) = read_config(&master_path)?;
-    let mut main = MainCf::parse(&main_before);
-    let mut master = MasterCf::parse(&master_before);
-    let mut warnings = oddity_warnings(&main, &main_path);
-
-    let groups = match decision.mode {
+    let (groups, old_files) = match decision.mode {
         Effective::Explicit => {
             for g in &settings.groups {
                 check_group(g, &versions)?;
+                let param = g.parameter();
+                let value = g.file.to_string_lossy();
                 for u in &g.uses {
-                    let param = g.parameter();
-                    let value = g.file.to_string_lossy();
                     match u {
                         Use::MainCf => {
-                            let current = main.get(param).map(|p| expand(&p.value, dir));
+                            let current = cf.main.get(param).map(|p| expand(&p.value, dir));
                             if current.as_deref() != Some(value.as_ref()) {
-                                warn_duplicates(
-                                    main.set(param, &value),
-                                    param,
-                                    &main_path,
-                                    &mut warnings,
-                                );
+                                let change = cf.main.set(param, &value);
+                                warn_duplicates(change, param, &cf.main_path, &mut warnings);
                             }
                         }
                         Use::Service(key) => {
-                            let current = master
+                            let current = cf
+                                .master
                                 .service(key)
                                 .and_then(|s| s.get(param))
                                 .map(|o| expand(&o.value, dir));
                             if current.as_deref() != Some(value.as_ref()) {
-                                let change = master
-                                    .set(key, param, &value)
-                                    .map_err(|e| service_error(e, &master, &master_path))?;
-                                warn_duplicates(change, param, &master_path, &mut warnings);
+                                let change = cf.set_override(key, param, &value)?;
+                                warn_duplicates(change, param, &cf.master_path, &mut warnings);
                             }
                         }
                     }
                 }
             }
-            warnings.extend(unmanaged_overrides(settings, &master, &master_path));
-            settings.groups.clone()
+            warnings.extend(unmanaged_overrides(settings, &cf.master, &cf.master_path));
+            warnings.extend(tlsproxy_warning(&cf));
+            (settings.groups.clone(), Vec::new())
         }
         Effective::Auto => {
-            // 3.9+ warns whenever the setting is present, so it goes; 3.7
-            // and 3.8 take an explicit `auto`, which also documents intent.
-            let remove = versions.postfix >= Version::new(3, 9, 0);
-            if remove {
-                main.remove(postfix::DH1024);
-            } else if main.get(postfix::DH1024).map(|p| p.value.as_str()) != Some("auto") {
-                main.set(postfix::DH1024, "auto");
+            reset_to_auto(&mut cf, &versions)?;
+            if cf.main.get(postfix::DH512).is_some() {
+                warnings.push(format!(
+                    "{} sets {}, which Postfix {} ignores; remove it",
+                    cf.main_path.display(),
+                    postfix::DH512,
+                    versions.postfix
+                ));
             }
-            let keys: Vec<String> = master
-                .services()
+            let old = settings
+                .groups
                 .iter()
-                .filter(|s| s.get(postfix::DH1024).is_some())
-                .map(|s| s.key())
+                .filter(|g| g.file.exists())
+                .map(|g| OldFile {
+                    path: g.file.clone(),
+                    remove: settings.auto_old_files_remove,
+                })
                 .collect();
-            for key in keys {
-                let result = if remove {
-                    master.remove(&key, postfix::DH1024)
-                } else {
-                    master.set(&key, postfix::DH1024, "auto")
-                };
-                result.map_err(|e| service_error(e, &master, &master_path))?;
-            }
-            Vec::new()
+            (Vec::new(), old)
         }
     };
 
-    let mut edits = Vec::new();
-    for (path, before, after, mode) in [
-        (main_path, main_before, main.bytes().to_vec(), main_mode),
-        (
-            master_path,
-            master_before,
-            master.bytes().to_vec(),
-            master_mode,
-        ),
-    ] {
-        if before != after {
-            edits.push(FileEdit {
-                path,
-                before,
-                after,
-                mode,
-            });
+    Ok(Plan {
+        edits: cf.edits(),
+        versions,
+        decision: Some(decision),
+        groups,
+        old_files,
+        warnings,
+    })
+}
+
+/// Hands the choice of group to OpenSSL, in main.cf and every master.cf
+/// override. 3.9+ warns whenever the setting is present, so it goes there;
+/// 3.7 and 3.8 take an explicit `auto`, which also documents the intent.
+/// `tlsproxy_tls_dh1024_param_file` follows smtpd's by default, so any
+/// explicit setting of it is removed.
+pub fn reset_to_auto(cf: &mut ConfigFiles, versions: &Versions) -> Result<()> {
+    let remove = versions.postfix >= Version::new(3, 9, 0);
+    if remove {
+        cf.main.remove(postfix::DH1024);
+    } else if cf.main.get(postfix::DH1024).map(|p| p.value.as_str()) != Some("auto") {
+        cf.main.set(postfix::DH1024, "auto");
+    }
+    for key in cf.services_overriding(postfix::DH1024) {
+        if remove {
+            cf.remove_override(&key, postfix::DH1024)?;
+        } else {
+            cf.set_override(&key, postfix::DH1024, "auto")?;
         }
     }
-    Ok(Plan {
-        versions,
-        decision,
-        groups,
-        edits,
-        warnings,
+    cf.main.remove(postfix::TLSPROXY_DH1024);
+    for key in cf.services_overriding(postfix::TLSPROXY_DH1024) {
+        cf.remove_override(&key, postfix::TLSPROXY_DH1024)?;
+    }
+    Ok(())
+}
+
+/// tlsproxy(8) serves its own DH file when set apart from smtpd's.
+fn tlsproxy_warning(cf: &ConfigFiles) -> Option<String> {
+    let p = cf.main.get(postfix::TLSPROXY_DH1024)?;
+    let follows = p.value.contains(postfix::DH1024);
+    (!follows).then(|| {
+        format!(
+            "{} line {}: {} = {} is set apart from {}; postscreen's TLS (tlsproxy) keeps serving that file. Remove the line so it follows smtpd's",
+            cf.main_path.display(),
+            p.line,
+            postfix::TLSPROXY_DH1024,
+            p.value,
+            postfix::DH1024
+        )
     })
 }
 

@@ -1,0 +1,202 @@
+//! Curve and FFDHE group policy: `tls_eecdh_auto_curves`,
+//! `smtpd_tls_eecdh_grade` and `tls_ffdhe_auto_groups`.
+//!
+//! Postfix hands these lists to OpenSSL and silently skips names OpenSSL
+//! does not know, so every name is tried on a throwaway SSL_CTX first.
+
+use anyhow::{Result, anyhow};
+use openssl::ssl::{SslContextBuilder, SslMethod};
+
+use crate::error::Failure;
+use crate::postfix::{Version, Versions};
+use crate::rotation::plan::ConfigFiles;
+
+/// ECDHE (and hybrid) group preference list.
+pub const CURVES: &str = "tls_eecdh_auto_curves";
+/// `auto` uses the list; `strong`/`ultra` pin a single curve.
+pub const GRADE: &str = "smtpd_tls_eecdh_grade";
+/// TLS 1.3 FFDHE groups, Postfix >= 3.8.
+pub const FFDHE: &str = "tls_ffdhe_auto_groups";
+/// The three parameters, in display order.
+pub const PARAMS: [&str; 3] = [CURVES, GRADE, FFDHE];
+
+/// The hybrid post-quantum group the `pq-hybrid` profile puts first.
+pub const PQ_GROUP: &str = "X25519MLKEM768";
+const MODERN: &str = "X25519 X448 prime256v1 secp384r1";
+
+/// Whether this process's OpenSSL accepts `name` as a TLS group.
+pub fn openssl_knows(name: &str) -> bool {
+    SslContextBuilder::new(SslMethod::tls_server())
+        .and_then(|mut b| b.set_groups_list(name))
+        .is_ok()
+}
+
+/// The names in a Postfix list value (whitespace or comma separated).
+pub fn names(value: &str) -> Vec<&str> {
+    value
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The names in `value` that OpenSSL does not know.
+pub fn unknown_names(value: &str) -> Vec<String> {
+    names(value)
+        .into_iter()
+        .filter(|n| !openssl_knows(n))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What `--set` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// Leave everything as it is.
+    Keep,
+    /// Remove the settings: Postfix's defaults.
+    Default,
+    /// X25519, X448, P-256, P-384.
+    Modern,
+    /// X25519MLKEM768 first, then `Modern`; refused where OpenSSL lacks it.
+    PqHybrid,
+    /// An explicit list of group names.
+    List(Vec<String>),
+}
+
+impl Policy {
+    /// Parses a profile name or a list of group names.
+    pub fn parse(s: &str) -> Policy {
+        match s.trim() {
+            "keep" => Policy::Keep,
+            "default" => Policy::Default,
+            "modern" => Policy::Modern,
+            "pq-hybrid" => Policy::PqHybrid,
+            other => Policy::List(names(other).into_iter().map(str::to_owned).collect()),
+        }
+    }
+}
+
+/// The values the policy wants: (ECDHE list, FFDHE list), `None` = remove.
+fn wanted(policy: &Policy, v: &Versions) -> Result<Option<(Option<String>, Option<String>)>> {
+    let config_error = |e: anyhow::Error| -> anyhow::Error { Failure::Config(e).into() };
+    Ok(match policy {
+        Policy::Keep => None,
+        Policy::Default => Some((None, None)),
+        Policy::Modern => Some((Some(MODERN.into()), None)),
+        Policy::PqHybrid => {
+            if !openssl_knows(PQ_GROUP) {
+                return Err(config_error(anyhow!(
+                    "the pq-hybrid profile needs {PQ_GROUP}, which this OpenSSL ({}) does not know (OpenSSL >= 3.5 has it); use \"modern\"",
+                    openssl::version::version()
+                )));
+            }
+            Some((Some(format!("{PQ_GROUP} {MODERN}")), None))
+        }
+        Policy::List(list) => {
+            if list.is_empty() {
+                return Err(config_error(anyhow!("the group list is empty")));
+            }
+            let unknown: Vec<&String> = list.iter().filter(|n| !openssl_knows(n)).collect();
+            if !unknown.is_empty() {
+                return Err(config_error(anyhow!(
+                    "{} does not know {}; Postfix would silently skip {}. Nothing was changed",
+                    openssl::version::version(),
+                    unknown
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if unknown.len() == 1 { "it" } else { "them" }
+                )));
+            }
+            let (ffdhe, ecdhe): (Vec<&String>, Vec<&String>) = list
+                .iter()
+                .partition(|n| n.to_ascii_lowercase().starts_with("ffdhe"));
+            if !ffdhe.is_empty() && v.postfix < Version::new(3, 8, 0) {
+                return Err(config_error(anyhow!(
+                    "Postfix {} has no {FFDHE} (3.8 and later); leave out {}",
+                    v.postfix,
+                    ffdhe
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let join = |l: Vec<&String>| {
+                (!l.is_empty()).then(|| l.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
+            };
+            Some((join(ecdhe), join(ffdhe)))
+        }
+    })
+}
+
+/// Edits `cf` to the policy. A list only takes effect with the grade
+/// `auto`, so a `strong`/`ultra` grade is removed too (the default is
+/// `auto` since Postfix 3.2); per-service overrides of the three
+/// parameters are removed so the policy holds everywhere.
+pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Result<Vec<String>> {
+    let Some((ecdhe, ffdhe)) = wanted(policy, v)? else {
+        return Ok(Vec::new());
+    };
+    let mut notes = Vec::new();
+    match &ecdhe {
+        Some(list) => {
+            cf.main.set(CURVES, list);
+        }
+        None => {
+            cf.main.remove(CURVES);
+        }
+    }
+    if v.postfix >= Version::new(3, 8, 0) {
+        match &ffdhe {
+            Some(list) => {
+                cf.main.set(FFDHE, list);
+            }
+            None if *policy == Policy::Default => {
+                cf.main.remove(FFDHE);
+            }
+            None => {}
+        }
+    }
+    if let Some(grade) = cf.main.get(GRADE).map(|p| p.value.clone())
+        && (grade != "auto" || *policy == Policy::Default)
+    {
+        cf.main.remove(GRADE);
+        notes.push(format!(
+            "removed {GRADE} = {grade} so that the group list is used"
+        ));
+    }
+    for param in PARAMS {
+        for key in cf.services_overriding(param) {
+            cf.remove_override(&key, param)?;
+            notes.push(format!(
+                "removed the {param} override of master.cf service {key}"
+            ));
+        }
+    }
+    Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openssl_knows_standard_groups_and_not_made_up_ones() {
+        for n in ["X25519", "prime256v1", "P-256", "secp384r1", "ffdhe2048"] {
+            assert!(openssl_knows(n), "{n}");
+        }
+        assert!(!openssl_knows("X99999"));
+        assert_eq!(unknown_names("X25519, bogus  secp384r1"), vec!["bogus"]);
+    }
+
+    #[test]
+    fn profiles_parse() {
+        assert_eq!(Policy::parse("modern"), Policy::Modern);
+        assert_eq!(
+            Policy::parse("X25519,secp384r1"),
+            Policy::List(vec!["X25519".into(), "secp384r1".into()])
+        );
+    }
+}
