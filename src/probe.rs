@@ -31,15 +31,7 @@ pub struct ServedGroup {
 /// a DHE-only TLS 1.2 handshake. Security level 1 lets a 1024-bit group
 /// through, since the point is to see what is served, not to judge it.
 pub fn dhe_group(addr: &str, starttls: bool, timeout: Duration) -> Result<ServedGroup> {
-    let sock = addr
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {addr}"))?
-        .next()
-        .ok_or_else(|| anyhow!("{addr} resolves to nothing"))?;
-    let stream = TcpStream::connect_timeout(&sock, timeout)
-        .with_context(|| format!("connecting to {addr}"))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+    let stream = connect(addr, timeout)?;
     if starttls {
         smtp_starttls(&stream).with_context(|| format!("SMTP STARTTLS with {addr}"))?;
     }
@@ -71,6 +63,77 @@ pub fn dhe_group(addr: &str, starttls: bool, timeout: Duration) -> Result<Served
         cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
         protocol: ssl.version_str().to_owned(),
     })
+}
+
+/// The key-exchange group of a TLS 1.3 handshake: `X25519`, `X448`,
+/// `prime256v1`, `secp384r1`, ..., or the catalog name of an FFDHE group.
+/// `groups` restricts what the client offers (OpenSSL group-list syntax).
+pub fn tls13_group(
+    addr: &str,
+    starttls: bool,
+    groups: Option<&str>,
+    timeout: Duration,
+) -> Result<String> {
+    let stream = connect(addr, timeout)?;
+    if starttls {
+        smtp_starttls(&stream).with_context(|| format!("SMTP STARTTLS with {addr}"))?;
+    }
+    let mut b = SslConnector::builder(SslMethod::tls_client())?;
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_min_proto_version(Some(SslVersion::TLS1_3))?;
+    if let Some(g) = groups {
+        b.set_groups_list(g)?;
+    }
+    let mut cfg = b.build().configure()?;
+    cfg.set_verify_hostname(false);
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let ssl = cfg
+        .connect(host, stream)
+        .map_err(|e| anyhow!("TLS 1.3 handshake with {addr} failed: {e}"))?;
+    let key = ssl
+        .ssl()
+        .peer_tmp_key()
+        .map_err(|e| anyhow!("{addr} sent no ephemeral key: {e}"))?;
+    group_name(&key)
+}
+
+fn group_name(key: &openssl::pkey::PKeyRef<openssl::pkey::Public>) -> Result<String> {
+    use openssl::pkey::Id;
+    Ok(match key.id() {
+        Id::X25519 => "X25519".into(),
+        Id::X448 => "X448".into(),
+        Id::EC => {
+            let ec = key.ec_key()?;
+            let nid = ec
+                .group()
+                .curve_name()
+                .ok_or_else(|| anyhow!("unnamed curve"))?;
+            nid.short_name()?.to_owned()
+        }
+        Id::DH => {
+            let dh = key.dh()?;
+            crate::dh::Catalog::embedded()
+                .lookup(dh.prime_p())
+                .map_or_else(
+                    || format!("DH-{}", dh.prime_p().num_bits()),
+                    |k| k.name.clone(),
+                )
+        }
+        other => format!("{other:?}"),
+    })
+}
+
+fn connect(addr: &str, timeout: Duration) -> Result<TcpStream> {
+    let sock = addr
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {addr}"))?
+        .next()
+        .ok_or_else(|| anyhow!("{addr} resolves to nothing"))?;
+    let stream = TcpStream::connect_timeout(&sock, timeout)
+        .with_context(|| format!("connecting to {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    Ok(stream)
 }
 
 fn smtp_starttls(stream: &TcpStream) -> Result<()> {

@@ -1,0 +1,203 @@
+//! auto mode, curve policy and status against a real private Postfix:
+//! what the server serves after each change, seen by a real TLS client.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use dhrotate::postfix::instance::Instance;
+use dhrotate::probe;
+
+fn now(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];
+    args.extend_from_slice(extra);
+    dhrotate(&args)
+}
+
+#[test]
+fn detect_hands_the_group_to_openssl_and_explicit_takes_it_back() {
+    require_postfix();
+    let base = scratch("auto-mode");
+    let mut inst = Instance::create(&base.join("pf")).unwrap();
+    inst.start().unwrap();
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let out = now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let main_file = inst.config_dir.join("dh1024.pem");
+    assert_eq!(
+        served(inst.smtp_port).fingerprint,
+        file_fingerprint(&main_file)
+    );
+
+    // Postfix 3.7 with OpenSSL 3 here: detect means auto.
+    let out = now(&cfg, &["--mode", "detect"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mode Auto: detected Postfix 3.7"), "{text}");
+    assert!(
+        text.contains(&format!("kept {}", main_file.display())),
+        "{text}"
+    );
+    let (_, v, _) = postconf(&inst.config_dir, &["-h", "smtpd_tls_dh1024_param_file"]);
+    assert_eq!(v.trim(), "auto");
+    let key = format!("{}/smtpd_tls_dh1024_param_file", inst.submission_service());
+    let (_, v, _) = postconf(&inst.config_dir, &["-P", &key]);
+    assert_eq!(v.trim(), format!("{key} = auto"));
+    // Both listeners now serve OpenSSL's own choice, not a file's prime.
+    for port in [inst.smtp_port, inst.submission_port] {
+        let g = served(port);
+        assert_eq!(
+            (g.bits, g.known.as_deref()),
+            (2048, Some("rfc3526-modp2048")),
+            "port {port}"
+        );
+    }
+    assert!(main_file.exists(), "auto_old_files = keep is the default");
+
+    // explicit switches back to fresh files.
+    let out = now(&cfg, &["--mode", "explicit"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let g = served(inst.smtp_port);
+    assert_eq!(
+        (g.fingerprint, g.known),
+        (file_fingerprint(&main_file), None)
+    );
+    let log = inst.maillog();
+    assert!(!log.contains("error decoding DH parameters"), "{log}");
+}
+
+#[test]
+fn curve_list_decides_the_tls13_group_and_unknown_names_change_nothing() {
+    require_postfix();
+    let base = scratch("curves");
+    let mut inst = Instance::create(&base.join("pf")).unwrap();
+    inst.start().unwrap();
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let cfg = cfg.to_str().unwrap();
+    let addr = format!("127.0.0.1:{}", inst.smtp_port);
+    let t = Duration::from_secs(10);
+
+    // Control: with Postfix's default list, a client offering only X25519 gets it.
+    assert_eq!(
+        probe::tls13_group(&addr, true, Some("X25519"), t).unwrap(),
+        "X25519"
+    );
+
+    let out = dhrotate(&["--config", cfg, "curves", "--set", "secp384r1 prime256v1"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let (_, v, _) = postconf(&inst.config_dir, &["-h", "tls_eecdh_auto_curves"]);
+    assert_eq!(v.trim(), "secp384r1 prime256v1");
+
+    // Postfix restarts smtpd after the reload: retry the first handshake.
+    let mut group = Err(anyhow::anyhow!("not tried"));
+    for _ in 0..40 {
+        group = probe::tls13_group(&addr, true, None, t);
+        if group.as_deref().is_ok_and(|g| g != "X25519") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let group = group.unwrap();
+    assert!(
+        ["secp384r1", "prime256v1"].contains(&group.as_str()),
+        "got {group}"
+    );
+    let outside = probe::tls13_group(&addr, true, Some("X25519"), t);
+    assert!(
+        !outside.as_deref().is_ok_and(|g| g == "X25519"),
+        "a client offering only X25519 still got it: {outside:?}"
+    );
+
+    // The shown policy agrees.
+    let out = dhrotate(&["--config", cfg, "curves", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["params"][0]["value"], "secp384r1 prime256v1");
+    assert_eq!(view["params"][0]["set_in_main_cf"], true);
+
+    // An unknown name is reported before anything is written.
+    let before = snapshot_tree(&inst.config_dir);
+    let out = dhrotate(&["--config", cfg, "curves", "--set", "X25519 nosuchgroup"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not know nosuchgroup"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(snapshot_tree(&inst.config_dir), before);
+
+    // default removes the setting again.
+    let out = dhrotate(&["--config", cfg, "curves", "--set", "default"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let (_, v, _) = postconf(&inst.config_dir, &["-n", "tls_eecdh_auto_curves"]);
+    assert_eq!(v.trim(), "");
+}
+
+#[test]
+fn status_exits_6_when_a_file_is_stale_or_broken() {
+    require_postfix();
+    let base = scratch("status");
+    let mut inst = Instance::create(&base.join("pf")).unwrap();
+    inst.start().unwrap();
+    let cfg = instance_config(&base, &inst, 1024, 1024, "max_age = \"7d\"");
+    let cfg = cfg.to_str().unwrap();
+    let out = now(std::path::Path::new(cfg), &[]);
+    assert!(out.status.success(), "{}", show(&out));
+
+    let out = dhrotate(&["--config", cfg, "status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["healthy"], true);
+    assert_eq!(v["mode"]["mode"], "explicit");
+    for key in [
+        "versions",
+        "groups",
+        "dh_settings",
+        "curves",
+        "last_run",
+        "advice",
+        "problems",
+    ] {
+        assert!(v.get(key).is_some(), "status --json lacks {key}");
+    }
+    assert_eq!(v["dh_settings"].as_array().unwrap().len(), 2);
+
+    // Eight days old: stale.
+    let file = inst.config_dir.join("dh1024.pem");
+    let old = std::time::SystemTime::now() - Duration::from_secs(8 * 86400);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let out = dhrotate(&["--config", cfg, "status"]);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(STALE)"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("older than max_age 7days"),
+        "{}",
+        show(&out)
+    );
+
+    // A broken file: Postfix would fall back.
+    let out = now(std::path::Path::new(cfg), &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let sub = inst.config_dir.join("dh1024-submission.pem");
+    std::fs::write(
+        &sub,
+        b"-----BEGIN DH PARAMETERS-----\ngarbage\n-----END DH PARAMETERS-----\n",
+    )
+    .unwrap();
+    let out = dhrotate(&["--config", cfg, "status"]);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Postfix falls back"), "{}", show(&out));
+    assert!(err.contains("dh1024-submission.pem"), "{}", show(&out));
+}
