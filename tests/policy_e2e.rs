@@ -65,6 +65,28 @@ fn detect_hands_the_group_to_openssl_and_explicit_takes_it_back() {
     );
     let log = inst.maillog();
     assert!(!log.contains("error decoding DH parameters"), "{log}");
+
+    // auto_old_files = "remove": the unused files and their .prev go too.
+    let cfg = instance_config(&base, &inst, 1024, 1024, "auto_old_files = \"remove\"");
+    let out = now(&cfg, &["--mode", "auto"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("removed {}", main_file.display())),
+        "{text}"
+    );
+    for f in [
+        "dh1024.pem",
+        "dh1024.pem.prev",
+        "dh1024-submission.pem",
+        "dh1024-submission.pem.prev",
+    ] {
+        assert!(!inst.config_dir.join(f).exists(), "{f} still there");
+    }
+    assert_eq!(
+        served(inst.smtp_port).known.as_deref(),
+        Some("rfc3526-modp2048")
+    );
 }
 
 #[test]
