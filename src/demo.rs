@@ -166,13 +166,13 @@ fn show_served(instance: &Instance, when: &str) -> Result<Vec<(u16, String)>> {
 fn retry_probe(addr: &str) -> Result<probe::ServedGroup> {
     let mut last = None;
     for _ in 0..20 {
-        match probe::dhe_group(addr, true, Duration::from_secs(10)) {
+        match probe::dhe_group(addr, probe::Wrap::StartTls, Duration::from_secs(10)) {
             Ok(g) => return Ok(g),
             Err(e) => last = Some(e),
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    Err(last.expect("tried at least once"))
+    Err(last.expect("tried at least once").into())
 }
 
 /// A Postfix that is not there: answers the version question for planning

@@ -21,6 +21,9 @@ pub enum Failure {
     /// `status` found stale or broken files (exit 6).
     #[error("{0}")]
     Degraded(String),
+    /// A probe could not see what the server serves (exit 7-11 by kind).
+    #[error(transparent)]
+    Probe(#[from] crate::probe::ProbeError),
 }
 
 impl Failure {
@@ -32,6 +35,7 @@ impl Failure {
             Failure::PostfixRejected(_) => 4,
             Failure::Locked(_) => 5,
             Failure::Degraded(_) => 6,
+            Failure::Probe(e) => e.exit_code(),
         }
     }
 }

@@ -1,16 +1,69 @@
-//! A TLS client probe: what DH group does a server really serve?
+//! A TLS client probe: what does a server really serve?
 //!
 //! Postfix falls back to another group without failing when a DH file is
 //! bad, so the only proof that a rotation took effect is a handshake.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{SslConnector, SslMethod, SslRef, SslStream, SslVerifyMode, SslVersion};
 
 use crate::dh::validate::fingerprint;
+
+/// How TLS starts on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Wrap {
+    /// SMTP greeting, EHLO, STARTTLS, then TLS (ports 25, 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+}
+
+impl Wrap {
+    /// The usual mode for a port: implicit TLS on 465, STARTTLS elsewhere.
+    pub fn for_port(port: u16) -> Wrap {
+        if port == 465 {
+            Wrap::Implicit
+        } else {
+            Wrap::StartTls
+        }
+    }
+}
+
+/// Why a probe failed; each kind has its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// TCP connection refused, unreachable or timed out (exit 7).
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect { addr: String, reason: String },
+    /// The peer is not an SMTP server (exit 8).
+    #[error("{addr} is not an SMTP server: {reason}")]
+    NotSmtp { addr: String, reason: String },
+    /// STARTTLS expected but the peer speaks TLS at once, or the reverse (exit 9).
+    #[error("{addr} {reason}")]
+    WrongWrap { addr: String, reason: String },
+    /// The TLS handshake failed for another reason (exit 10).
+    #[error("TLS handshake with {addr} failed: {reason}")]
+    Handshake { addr: String, reason: String },
+    /// The server completed no handshake that offered only DHE ciphers (exit 11).
+    #[error("{addr} offers no DHE cipher suite (TLS 1.2 with only DHE offered: {reason})")]
+    NoDhe { addr: String, reason: String },
+}
+
+impl ProbeError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ProbeError::Connect { .. } => 7,
+            ProbeError::NotSmtp { .. } => 8,
+            ProbeError::WrongWrap { .. } => 9,
+            ProbeError::Handshake { .. } => 10,
+            ProbeError::NoDhe { .. } => 11,
+        }
+    }
+}
 
 /// The DH group a server used in one DHE handshake.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -19,96 +72,345 @@ pub struct ServedGroup {
     pub bits: u32,
     /// SHA-256 of p, as `dhrotate check` prints it.
     pub fingerprint: String,
+    /// The generator, decimal.
+    pub generator: String,
     /// Catalog name when the prime is a well-known shared one.
     pub known: Option<String>,
+    /// Whether p and (p-1)/2 are both prime.
+    pub safe_prime: bool,
     /// Negotiated cipher.
     pub cipher: String,
     /// Negotiated protocol.
     pub protocol: String,
 }
 
-/// Connects to `addr`, speaks SMTP up to STARTTLS when `starttls`, and does
-/// a DHE-only TLS 1.2 handshake. Security level 1 lets a 1024-bit group
-/// through, since the point is to see what is served, not to judge it.
-pub fn dhe_group(addr: &str, starttls: bool, timeout: Duration) -> Result<ServedGroup> {
-    let stream = connect(addr, timeout)?;
-    if starttls {
-        smtp_starttls(&stream).with_context(|| format!("SMTP STARTTLS with {addr}"))?;
-    }
-    let mut b = SslConnector::builder(SslMethod::tls_client())?;
-    b.set_verify(SslVerifyMode::NONE);
-    b.set_min_proto_version(Some(SslVersion::TLS1))?;
-    b.set_max_proto_version(Some(SslVersion::TLS1_2))?;
-    b.set_cipher_list("kEDH:@SECLEVEL=1")?;
-    let connector = b.build();
-    let mut cfg = connector.configure()?;
-    cfg.set_verify_hostname(false);
-    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-    let ssl = cfg
-        .connect(host, stream)
-        .map_err(|e| anyhow!("TLS handshake with {addr} offering only DHE ciphers failed: {e}"))?;
+/// What a default TLS 1.3 handshake negotiated.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tls13 {
+    /// Key-exchange group (`X25519`, `prime256v1`, an FFDHE catalog name...).
+    pub group: String,
+    /// Negotiated cipher.
+    pub cipher: String,
+    /// Protocol (TLSv1.3).
+    pub protocol: String,
+    /// Server signature: algorithm and digest.
+    pub signature: String,
+}
+
+/// Connects, starts TLS per `wrap`, and does a DHE-only TLS 1.2 handshake.
+/// Security level 1 lets a 1024-bit group through: the point is to see
+/// what is served, not to judge it.
+pub fn dhe_group(addr: &str, wrap: Wrap, timeout: Duration) -> Result<ServedGroup, ProbeError> {
+    let stream = open(addr, wrap, timeout)?;
+    let mut b = builder(addr)?;
+    let tls = |e: openssl::error::ErrorStack| handshake_error(addr, &e.to_string());
+    b.set_min_proto_version(Some(SslVersion::TLS1))
+        .map_err(tls)?;
+    b.set_max_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(tls)?;
+    b.set_cipher_list("kEDH:@SECLEVEL=1").map_err(tls)?;
+    let ssl = handshake(addr, b.build(), stream).map_err(|e| match e {
+        ProbeError::Handshake { addr, reason }
+            if reason.contains("handshake failure") || reason.contains("no shared cipher") =>
+        {
+            ProbeError::NoDhe { addr, reason }
+        }
+        other => other,
+    })?;
     let ssl = ssl.ssl();
-    let key = ssl
-        .peer_tmp_key()
-        .map_err(|e| anyhow!("{addr} sent no ephemeral key: {e}"))?;
+    let key = ssl.peer_tmp_key().map_err(tls)?;
     let dh = key
         .dh()
-        .map_err(|_| anyhow!("{addr} did not use a DH key exchange"))?;
+        .map_err(|_| handshake_error(addr, "the server did not use DH"))?;
+    let params = openssl::dh::Dh::from_pqg(
+        dh.prime_p().to_owned().map_err(tls)?,
+        None,
+        dh.generator().to_owned().map_err(tls)?,
+    )
+    .map_err(tls)?;
+    let catalog = crate::dh::Catalog::embedded();
+    let any = crate::dh::Policy {
+        expected_bits: None,
+        min_bits: 0,
+    };
+    let verdict = crate::dh::validate::validate(&params, &any, &catalog);
     Ok(ServedGroup {
         bits: dh.prime_p().num_bits() as u32,
         fingerprint: fingerprint(dh.prime_p()),
-        known: crate::dh::Catalog::embedded()
-            .lookup(dh.prime_p())
-            .map(|k| k.name.clone()),
+        generator: verdict.generator,
+        known: verdict.known.map(|k| k.name),
+        safe_prime: verdict.p_prime && verdict.q_prime,
         cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
         protocol: ssl.version_str().to_owned(),
     })
 }
 
-/// The key-exchange group of a TLS 1.3 handshake: `X25519`, `X448`,
-/// `prime256v1`, `secp384r1`, ..., or the catalog name of an FFDHE group.
-/// `groups` restricts what the client offers (OpenSSL group-list syntax).
-pub fn tls13_group(
+/// A default TLS 1.3 handshake; `groups` restricts what the client offers
+/// (OpenSSL group-list syntax).
+pub fn tls13(
     addr: &str,
-    starttls: bool,
+    wrap: Wrap,
     groups: Option<&str>,
     timeout: Duration,
-) -> Result<String> {
-    let stream = connect(addr, timeout)?;
-    if starttls {
-        smtp_starttls(&stream).with_context(|| format!("SMTP STARTTLS with {addr}"))?;
-    }
-    let mut b = SslConnector::builder(SslMethod::tls_client())?;
-    b.set_verify(SslVerifyMode::NONE);
-    b.set_min_proto_version(Some(SslVersion::TLS1_3))?;
+) -> Result<Tls13, ProbeError> {
+    let stream = open(addr, wrap, timeout)?;
+    let mut b = builder(addr)?;
+    let tls = |e: openssl::error::ErrorStack| handshake_error(addr, &e.to_string());
+    b.set_min_proto_version(Some(SslVersion::TLS1_3))
+        .map_err(tls)?;
     if let Some(g) = groups {
-        b.set_groups_list(g)?;
+        b.set_groups_list(g).map_err(tls)?;
     }
-    let mut cfg = b.build().configure()?;
-    cfg.set_verify_hostname(false);
-    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-    let ssl = cfg
-        .connect(host, stream)
-        .map_err(|e| anyhow!("TLS 1.3 handshake with {addr} failed: {e}"))?;
-    let key = ssl
-        .ssl()
-        .peer_tmp_key()
-        .map_err(|e| anyhow!("{addr} sent no ephemeral key: {e}"))?;
-    group_name(&key)
+    let ssl = handshake(addr, b.build(), stream)?;
+    let ssl = ssl.ssl();
+    let key = ssl.peer_tmp_key().map_err(tls)?;
+    Ok(Tls13 {
+        group: group_name(&key).map_err(tls)?,
+        cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
+        protocol: ssl.version_str().to_owned(),
+        signature: signature(ssl),
+    })
 }
 
-fn group_name(key: &openssl::pkey::PKeyRef<openssl::pkey::Public>) -> Result<String> {
+fn builder(addr: &str) -> Result<openssl::ssl::SslConnectorBuilder, ProbeError> {
+    let mut b = SslConnector::builder(SslMethod::tls_client())
+        .map_err(|e| handshake_error(addr, &e.to_string()))?;
+    // A probe looks at what is served; certificate checks are another tool's job.
+    b.set_verify(SslVerifyMode::NONE);
+    Ok(b)
+}
+
+fn handshake(
+    addr: &str,
+    connector: SslConnector,
+    stream: TcpStream,
+) -> Result<SslStream<TcpStream>, ProbeError> {
+    let mut cfg = connector
+        .configure()
+        .map_err(|e| handshake_error(addr, &e.to_string()))?;
+    cfg.set_verify_hostname(false);
+    let host = addr
+        .rsplit_once(':')
+        .map_or(addr, |(h, _)| h)
+        .trim_matches(['[', ']']);
+    cfg.connect(host, stream).map_err(|e| {
+        let reason = e.to_string();
+        if reason.contains("wrong version number") || reason.contains("packet length too long") {
+            ProbeError::WrongWrap {
+                addr: addr.to_owned(),
+                reason: "does not speak TLS at once (plaintext SMTP?); probe with --starttls"
+                    .into(),
+            }
+        } else {
+            handshake_error(addr, &reason)
+        }
+    })
+}
+
+fn handshake_error(addr: &str, reason: &str) -> ProbeError {
+    ProbeError::Handshake {
+        addr: addr.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// TCP connect, then the SMTP dialogue up to STARTTLS when asked for.
+fn open(addr: &str, wrap: Wrap, timeout: Duration) -> Result<TcpStream, ProbeError> {
+    let stream = connect(addr, timeout)?;
+    if wrap == Wrap::StartTls {
+        starttls(addr, &stream, timeout)?;
+    }
+    Ok(stream)
+}
+
+fn connect(addr: &str, timeout: Duration) -> Result<TcpStream, ProbeError> {
+    let err = |reason: String| ProbeError::Connect {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let sock = addr
+        .to_socket_addrs()
+        .map_err(|e| err(format!("cannot resolve it ({e})")))?
+        .next()
+        .ok_or_else(|| err("it resolves to no address".into()))?;
+    let stream = TcpStream::connect_timeout(&sock, timeout).map_err(|e| err(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| err(e.to_string()))?;
+    Ok(stream)
+}
+
+fn starttls(addr: &str, stream: &TcpStream, timeout: Duration) -> Result<(), ProbeError> {
+    let not_smtp = |reason: String| ProbeError::NotSmtp {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let mut conn = Smtp {
+        stream,
+        buf: Vec::new(),
+    };
+    match conn.reply() {
+        Ok(lines) if lines[0].starts_with("220") => {}
+        Ok(lines) => return Err(describe_stranger(addr, &lines[0])),
+        Err(Silence::Closed) => {
+            return Err(not_smtp(
+                "it closed the connection without a greeting".into(),
+            ));
+        }
+        Err(Silence::Io(e)) => return Err(not_smtp(format!("reading its greeting failed: {e}"))),
+        Err(Silence::Timeout) => {
+            // HTTP servers wait for a request, TLS servers for a ClientHello.
+            let _ = (&*stream).write_all(b"EHLO dhrotate.invalid\r\n");
+            return Err(match conn.reply() {
+                Ok(lines) => describe_stranger(addr, &lines[0]),
+                Err(_) if answers_tls(addr, timeout) => ProbeError::WrongWrap {
+                    addr: addr.to_owned(),
+                    reason: "speaks TLS at once (implicit TLS, like port 465), not SMTP with STARTTLS; probe with --tls".into(),
+                },
+                Err(_) => not_smtp(format!("no SMTP greeting within {}s", timeout.as_secs())),
+            });
+        }
+        Err(Silence::Binary(first)) if first == 0x15 || first == 0x16 => {
+            return Err(ProbeError::WrongWrap {
+                addr: addr.to_owned(),
+                reason: "sent a TLS record instead of an SMTP greeting; probe with --tls".into(),
+            });
+        }
+        Err(Silence::Binary(first)) => {
+            return Err(not_smtp(format!(
+                "it sent binary data (0x{first:02x}), not an SMTP greeting"
+            )));
+        }
+    }
+    (&*stream)
+        .write_all(b"EHLO dhrotate.invalid\r\n")
+        .map_err(|e| not_smtp(e.to_string()))?;
+    let ehlo = conn
+        .reply()
+        .map_err(|_| not_smtp("no reply to EHLO".into()))?;
+    if !ehlo[0].starts_with("250") {
+        return Err(not_smtp(format!("EHLO was answered with {:?}", ehlo[0])));
+    }
+    if !ehlo.iter().any(|l| {
+        l.get(4..)
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("STARTTLS"))
+    }) {
+        return Err(ProbeError::Handshake {
+            addr: addr.to_owned(),
+            reason: "the server does not offer STARTTLS".into(),
+        });
+    }
+    (&*stream)
+        .write_all(b"STARTTLS\r\n")
+        .map_err(|e| not_smtp(e.to_string()))?;
+    match conn.reply() {
+        Ok(l) if l[0].starts_with("220") => Ok(()),
+        Ok(l) => Err(ProbeError::Handshake {
+            addr: addr.to_owned(),
+            reason: format!("STARTTLS was answered with {:?}", l[0]),
+        }),
+        Err(_) => Err(not_smtp("no reply to STARTTLS".into())),
+    }
+}
+
+fn describe_stranger(addr: &str, line: &str) -> ProbeError {
+    let reason = if line.starts_with("HTTP/") {
+        format!("it answers like an HTTP server ({line:?})")
+    } else if line.starts_with("+OK") || line.starts_with("* OK") {
+        format!("it greets like a POP3/IMAP server ({line:?})")
+    } else {
+        format!("it greeted with {line:?} instead of 220")
+    };
+    ProbeError::NotSmtp {
+        addr: addr.to_owned(),
+        reason,
+    }
+}
+
+/// Whether a fresh connection completes a TLS handshake at once.
+fn answers_tls(addr: &str, timeout: Duration) -> bool {
+    let Ok(stream) = connect(addr, timeout) else {
+        return false;
+    };
+    let Ok(b) = builder(addr) else {
+        return false;
+    };
+    handshake(addr, b.build(), stream).is_ok()
+}
+
+enum Silence {
+    Timeout,
+    Closed,
+    Binary(u8),
+    Io(std::io::Error),
+}
+
+/// Just enough SMTP to reach STARTTLS, reading byte-exactly so no TLS
+/// bytes are swallowed by a buffer.
+struct Smtp<'a> {
+    stream: &'a TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Smtp<'_> {
+    fn line(&mut self) -> Result<String, Silence> {
+        self.buf.clear();
+        let mut byte = [0u8; 1];
+        loop {
+            match (&*self.stream).read(&mut byte) {
+                Ok(0) => return Err(Silence::Closed),
+                Ok(_) => {
+                    if self.buf.is_empty() && !(byte[0].is_ascii_graphic() || byte[0] == b' ') {
+                        return Err(Silence::Binary(byte[0]));
+                    }
+                    if byte[0] == b'\n' {
+                        return Ok(String::from_utf8_lossy(&self.buf).trim_end().to_owned());
+                    }
+                    if self.buf.len() > 4096 {
+                        return Ok(String::from_utf8_lossy(&self.buf).into_owned());
+                    }
+                    self.buf.push(byte[0]);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(Silence::Timeout);
+                }
+                Err(e) => return Err(Silence::Io(e)),
+            }
+        }
+    }
+
+    /// One reply, all its lines (`250-...` continues, `250 ...` ends).
+    fn reply(&mut self) -> Result<Vec<String>, Silence> {
+        let mut lines = vec![self.line()?];
+        while lines
+            .last()
+            .is_some_and(|l| l.len() >= 4 && l.as_bytes()[3] == b'-')
+        {
+            lines.push(self.line()?);
+        }
+        Ok(lines)
+    }
+}
+
+fn group_name(
+    key: &openssl::pkey::PKeyRef<openssl::pkey::Public>,
+) -> Result<String, openssl::error::ErrorStack> {
     use openssl::pkey::Id;
     Ok(match key.id() {
         Id::X25519 => "X25519".into(),
         Id::X448 => "X448".into(),
         Id::EC => {
             let ec = key.ec_key()?;
-            let nid = ec
-                .group()
-                .curve_name()
-                .ok_or_else(|| anyhow!("unnamed curve"))?;
-            nid.short_name()?.to_owned()
+            match ec.group().curve_name() {
+                Some(nid) => nid.short_name()?.to_owned(),
+                None => "unnamed curve".into(),
+            }
         }
         Id::DH => {
             let dh = key.dh()?;
@@ -123,52 +425,37 @@ fn group_name(key: &openssl::pkey::PKeyRef<openssl::pkey::Public>) -> Result<Str
     })
 }
 
-fn connect(addr: &str, timeout: Duration) -> Result<TcpStream> {
-    let sock = addr
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {addr}"))?
-        .next()
-        .ok_or_else(|| anyhow!("{addr} resolves to nothing"))?;
-    let stream = TcpStream::connect_timeout(&sock, timeout)
-        .with_context(|| format!("connecting to {addr}"))?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    Ok(stream)
+// OpenSSL 3 exports this (a macro over SSL_ctrl in 1.1.1); openssl-sys
+// does not declare it.
+unsafe extern "C" {
+    fn SSL_get_peer_signature_type_nid(
+        s: *const openssl_sys::SSL,
+        pnid: *mut std::os::raw::c_int,
+    ) -> std::os::raw::c_int;
 }
 
-fn smtp_starttls(stream: &TcpStream) -> Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut w = stream.try_clone()?;
-    expect(&mut reader, "220").context("reading the greeting")?;
-    w.write_all(b"EHLO dhrotate.invalid\r\n")?;
-    let ehlo = expect(&mut reader, "250").context("after EHLO")?;
-    if !ehlo
-        .iter()
-        .any(|l| l[4..].trim().eq_ignore_ascii_case("STARTTLS"))
-    {
-        bail!("the server does not offer STARTTLS");
-    }
-    w.write_all(b"STARTTLS\r\n")?;
-    expect(&mut reader, "220").context("after STARTTLS")?;
-    Ok(())
-}
-
-/// Reads one (multi-line) SMTP reply and checks its code.
-fn expect(r: &mut impl BufRead, code: &str) -> Result<Vec<String>> {
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 {
-            bail!("connection closed");
-        }
-        let line = line.trim_end().to_owned();
-        if line.len() < 4 || !line.is_char_boundary(4) || !line.starts_with(code) {
-            bail!("expected {code}, got {line:?}");
-        }
-        let last = line.as_bytes()[3] == b' ';
-        lines.push(line);
-        if last {
-            return Ok(lines);
-        }
-    }
+/// Signature algorithm and digest the server signed with.
+fn signature(ssl: &SslRef) -> String {
+    use foreign_types_shared::ForeignTypeRef;
+    const GET_PEER_SIGNATURE_NID: i32 = 108;
+    let mut kind: std::os::raw::c_int = 0;
+    let mut digest: std::os::raw::c_int = 0;
+    // SAFETY: ssl is a live SSL*; each call writes one int.
+    let (k_ok, d_ok) = unsafe {
+        (
+            SSL_get_peer_signature_type_nid(ssl.as_ptr(), &mut kind),
+            openssl_sys::SSL_ctrl(
+                ssl.as_ptr(),
+                GET_PEER_SIGNATURE_NID,
+                0,
+                (&mut digest as *mut std::os::raw::c_int).cast(),
+            ),
+        )
+    };
+    let name = |ok: bool, nid: std::os::raw::c_int| {
+        ok.then(|| openssl::nid::Nid::from_raw(nid))
+            .and_then(|n| n.short_name().ok().map(str::to_owned))
+            .unwrap_or_else(|| "?".into())
+    };
+    format!("{} with {}", name(k_ok == 1, kind), name(d_ok == 1, digest))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use dhrotate::postfix::instance::Instance;
-use dhrotate::probe;
+use dhrotate::probe::{self, Wrap};
 
 fn now(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];
@@ -102,7 +102,9 @@ fn curve_list_decides_the_tls13_group_and_unknown_names_change_nothing() {
 
     // Control: with Postfix's default list, a client offering only X25519 gets it.
     assert_eq!(
-        probe::tls13_group(&addr, true, Some("X25519"), t).unwrap(),
+        probe::tls13(&addr, Wrap::StartTls, Some("X25519"), t)
+            .unwrap()
+            .group,
         "X25519"
     );
 
@@ -112,9 +114,9 @@ fn curve_list_decides_the_tls13_group_and_unknown_names_change_nothing() {
     assert_eq!(v.trim(), "secp384r1 prime256v1");
 
     // Postfix restarts smtpd after the reload: retry the first handshake.
-    let mut group = Err(anyhow::anyhow!("not tried"));
+    let mut group = Ok(String::new());
     for _ in 0..40 {
-        group = probe::tls13_group(&addr, true, None, t);
+        group = probe::tls13(&addr, Wrap::StartTls, None, t).map(|i| i.group);
         if group.as_deref().is_ok_and(|g| g != "X25519") {
             break;
         }
@@ -125,7 +127,7 @@ fn curve_list_decides_the_tls13_group_and_unknown_names_change_nothing() {
         ["secp384r1", "prime256v1"].contains(&group.as_str()),
         "got {group}"
     );
-    let outside = probe::tls13_group(&addr, true, Some("X25519"), t);
+    let outside = probe::tls13(&addr, Wrap::StartTls, Some("X25519"), t).map(|i| i.group);
     assert!(
         !outside.as_deref().is_ok_and(|g| g == "X25519"),
         "a client offering only X25519 still got it: {outside:?}"

@@ -4,6 +4,7 @@ pub mod check;
 pub mod curves;
 pub mod generate;
 pub mod now;
+pub mod probe;
 pub mod status;
 
 use std::path::PathBuf;
@@ -23,7 +24,9 @@ use crate::error::Failure;
 ///
 /// Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 a group
 /// or file was refused, 4 `postfix check` or reload failed (rolled back),
-/// 5 another run holds the lock, 6 status: stale or degraded.
+/// 5 another run holds the lock, 6 status: stale or degraded; `probe`: 7
+/// cannot connect, 8 not an SMTP server, 9 STARTTLS/implicit TLS mismatch,
+/// 10 TLS handshake failed, 11 no DHE offered.
 #[derive(Debug, Parser)]
 #[command(name = "dhrotate", version, max_term_width = 100)]
 pub struct Cli {
@@ -60,6 +63,9 @@ pub enum Command {
     Status(status::Args),
     /// Show or set the curve / FFDHE group policy, names checked against OpenSSL.
     Curves(curves::Args),
+    /// Connect like a client and report the DH group, TLS 1.3 group, cipher
+    /// and signature a server really serves (exit 7-11 when it cannot tell).
+    Probe(probe::Args),
 }
 
 /// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
@@ -70,6 +76,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Generate(args) => generate::run(args),
         Command::Status(args) => status::run(args, &cli),
         Command::Curves(args) => curves::run(args, &cli),
+        Command::Probe(args) => probe::run(args),
     }
 }
 

@@ -162,7 +162,8 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn write_cert(dir: &Path) -> Result<()> {
+/// Writes a self-signed `cert.pem` and `key.pem` for localhost into `dir`.
+pub fn write_cert(dir: &Path) -> Result<()> {
     let rsa = Rsa::generate(2048)?;
     let key = PKey::from_rsa(rsa)?;
     let mut name = X509NameBuilder::new()?;

@@ -140,7 +140,11 @@ pub fn served(port: u16) -> dhrotate::probe::ServedGroup {
     let addr = format!("127.0.0.1:{port}");
     let mut last = None;
     for _ in 0..40 {
-        match dhrotate::probe::dhe_group(&addr, true, std::time::Duration::from_secs(10)) {
+        match dhrotate::probe::dhe_group(
+            &addr,
+            dhrotate::probe::Wrap::StartTls,
+            std::time::Duration::from_secs(10),
+        ) {
             Ok(g) => return g,
             Err(e) => last = Some(e),
         }
