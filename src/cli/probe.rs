@@ -46,16 +46,16 @@ pub fn parse_target(s: &str) -> (String, u16) {
     let with_port = |host: &str, port: &str| -> Option<(String, u16)> {
         port.parse().ok().map(|p| (format!("{host}:{p}"), p))
     };
-    if let Some(rest) = s.strip_prefix('[') {
-        if let Some((host, after)) = rest.split_once(']') {
-            if let Some(t) = after
-                .strip_prefix(':')
-                .and_then(|p| with_port(&format!("[{host}]"), p))
-            {
-                return t;
-            }
-            return (format!("[{host}]:25"), 25);
+    if let Some(rest) = s.strip_prefix('[')
+        && let Some((host, after)) = rest.split_once(']')
+    {
+        if let Some(t) = after
+            .strip_prefix(':')
+            .and_then(|p| with_port(&format!("[{host}]"), p))
+        {
+            return t;
         }
+        return (format!("[{host}]:25"), 25);
     }
     match s.matches(':').count() {
         0 => (format!("{s}:25"), 25),
