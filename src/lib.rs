@@ -13,3 +13,4 @@ pub mod postfix;
 pub mod probe;
 pub mod rotation;
 pub mod state;
+pub mod verify;

@@ -26,6 +26,19 @@ fn each_listener_serves_its_new_prime_and_a_second_rotation_changes_both() {
     assert!(out.status.success(), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Postfix reloaded"), "{}", show(&out));
+    // Step 10: dhrotate itself probed both listeners after the reload.
+    for (port, group) in [
+        (inst.smtp_port, "main"),
+        (inst.submission_port, "submission"),
+    ] {
+        assert!(
+            stdout.contains(&format!(
+                "verified: 127.0.0.1:{port} serves group \"{group}\""
+            )),
+            "{}",
+            show(&out)
+        );
+    }
 
     let first_main = file_fingerprint(&main_file);
     let first_sub = file_fingerprint(&sub_file);

@@ -133,3 +133,52 @@ fn stopped_postfix_is_not_reloaded_but_files_are_installed() {
         show(&out)
     );
 }
+
+/// A `postfix` whose reload reports success but does nothing.
+fn lying_reload(dir: &Path) -> PathBuf {
+    let path = dir.join("postfix-noop-reload");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nif [ \"$3\" = reload ]; then exit 0; fi\nexec /usr/sbin/postfix \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_reload_that_does_not_take_effect_is_caught_by_verification() {
+    let dir = scratch("inject-bin-noop");
+    let fake = lying_reload(&dir);
+    let extra = format!("[postfix]\npostfix = \"{}\"\n", fake.display());
+    let (base, inst, cfg) = rotated_instance("verify-mismatch", &extra);
+    // An idle smtpd with the current group is there to take the next connection.
+    let old = served(inst.smtp_port).fingerprint;
+
+    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the new groups are installed, but"), "{err}");
+    assert!(
+        err.contains(&format!("sha256(p) {old}) instead of group")),
+        "{err}"
+    );
+    let state = std::fs::read_to_string(base.join("state/state.json")).unwrap();
+    assert!(state.contains("verification failed"), "{state}");
+
+    // verify = "warn": the same finding, reported, exit 0.
+    let cfg = instance_config(
+        &base,
+        &inst,
+        1024,
+        1024,
+        &format!("{extra}[reload]\nverify = \"warn\"\n"),
+    );
+    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("MISMATCH: "),
+        "{}",
+        show(&out)
+    );
+}

@@ -224,4 +224,34 @@ fn status_exits_6_when_a_file_is_stale_or_broken() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Postfix falls back"), "{}", show(&out));
     assert!(err.contains("dh1024-submission.pem"), "{}", show(&out));
+
+    // Once Postfix reloads the broken file, status names what it serves instead.
+    let s = std::process::Command::new("/usr/sbin/postfix")
+        .arg("-c")
+        .arg(&inst.config_dir)
+        .arg("reload")
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let mut last = String::new();
+    for _ in 0..40 {
+        let out = dhrotate(&["--config", cfg, "status"]);
+        assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+        last = show(&out);
+        if last.contains("serves rfc3526-modp2048") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        last.contains(&format!(
+            "127.0.0.1:{} serves rfc3526-modp2048",
+            inst.submission_port
+        )),
+        "{last}"
+    );
+    assert!(
+        last.contains("Postfix did not load the file and fell back"),
+        "{last}"
+    );
 }

@@ -118,6 +118,10 @@ pub fn print_applied(applied: &rotation::Applied) {
             Reload::NotNeeded => "nothing changed; no reload needed",
         }
     );
+    for f in &applied.verification {
+        let mark = if f.ok() { "verified" } else { "MISMATCH" };
+        println!("{mark}: {}", f.describe());
+    }
 }
 
 /// Versions, mode and warnings: the first lines of every plan's output.

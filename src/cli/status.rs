@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::{Overrides, Settings, Use};
 use crate::dh::{Catalog, validate};
 use crate::error::Failure;
-use crate::postfix::{self, MainCf, MasterCf};
+use crate::postfix::{self, MainCf, MasterCf, Postfix};
 use crate::rotation::{apply::group_policy, plan};
 use crate::{fsutil, state};
 
@@ -40,6 +40,8 @@ pub struct StatusReport {
     pub dh_settings: Vec<DhSetting>,
     /// Curve / FFDHE group policy, names checked against OpenSSL.
     pub curves: Option<super::curves::CurvesView>,
+    /// What each local TLS listener serves (explicit mode, Postfix running).
+    pub listeners: Vec<crate::verify::Finding>,
     /// The last run recorded in the state file.
     pub last_run: Option<state::State>,
     /// What to do, in plain words.
@@ -231,7 +233,31 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     let curves = versions
         .as_ref()
         .and_then(|_| super::curves::view(&pf).ok());
+    let listeners = match (&main, &master) {
+        (Ok(m), Ok(mm)) if explicit && pf.is_running().unwrap_or(false) => {
+            let pairs: Vec<_> = crate::verify::endpoints(settings, m, mm)
+                .into_iter()
+                .filter_map(|e| {
+                    // A group whose file is unusable still gets probed: what
+                    // Postfix serves instead is the useful part.
+                    let fp = groups
+                        .iter()
+                        .find(|g| g.name == e.group)?
+                        .fingerprint
+                        .clone()
+                        .unwrap_or_else(|| "none, the file is unusable".into());
+                    Some((e, fp))
+                })
+                .collect();
+            crate::verify::check(&pairs, std::time::Duration::ZERO)
+        }
+        _ => Vec::new(),
+    };
+    for f in listeners.iter().filter(|f| !f.ok()) {
+        problems.push(f.describe());
+    }
     StatusReport {
+        listeners,
         dh_settings,
         curves,
         advice,
@@ -428,6 +454,13 @@ fn print_human(r: &StatusReport, s: &Settings) {
         for a in &c.advice {
             println!("advice: {a}");
         }
+    }
+    for f in &r.listeners {
+        println!(
+            "{}: {}",
+            if f.ok() { "serving" } else { "MISMATCH" },
+            f.describe()
+        );
     }
     for a in &r.advice {
         println!("advice: {a}");

@@ -38,6 +38,8 @@ pub struct Service {
     pub name: String,
     /// Service type field (`inet`, `unix`, `unix-dgram`, `fifo`, `pass`).
     pub kind: String,
+    /// The command field (`smtpd`, `pipe`, ...).
+    pub command: String,
     /// 1-based line number of the entry's first line.
     pub line: usize,
     /// 1-based line number of the entry's last content line.
@@ -361,6 +363,7 @@ fn parse_service(text: &[u8], raw: &[RawLine], content_lines: &[usize]) -> Optio
     Some(Service {
         name: word(&tokens[0]),
         kind: word(&tokens[1]),
+        command: word(&tokens[7]),
         line: content_lines[0] + 1,
         last_line: content_lines[content_lines.len() - 1] + 1,
         overrides,

@@ -71,6 +71,8 @@ pub struct Applied {
     pub removed: Vec<PathBuf>,
     /// Reload outcome.
     pub reload: Reload,
+    /// What each listener served after the reload (empty when not verified).
+    pub verification: Vec<crate::verify::Finding>,
 }
 
 /// Generates, validates, writes, checks and reloads; rolls back on failure.
@@ -116,6 +118,15 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         }
     };
 
+    let verification = if reload == Reload::Reloaded
+        && settings.reload.verify != crate::config::Verify::Off
+        && !fresh.is_empty()
+    {
+        verify_fresh(settings, &fresh)?
+    } else {
+        Vec::new()
+    };
+
     let written_at = env
         .now
         .duration_since(UNIX_EPOCH)
@@ -141,7 +152,37 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
             .map(|f| f.path.clone())
             .collect(),
         reload,
+        verification,
     })
+}
+
+/// Probes the listeners that read the fresh groups (DESIGN.md step 10).
+fn verify_fresh(
+    settings: &Settings,
+    fresh: &[(&GroupSpec, ValidGroup)],
+) -> Result<Vec<crate::verify::Finding>> {
+    let dir = &settings.postfix_config_dir;
+    let main = crate::postfix::MainCf::parse(&fsutil::read_regular(&dir.join("main.cf"))?);
+    let master = crate::postfix::MasterCf::parse(&fsutil::read_regular(&dir.join("master.cf"))?);
+    let pairs: Vec<_> = crate::verify::endpoints(settings, &main, &master)
+        .into_iter()
+        .filter_map(|e| {
+            let fp = fresh
+                .iter()
+                .find(|(g, _)| g.name == e.group)
+                .map(|(_, v)| v.verdict.fingerprint.clone())?;
+            Some((e, fp))
+        })
+        .collect();
+    let findings = crate::verify::check(&pairs, std::time::Duration::from_secs(15));
+    for f in &findings {
+        if f.ok() {
+            info!(endpoint = %f.endpoint.addr, group = %f.endpoint.group, "verified");
+        } else {
+            warn!("{}", f.describe());
+        }
+    }
+    Ok(findings)
 }
 
 /// The validation policy for a configured group.

@@ -93,8 +93,28 @@ pub fn execute(
         }
         Err(e) => record.outcome = format!("failed: {e:#}"),
     }
+    let failed: Vec<String> = result
+        .as_ref()
+        .map(|a| {
+            a.verification
+                .iter()
+                .filter(|f| !f.ok())
+                .map(|f| f.describe())
+                .collect()
+        })
+        .unwrap_or_default();
+    let verify_is_error = settings.reload.verify == crate::config::Verify::Error;
+    if !failed.is_empty() && verify_is_error {
+        record.outcome = format!("written, but verification failed: {}", failed.join("; "));
+    }
     state::write(&settings.state_dir, &record)?;
     let applied = result?;
+    if !failed.is_empty() && verify_is_error {
+        anyhow::bail!(
+            "the new groups are installed, but {} (set [reload] verify = \"warn\" to only warn)",
+            failed.join("; ")
+        );
+    }
     Ok(Report::Done(plan, applied))
 }
 
