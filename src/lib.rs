@@ -1,5 +1,6 @@
 //! dhrotate: Diffie-Hellman group rotation and forward-secrecy policy for Postfix.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod curves;

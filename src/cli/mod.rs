@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, each `run(args, ctx)`.
 
+pub mod audit;
 pub mod check;
 pub mod curves;
 pub mod generate;
@@ -66,6 +67,8 @@ pub enum Command {
     /// Connect like a client and report the DH group, TLS 1.3 group, cipher
     /// and signature a server really serves (exit 7-11 when it cannot tell).
     Probe(probe::Args),
+    /// Forward-secrecy report from Postfix logs and Received: headers.
+    Audit(audit::Args),
 }
 
 /// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Status(args) => status::run(args, &cli),
         Command::Curves(args) => curves::run(args, &cli),
         Command::Probe(args) => probe::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }
 

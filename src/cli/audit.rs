@@ -1,0 +1,96 @@
+//! `dhrotate audit LOG...`: how much mail gets forward secrecy, from
+//! Postfix logs and Received: headers.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::audit::{Auditor, Report};
+
+/// Arguments of `audit`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Log files (syslog, RFC 3339, `journalctl -o short-iso` or `-o json`,
+    /// container-prefixed), gzip-rotated files, saved messages; `-` for stdin.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `audit`.
+pub fn run(args: &Args) -> Result<u8> {
+    let mut auditor = Auditor::new();
+    for path in &args.logs {
+        let shown = path.display();
+        let input: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(File::open(path).with_context(|| format!("opening {shown}"))?)
+        };
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        // gzip-rotated files (maillog.2.gz) are recognised by their magic.
+        let gz = input
+            .fill_buf()
+            .with_context(|| format!("reading {shown}"))?
+            .starts_with(&[0x1f, 0x8b]);
+        let result = if gz {
+            auditor.read(flate2::bufread::MultiGzDecoder::new(input))
+        } else {
+            auditor.read(input)
+        };
+        result.with_context(|| format!("reading {shown}"))?;
+    }
+    let report = auditor.finish();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report);
+    }
+    Ok(0)
+}
+
+fn print_human(r: &Report) {
+    println!(
+        "TLS sessions: {}; with forward secrecy: {} ({:.1}%); without: {}",
+        r.sessions,
+        r.forward_secret,
+        r.fs_percent(),
+        r.not_forward_secret
+    );
+    let table = |title: &str, m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            return;
+        }
+        println!("{title}:");
+        let mut rows: Vec<_> = m.iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        for (k, v) in rows {
+            println!("  {v:>10}  {k}");
+        }
+    };
+    table("direction", &r.by_direction);
+    table("protocols", &r.protocols);
+    table("key exchange", &r.key_exchange);
+    table("trust levels", &r.trust);
+    table("ciphers", &r.ciphers);
+    table("TLS failures", &r.failures);
+    table("top peers without forward secrecy", &r.peers_without_fs);
+    if r.hybrid_pq > 0 {
+        println!("hybrid post-quantum key exchange: {}", r.hybrid_pq);
+    }
+    if r.received_plaintext + r.received_foreign > 0 {
+        println!(
+            "Received: headers without Postfix TLS details: {} plaintext Postfix hops, {} from other MTAs",
+            r.received_plaintext, r.received_foreign
+        );
+    }
+    let l = &r.lines;
+    println!(
+        "lines: {} read; {} in sessions, {} failures, {} other Received:, {} unparsed TLS-like, {} unrelated",
+        l.total, l.session, l.failure, l.received_other, l.unparsed, l.other
+    );
+}
