@@ -328,16 +328,15 @@ impl Auditor {
 /// The text of a line: journald JSON gives its MESSAGE; nroff overstrike
 /// (`X\bX`) is undone; bytes that are not UTF-8 are replaced.
 fn decode(raw: &[u8]) -> std::borrow::Cow<'_, str> {
-    if raw.first() == Some(&b'{') {
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw) {
-            if let Some(m) = v.get("MESSAGE").and_then(|m| m.as_str()) {
-                let prefix = v
-                    .get("SYSLOG_IDENTIFIER")
-                    .and_then(|s| s.as_str())
-                    .unwrap_or("");
-                return format!("{prefix}: {m}").into();
-            }
-        }
+    if raw.first() == Some(&b'{')
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw)
+        && let Some(m) = v.get("MESSAGE").and_then(|m| m.as_str())
+    {
+        let prefix = v
+            .get("SYSLOG_IDENTIFIER")
+            .and_then(|s| s.as_str())
+            .unwrap_or("");
+        return format!("{prefix}: {m}").into();
     }
     if raw.contains(&8) {
         let mut out: Vec<u8> = Vec::with_capacity(raw.len());
