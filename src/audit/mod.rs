@@ -7,7 +7,8 @@ pub mod session;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::memmem::Finder;
 use serde::Serialize;
 
 use session::{Direction, Session};
@@ -15,7 +16,7 @@ use session::{Direction, Session};
 /// Distinct peers tracked for "top peers without forward secrecy"; beyond
 /// this, further new peers are only counted, so memory stays bounded.
 const MAX_PEERS: usize = 10_000;
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 4 << 20;
 
 /// Failure messages worth counting, as Postfix logs them.
 const FAILURES: [&str; 7] = [
@@ -54,6 +55,50 @@ pub struct LineCounts {
     pub other: u64,
 }
 
+/// Counts per distinct value. A handful of values each, so a linear scan
+/// beats a tree or a hash on the hot path; serialised sorted by value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally(Vec<(String, u64)>);
+
+impl Tally {
+    /// Counts `key` once, allocating only the first time it is seen.
+    pub fn bump(&mut self, key: &str) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((key.to_owned(), 1)),
+        }
+    }
+
+    /// Adds another tally's counts.
+    pub fn add(&mut self, other: Tally) {
+        for (k, n) in other.0 {
+            match self.0.iter_mut().find(|(m, _)| *m == k) {
+                Some((_, c)) => *c += n,
+                None => self.0.push((k, n)),
+            }
+        }
+    }
+
+    /// The count for `key`.
+    pub fn get(&self, key: &str) -> u64 {
+        self.0.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n)
+    }
+
+    /// Entries sorted by count, largest first.
+    pub fn by_count(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self.0.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+}
+
+impl Serialize for Tally {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&str, u64> = self.0.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        sorted.serialize(s)
+    }
+}
+
 /// The audit's findings.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Report {
@@ -66,19 +111,19 @@ pub struct Report {
     /// Of which without.
     pub not_forward_secret: u64,
     /// Sessions by direction.
-    pub by_direction: BTreeMap<String, u64>,
+    pub by_direction: Tally,
     /// Sessions by protocol version.
-    pub protocols: BTreeMap<String, u64>,
+    pub protocols: Tally,
     /// Sessions by cipher.
-    pub ciphers: BTreeMap<String, u64>,
+    pub ciphers: Tally,
     /// Sessions by key exchange (normalised group names).
-    pub key_exchange: BTreeMap<String, u64>,
+    pub key_exchange: Tally,
     /// Of which hybrid post-quantum groups.
     pub hybrid_pq: u64,
     /// Log sessions by trust level.
-    pub trust: BTreeMap<String, u64>,
+    pub trust: Tally,
     /// TLS failures by kind.
-    pub failures: BTreeMap<String, u64>,
+    pub failures: Tally,
     /// Postfix Received: headers without TLS (plaintext hops).
     pub received_plaintext: u64,
     /// Received: headers from other MTAs (not Postfix's format).
@@ -100,6 +145,10 @@ impl Report {
     }
 }
 
+/// What a line's first marker says it is.
+const ESTABLISHED: usize = 0;
+const UNPARSED_MARKERS: [&str; 2] = ["(using TLS", " with cipher "];
+
 enum Pending {
     None,
     Log { text: String, lines: u64 },
@@ -111,7 +160,13 @@ pub struct Auditor {
     report: Report,
     peers: HashMap<String, u64>,
     pending: Pending,
-    prefilter: AhoCorasick,
+    /// Cores to use; the second works through a helper auditor.
+    threads: usize,
+    helper: Option<Box<Auditor>>,
+    prefilter: aho_corasick::packed::Searcher,
+    /// " TLS connection established ", then FAILURES, then UNPARSED_MARKERS.
+    markers: AhoCorasick,
+    postfix_tag: Finder<'static>,
 }
 
 impl Default for Auditor {
@@ -127,9 +182,32 @@ impl Auditor {
             report: Report::default(),
             peers: HashMap::new(),
             pending: Pending::None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+            helper: None,
             // Any line worth a closer look contains one of these.
-            prefilter: AhoCorasick::new(["TLS", "SSL_", "Received:", "verification failed"])
+            // The full markers with the packed SIMD (Teddy) searcher: it skips
+            // unrelated text at memory speed, where the general automaton's
+            // rare-byte prefilter stopped at every common letter.
+            prefilter: aho_corasick::packed::Config::new()
+                .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(
+                    std::iter::once(" TLS connection established ")
+                        .chain(FAILURES)
+                        .chain(UNPARSED_MARKERS)
+                        .chain(["Received:"]),
+                )
+                .build()
+                .expect("Teddy is available on this CPU"),
+            markers: AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(
+                    std::iter::once(" TLS connection established ")
+                        .chain(FAILURES)
+                        .chain(UNPARSED_MARKERS),
+                )
                 .expect("static patterns"),
+            postfix_tag: Finder::new("postfix/").into_owned(),
         }
     }
 
@@ -139,34 +217,109 @@ impl Auditor {
         let mut filled = 0;
         loop {
             if filled == buf.len() {
-                // A line longer than the buffer: grow, lines are not split.
+                // A record longer than the buffer: grow, records are not split.
                 buf.resize(buf.len() * 2, 0);
             }
             let n = input.read(&mut buf[filled..])?;
             if n == 0 {
                 if filled > 0 {
-                    self.lines(&buf[..filled], true);
+                    self.block(&buf[..filled], true);
                 }
                 self.finish_pending();
                 return Ok(());
             }
             filled += n;
-            if let Some(last_nl) = memchr::memrchr(b'\n', &buf[..filled]) {
-                self.lines(&buf[..=last_nl], false);
-                buf.copy_within(last_nl + 1..filled, 0);
-                filled -= last_nl + 1;
+            if filled < buf.len() / 2 {
+                continue;
+            }
+            if let Some(cut) = record_boundary(&buf[..filled]) {
+                self.block(&buf[..cut], false);
+                buf.copy_within(cut..filled, 0);
+                filled -= cut;
             }
         }
+    }
+
+    /// Handles a block of whole records, on two cores when there are two:
+    /// the halves are split where no record continues, so each half is
+    /// independent, and the counts add up.
+    fn block(&mut self, block: &[u8], eof: bool) {
+        let split = (self.threads > 1 && block.len() >= 1 << 18)
+            .then(|| record_boundary(&block[..block.len() / 2]))
+            .flatten();
+        let Some(mid) = split else {
+            self.lines(block, eof);
+            self.finish_pending();
+            return;
+        };
+        let (first, second) = block.split_at(mid);
+        let mut helper = self.helper.take().unwrap_or_else(|| {
+            let mut h = Auditor::new();
+            h.threads = 1;
+            Box::new(h)
+        });
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                helper.lines(second, eof);
+                helper.finish_pending();
+                helper
+            });
+            self.lines(first, false);
+            self.finish_pending();
+            self.helper = Some(worker.join().expect("audit worker panicked"));
+        });
     }
 
     /// The report so far (pending folded records included).
     pub fn finish(mut self) -> Report {
         self.finish_pending();
+        if let Some(h) = self.helper.take() {
+            self.absorb(*h);
+        }
         let mut top: Vec<(String, u64)> = self.peers.into_iter().collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         top.truncate(20);
         self.report.peers_without_fs = top.into_iter().collect();
         self.report
+    }
+
+    /// Adds another auditor's counts to this one's.
+    fn absorb(&mut self, mut other: Auditor) {
+        other.finish_pending();
+        let (r, o) = (&mut self.report, other.report);
+        let (l, ol) = (&mut r.lines, o.lines);
+        l.total += ol.total;
+        l.session += ol.session;
+        l.failure += ol.failure;
+        l.received_other += ol.received_other;
+        l.unparsed += ol.unparsed;
+        l.other += ol.other;
+        r.sessions += o.sessions;
+        r.forward_secret += o.forward_secret;
+        r.not_forward_secret += o.not_forward_secret;
+        r.hybrid_pq += o.hybrid_pq;
+        r.received_plaintext += o.received_plaintext;
+        r.received_foreign += o.received_foreign;
+        r.peers_untracked += o.peers_untracked;
+        for (mine, theirs) in [
+            (&mut r.by_direction, o.by_direction),
+            (&mut r.protocols, o.protocols),
+            (&mut r.ciphers, o.ciphers),
+            (&mut r.key_exchange, o.key_exchange),
+            (&mut r.trust, o.trust),
+            (&mut r.failures, o.failures),
+        ] {
+            mine.add(theirs);
+        }
+        for (peer, n) in other.peers {
+            if let Some(m) = self.peers.get_mut(&peer) {
+                *m += n;
+            } else if self.peers.len() < MAX_PEERS {
+                self.peers.insert(peer, n);
+            } else {
+                self.report.peers_untracked += n;
+            }
+        }
     }
 
     /// Handles complete lines in `block` (ending with '\n' unless `eof`).
@@ -192,12 +345,50 @@ impl Auditor {
                         self.report.lines.total += n;
                         self.report.lines.other += n;
                         pos = start;
+                        if m.pattern().as_usize() == ESTABLISHED
+                            && self.session_in_place(block, start, at)
+                        {
+                            pos = memchr::memchr(b'\n', &block[at..])
+                                .map_or(block.len(), |i| at + i)
+                                + 1;
+                            continue;
+                        }
                     }
                 }
             }
             let end = memchr::memchr(b'\n', &block[pos..]).map_or(block.len(), |i| pos + i);
             self.line(&block[pos..end]);
             pos = end + 1;
+            // Only an indented line can continue a record: settle it now so
+            // the next line goes back to the fast skip.
+            if pos < block.len() && !matches!(block[pos], b' ' | b'\t') {
+                self.finish_pending();
+            }
+        }
+    }
+
+    /// The common case, a whole session on one unfolded line, parsed where
+    /// it lies without a copy. False when the slow path must handle it.
+    fn session_in_place(&mut self, block: &[u8], start: usize, at: usize) -> bool {
+        let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
+        // The next line may continue this record when indented (or unseen yet).
+        if block.get(end + 1).is_none_or(|b| matches!(b, b' ' | b'\t')) {
+            return false;
+        }
+        let from = block[start..at]
+            .iter()
+            .rposition(|b| matches!(b, b' ' | b'"' | b':'))
+            .map_or(start, |j| start + j + 1);
+        let Ok(text) = std::str::from_utf8(&block[from..end]) else {
+            return false;
+        };
+        match session::parse_log_at(text.trim_end_matches(['"', '\r']), at - from) {
+            Some(s) => {
+                self.report.lines.total += 1;
+                self.count_session(s, 1);
+                true
+            }
+            None => false,
         }
     }
 
@@ -210,26 +401,32 @@ impl Auditor {
             return;
         }
         self.finish_pending();
-        if let Some(i) = text.find(" TLS connection established ") {
-            let start = text[..i].rfind([' ', '"', ':']).map_or(0, |j| j + 1);
-            self.pending = Pending::Log {
-                text: text[start..].trim_end_matches('"').to_owned(),
-                lines: 1,
-            };
-        } else if text.trim_start().starts_with("Received: ") {
+        if text.trim_start().starts_with("Received: ") {
             // A header starts its line (indented in quoted documentation);
             // "Received: " inside prose is not one.
             self.pending = Pending::Received {
                 text: text.trim_start().to_owned(),
                 lines: 1,
             };
-        } else if let Some(kind) = FAILURES.iter().find(|f| text.contains(*f)) {
-            self.report.lines.failure += 1;
-            *self.report.failures.entry((*kind).to_owned()).or_default() += 1;
-        } else if text.contains("(using TLS") || text.contains(" with cipher ") {
-            self.report.lines.unparsed += 1;
-        } else {
+            return;
+        }
+        let Some(m) = self.markers.find(text) else {
             self.report.lines.other += 1;
+            return;
+        };
+        let id = m.pattern().as_usize();
+        if id == ESTABLISHED {
+            let i = m.start();
+            let start = text[..i].rfind([' ', '"', ':']).map_or(0, |j| j + 1);
+            self.pending = Pending::Log {
+                text: text[start..].trim_end_matches('"').to_owned(),
+                lines: 1,
+            };
+        } else if id <= FAILURES.len() {
+            self.report.lines.failure += 1;
+            self.report.failures.bump(FAILURES[id - 1]);
+        } else {
+            self.report.lines.unparsed += 1;
         }
     }
 
@@ -244,8 +441,11 @@ impl Auditor {
                 let wants_more = ATTRIBUTES.iter().any(|a| text.ends_with(a))
                     || text.matches('(').count() > text.matches(')').count();
                 let joins = indented
-                    && !line.contains("TLS connection established")
-                    && !line.contains("postfix/")
+                    && self
+                        .markers
+                        .find(line)
+                        .is_none_or(|m| m.pattern().as_usize() != ESTABLISHED)
+                    && self.postfix_tag.find(line.as_bytes()).is_none()
                     && (!complete || wants_more || ATTRIBUTES.iter().any(|a| t.starts_with(a)));
                 if joins {
                     text.push(' ');
@@ -291,7 +491,7 @@ impl Auditor {
         }
     }
 
-    fn count_session(&mut self, s: Session, lines: u64) {
+    fn count_session(&mut self, s: Session<'_>, lines: u64) {
         let r = &mut self.report;
         r.lines.session += lines;
         r.sessions += 1;
@@ -300,29 +500,42 @@ impl Auditor {
             Direction::Outbound => "outbound (smtp)",
             Direction::ReceivedHeader => "Received: header",
         };
-        *r.by_direction.entry(dir.into()).or_default() += 1;
-        *r.protocols.entry(s.protocol.clone()).or_default() += 1;
-        *r.ciphers.entry(s.cipher.clone()).or_default() += 1;
+        r.by_direction.bump(dir);
+        r.protocols.bump(s.protocol);
+        r.ciphers.bump(s.cipher);
         if s.key_exchange.contains("MLKEM") || s.key_exchange.contains("Kyber") {
             r.hybrid_pq += 1;
         }
-        *r.key_exchange.entry(s.key_exchange.clone()).or_default() += 1;
-        if let Some(t) = &s.trust {
-            *r.trust.entry(t.clone()).or_default() += 1;
+        r.key_exchange.bump(&s.key_exchange);
+        if let Some(t) = s.trust {
+            r.trust.bump(t);
         }
         if s.forward_secret {
             r.forward_secret += 1;
         } else {
             r.not_forward_secret += 1;
-            if let Some(n) = self.peers.get_mut(&s.peer) {
+            if let Some(n) = self.peers.get_mut(s.peer) {
                 *n += 1;
             } else if self.peers.len() < MAX_PEERS {
-                self.peers.insert(s.peer, 1);
+                self.peers.insert(s.peer.to_owned(), 1);
             } else {
                 r.peers_untracked += 1;
             }
         }
     }
+}
+
+/// Just past the last newline in `buf` that no later line can continue:
+/// the next line exists and does not start with whitespace.
+fn record_boundary(buf: &[u8]) -> Option<usize> {
+    let mut end = buf.len();
+    while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
+        if i + 1 < buf.len() && !matches!(buf[i + 1], b' ' | b'\t') {
+            return Some(i + 1);
+        }
+        end = i;
+    }
+    None
 }
 
 /// The text of a line: journald JSON gives its MESSAGE; nroff overstrike
@@ -349,5 +562,48 @@ fn decode(raw: &[u8]) -> std::borrow::Cow<'_, str> {
         }
         return String::from_utf8_lossy(&out).into_owned().into();
     }
-    String::from_utf8_lossy(raw)
+    match std::str::from_utf8(raw) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(copies: usize) -> Vec<u8> {
+        let one = "Nov 29 10:00:00 mx postfix/smtpd[1]: connect from a.example[192.0.2.1]\n\
+Nov 29 10:00:00 mx postfix/smtpd[1]: Anonymous TLS connection established from a.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256\n\
+    postfix/smtp[2]:\n      Untrusted TLS connection established to b.example[192.0.2.2]:25:\n      TLSv1.2 with cipher AES256-GCM-SHA384 (256/256 bits)\n\
+Nov 29 10:00:01 mx postfix/smtpd[1]: lost connection after STARTTLS from c.example[192.0.2.3]\n\
+Received: from d.example (d.example [192.0.2.4])\n\t(using TLSv1.2 with cipher DHE-RSA-AES256-SHA (256/256 bits))\n\t(No client certificate requested)\n\
+Nov 29 10:00:02 mx postfix/qmgr[3]: ABC: removed\n";
+        one.repeat(copies).into_bytes()
+    }
+
+    fn run(input: &[u8], threads: usize) -> Report {
+        let mut a = Auditor::new();
+        a.threads = threads;
+        a.read(input).unwrap();
+        a.finish()
+    }
+
+    #[test]
+    fn two_cores_count_exactly_what_one_core_counts() {
+        // Large enough for several chunks and the two-thread split.
+        let input = sample(40_000);
+        let one = run(&input, 1);
+        let two = run(&input, 2);
+        assert_eq!(one.lines, two.lines);
+        assert_eq!(one.lines.total, 10 * 40_000);
+        assert_eq!((one.sessions, two.sessions), (120_000, 120_000));
+        // Tallies may list values in another order; compare sorted.
+        assert_eq!(one.key_exchange.by_count(), two.key_exchange.by_count());
+        assert_eq!(one.key_exchange.get("X25519"), 40_000);
+        assert_eq!(one.failures.get("lost connection after STARTTLS"), 40_000);
+        assert_eq!(two.failures.get("lost connection after STARTTLS"), 40_000);
+        assert_eq!(one.peers_without_fs, two.peers_without_fs);
+        assert_eq!(one.forward_secret, two.forward_secret);
+    }
 }

@@ -61,24 +61,28 @@ fn print_human(r: &Report) {
         r.fs_percent(),
         r.not_forward_secret
     );
-    let table = |title: &str, m: &std::collections::BTreeMap<String, u64>| {
-        if m.is_empty() {
+    let table = |title: &str, rows: Vec<(&str, u64)>| {
+        if rows.is_empty() {
             return;
         }
         println!("{title}:");
-        let mut rows: Vec<_> = m.iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         for (k, v) in rows {
             println!("  {v:>10}  {k}");
         }
     };
-    table("direction", &r.by_direction);
-    table("protocols", &r.protocols);
-    table("key exchange", &r.key_exchange);
-    table("trust levels", &r.trust);
-    table("ciphers", &r.ciphers);
-    table("TLS failures", &r.failures);
-    table("top peers without forward secrecy", &r.peers_without_fs);
+    table("direction", r.by_direction.by_count());
+    table("protocols", r.protocols.by_count());
+    table("key exchange", r.key_exchange.by_count());
+    table("trust levels", r.trust.by_count());
+    table("ciphers", r.ciphers.by_count());
+    table("TLS failures", r.failures.by_count());
+    let mut peers: Vec<(&str, u64)> = r
+        .peers_without_fs
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    peers.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    table("top peers without forward secrecy", peers);
     if r.hybrid_pq > 0 {
         println!("hybrid post-quantum key exchange: {}", r.hybrid_pq);
     }
