@@ -29,7 +29,9 @@ time_runs() {
   local n=$1; shift
   for _ in $(seq "$n"); do
     local s e
-    s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N)
+    # Output to a file, not /dev/null: GNU grep stops at the first match
+    # when it sees its output is /dev/null.
+    s=$(date +%s.%N); "$@" > "$dir/.out" 2>&1; e=$(date +%s.%N)
     echo "$e - $s" | bc
   done | sort -n
 }

@@ -503,7 +503,7 @@ impl Auditor {
         r.by_direction.bump(dir);
         r.protocols.bump(s.protocol);
         r.ciphers.bump(s.cipher);
-        if s.key_exchange.contains("MLKEM") || s.key_exchange.contains("Kyber") {
+        if session::is_hybrid_pq(&s.key_exchange) {
             r.hybrid_pq += 1;
         }
         r.key_exchange.bump(&s.key_exchange);

@@ -15,6 +15,15 @@ static WITH_CIPHER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" w
 static BITS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" bits)"));
 static KEY_EXCHANGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("key-exchange "));
 static USING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("(using "));
+static COLON_SPACE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(": "));
+static MLKEM: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("MLKEM"));
+static KYBER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("Kyber"));
+
+/// Whether a normalised key exchange is a hybrid post-quantum group.
+pub fn is_hybrid_pq(key_exchange: &str) -> bool {
+    let b = key_exchange.as_bytes();
+    MLKEM.find(b).is_some() || KYBER.find(b).is_some()
+}
 
 /// `s.split_once(needle)` with a prebuilt searcher.
 fn split<'a>(s: &'a str, f: &Finder<'_>) -> Option<(&'a str, &'a str)> {
@@ -87,7 +96,7 @@ pub fn parse_log_at(text: &str, at: usize) -> Option<Session<'_>> {
         Some(i) => (&rest[..=i], &rest[i + 1..]),
         None => rest.split_once(':')?,
     };
-    let spec_start = memchr::memmem::find(rest.as_bytes(), b": ")? + 2;
+    let spec_start = COLON_SPACE.find(rest.as_bytes())? + 2;
     let mut s = parse_spec(&rest[spec_start..])?;
     s.direction = direction;
     s.trust = Some(trust);
