@@ -45,9 +45,11 @@ fn only_lines_changed(before: &[u8], after: &[u8], first: usize, last: usize, wh
     );
 }
 
-/// What `postconf -n` says main.cf sets; `Err(stderr)` when it rejects the file.
-fn postconf_n(dir: &Path) -> Result<BTreeMap<String, String>, String> {
-    let (ok, out, err) = postconf(dir, &["-n"]);
+/// What `postconf FLAG` reports as `name = value` lines (`-n`: what main.cf
+/// sets; `-P`: service/type/name of master.cf overrides); `Err(stderr)`
+/// when it rejects the file.
+fn postconf_map(dir: &Path, flag: &str) -> Result<BTreeMap<String, String>, String> {
+    let (ok, out, err) = postconf(dir, &[flag]);
     if !ok {
         return Err(err);
     }
@@ -59,6 +61,10 @@ fn postconf_n(dir: &Path) -> Result<BTreeMap<String, String>, String> {
         })
         .map(|(k, v)| (k.to_owned(), norm(v)))
         .collect())
+}
+
+fn postconf_n(dir: &Path) -> Result<BTreeMap<String, String>, String> {
+    postconf_map(dir, "-n")
 }
 
 fn fatal_line(err: &str) -> String {
@@ -166,20 +172,8 @@ fn every_main_cf_round_trips_and_postconf_agrees() {
     );
 }
 
-/// What `postconf -P` reports: service/type/name -> value.
 fn postconf_p(dir: &Path) -> Result<BTreeMap<String, String>, String> {
-    let (ok, out, err) = postconf(dir, &["-P"]);
-    if !ok {
-        return Err(err);
-    }
-    Ok(out
-        .lines()
-        .filter_map(|l| {
-            l.split_once(" = ")
-                .or_else(|| l.strip_suffix(" =").map(|n| (n, "")))
-        })
-        .map(|(k, v)| (k.to_owned(), norm(v)))
-        .collect())
+    postconf_map(dir, "-P")
 }
 
 fn ours_p(m: &MasterCf) -> BTreeMap<String, String> {

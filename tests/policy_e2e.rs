@@ -226,13 +226,7 @@ fn status_exits_6_when_a_file_is_stale_or_broken() {
     assert!(err.contains("dh1024-submission.pem"), "{}", show(&out));
 
     // Once Postfix reloads the broken file, status names what it serves instead.
-    let s = std::process::Command::new("/usr/sbin/postfix")
-        .arg("-c")
-        .arg(&inst.config_dir)
-        .arg("reload")
-        .status()
-        .unwrap();
-    assert!(s.success());
+    inst.reload().unwrap();
     let mut last = String::new();
     for _ in 0..40 {
         let out = dhrotate(&["--config", cfg, "status"]);

@@ -63,12 +63,7 @@ fn probe_reports_exactly_the_prime_in_the_configured_file() {
     std::fs::write(inst.config_dir.join("dh1024.pem"), b"garbage\n").unwrap();
     let (ok, _, err) = postconf(&inst.config_dir, &["-n"]);
     assert!(ok, "{err}");
-    std::process::Command::new("/usr/sbin/postfix")
-        .arg("-c")
-        .arg(&inst.config_dir)
-        .arg("reload")
-        .status()
-        .unwrap();
+    inst.reload().unwrap();
     let mut known = None;
     for _ in 0..40 {
         known = served(inst.smtp_port).known;
@@ -90,12 +85,7 @@ fn probe_reports_exactly_the_prime_in_the_configured_file() {
     let mut text = std::fs::read_to_string(&main).unwrap();
     text.push_str("smtpd_tls_exclude_ciphers = kDHE\n");
     std::fs::write(&main, text).unwrap();
-    std::process::Command::new("/usr/sbin/postfix")
-        .arg("-c")
-        .arg(&inst.config_dir)
-        .arg("reload")
-        .status()
-        .unwrap();
+    inst.reload().unwrap();
     let mut last = (None, String::new());
     for _ in 0..40 {
         last = probe(&[&addr]);

@@ -47,16 +47,23 @@ impl SystemPostfix {
     }
 }
 
+/// `program` with a fixed PATH and locale, no inherited environment, and
+/// nothing on stdin: what every child process of dhrotate gets.
+fn clean_command(program: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.env_clear()
+        .env("PATH", CHILD_PATH)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null());
+    c
+}
+
 /// Runs `program argv...` with a fixed PATH and locale, no shell, a
 /// timeout, and stderr folded into the error. Returns stdout.
 pub fn run_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<String> {
     let shown = format!("{} {}", program.display(), argv.join(" "));
-    let mut child = Command::new(program)
+    let mut child = clean_command(program)
         .args(argv)
-        .env_clear()
-        .env("PATH", CHILD_PATH)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -121,12 +128,8 @@ impl Postfix for SystemPostfix {
     fn is_running(&self) -> Result<bool> {
         // `postfix status` exits 1 when stopped; anything it cannot run is an error.
         let dir = self.config_dir.to_string_lossy();
-        let status = Command::new(&self.postfix)
+        let status = clean_command(&self.postfix)
             .args(["-c", &dir, "status"])
-            .env_clear()
-            .env("PATH", CHILD_PATH)
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

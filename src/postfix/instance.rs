@@ -138,6 +138,11 @@ impl Instance {
         Ok(())
     }
 
+    /// `postfix reload`: running daemons pick up changed files.
+    pub fn reload(&self) -> Result<()> {
+        self.postfix_cmd(&["reload"]).map(drop)
+    }
+
     /// The instance's log so far.
     pub fn maillog(&self) -> String {
         std::fs::read_to_string(self.base.join("maillog")).unwrap_or_default()
