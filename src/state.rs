@@ -20,6 +20,9 @@ pub struct GroupState {
     pub fingerprint: String,
     /// When it was written (Unix seconds).
     pub written_at: u64,
+    /// Where the group came from: `pool`, `search` or `openssl`.
+    #[serde(default)]
+    pub source: String,
 }
 
 /// The whole state file.

@@ -211,3 +211,77 @@ fn concurrent_runs_never_interleave() {
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(served(inst.smtp_port).fingerprint, now_fp);
 }
+
+#[test]
+fn now_takes_groups_from_the_pool_and_refills_it_in_the_background() {
+    require_postfix();
+    let base = scratch("pool");
+    let mut inst = Instance::create(&base.join("pf")).unwrap();
+    inst.start().unwrap();
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let cfg_s = cfg.to_str().unwrap();
+    let out = dhrotate(&[
+        "--config", cfg_s, "pool", "fill", "--bits", "1024", "--count", "2",
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let pool_dir = base.join("state/pool/1024");
+    let pooled: Vec<String> = std::fs::read_dir(&pool_dir)
+        .unwrap()
+        .map(|e| file_fingerprint(&e.unwrap().path()))
+        .collect();
+    assert_eq!(pooled.len(), 2);
+
+    let out = run_now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("taken from the pool").count(), 2, "{text}");
+    // The installed groups are exactly the pooled ones, each used once.
+    let mut installed = vec![
+        file_fingerprint(&inst.config_dir.join("dh1024.pem")),
+        file_fingerprint(&inst.config_dir.join("dh1024-submission.pem")),
+    ];
+    installed.sort();
+    let mut pooled = pooled;
+    pooled.sort();
+    assert_eq!(installed, pooled);
+    assert_eq!(std::fs::read_dir(&pool_dir).unwrap().count(), 0);
+
+    // Empty pool: the next run generates, and with [pool] size = 2 a
+    // background `pool fill` brings the pool back up.
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[pool]\nsize = 0", "[pool]\nsize = 2");
+    std::fs::write(&cfg, text).unwrap();
+    let out = run_now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("newly generated")
+            .count(),
+        2
+    );
+    let mut ready = 0;
+    for _ in 0..240 {
+        ready = std::fs::read_dir(&pool_dir).map_or(0, |d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".pem")
+            })
+            .count()
+        });
+        if ready == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(ready, 2, "the background refill did not fill the pool");
+    let out = dhrotate(&["--config", cfg_s, "pool", "status"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1024 bits: 2 ready (pool size 2)"),
+        "{}",
+        show(&out)
+    );
+}

@@ -5,6 +5,7 @@ pub mod check;
 pub mod curves;
 pub mod generate;
 pub mod now;
+pub mod pool;
 pub mod probe;
 pub mod status;
 
@@ -69,6 +70,8 @@ pub enum Command {
     Probe(probe::Args),
     /// Forward-secrecy report from Postfix logs and Received: headers.
     Audit(audit::Args),
+    /// Show or fill the pool of groups kept ready for rotations.
+    Pool(pool::Args),
 }
 
 /// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Curves(args) => curves::run(args, &cli),
         Command::Probe(args) => probe::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Pool(args) => pool::run(args, &cli),
     }
 }
 

@@ -6,8 +6,10 @@ use anyhow::Result;
 
 use crate::config::{Mode, Overrides, Settings};
 use crate::dh::Catalog;
+use crate::dh::pool::Pool;
+use crate::dh::search::Control;
 use crate::postfix::Postfix;
-use crate::rotation::{self, Env, OpenSslSource, Reload, Report};
+use crate::rotation::{self, Env, GroupSource, Reload, Report};
 
 use super::Cli;
 
@@ -44,7 +46,82 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         },
     )?;
     let postfix = super::system_postfix(&settings);
-    rotate_and_print(&settings, &postfix, args.dry_run)
+    let code = rotate_and_print(&settings, &postfix, args.dry_run)?;
+    if !args.dry_run && settings.pool_size > 0 {
+        refill_in_background(cli);
+    }
+    Ok(code)
+}
+
+/// Takes groups from the pool, and searches when it is empty.
+pub struct PoolOrSearch {
+    pool: Pool,
+    control: std::sync::Arc<Control>,
+}
+
+impl PoolOrSearch {
+    /// Source backed by the pool in `settings.state_dir`.
+    pub fn new(settings: &Settings) -> PoolOrSearch {
+        PoolOrSearch {
+            pool: Pool::new(&settings.state_dir),
+            control: std::sync::Arc::new(Control::default()),
+        }
+    }
+}
+
+impl GroupSource for PoolOrSearch {
+    fn fresh(
+        &self,
+        bits: u32,
+    ) -> anyhow::Result<(openssl::dh::Dh<openssl::pkey::Params>, &'static str)> {
+        if let Some(dh) = self.pool.take(bits)? {
+            return Ok((dh, "pool"));
+        }
+        let threads = super::generate::default_threads();
+        match super::generate::search_with_signals(bits, threads, &self.control)? {
+            Some(dh) => Ok((dh, "search")),
+            None => anyhow::bail!(
+                "interrupted while generating a {bits}-bit group; nothing was changed"
+            ),
+        }
+    }
+}
+
+/// Starts `dhrotate pool fill` detached at the lowest CPU priority, so the
+/// next rotation finds groups ready. Failure to start it is only logged.
+fn refill_in_background(cli: &Cli) {
+    use std::os::unix::process::CommandExt;
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(exe);
+    for (flag, value) in [
+        ("--config", &cli.config),
+        ("--postfix-dir", &cli.postfix_dir),
+        ("--state-dir", &cli.state_dir),
+    ] {
+        if let Some(v) = value {
+            cmd.arg(flag).arg(v);
+        }
+    }
+    cmd.args(["-q", "pool", "fill"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: setpriority is async-signal-safe and touches only this child.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, 19);
+            Ok(())
+        });
+    }
+    match cmd.spawn() {
+        Ok(child) => tracing::info!(
+            pid = child.id(),
+            "refilling the group pool in the background"
+        ),
+        Err(e) => tracing::warn!("cannot start the pool refill: {e}"),
+    }
 }
 
 /// Rotates with `postfix` and prints what happened; shared with the demo.
@@ -52,7 +129,7 @@ pub fn rotate_and_print(settings: &Settings, postfix: &dyn Postfix, dry_run: boo
     let catalog = Catalog::embedded();
     let env = Env {
         postfix,
-        source: &OpenSslSource,
+        source: &PoolOrSearch::new(settings),
         catalog: &catalog,
         now: SystemTime::now(),
     };
@@ -95,10 +172,15 @@ pub fn print_edits(plan: &rotation::Plan) {
 pub fn print_applied(applied: &rotation::Applied) {
     for g in &applied.written {
         println!(
-            "wrote {} ({} bits, group {:?}, sha256(p) {})",
+            "wrote {} ({} bits, group {:?}, {}, sha256(p) {})",
             g.file.display(),
             g.bits,
             g.name,
+            match g.source.as_str() {
+                "pool" => "taken from the pool",
+                "search" => "newly generated",
+                other => other,
+            },
             g.fingerprint
         );
     }

@@ -4,6 +4,8 @@
 pub mod generate;
 pub mod known;
 pub mod pem;
+pub mod pool;
+pub mod search;
 pub mod validate;
 
 pub use known::Catalog;

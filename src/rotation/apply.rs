@@ -20,8 +20,9 @@ use crate::state::GroupState;
 
 /// Where fresh groups come from.
 pub trait GroupSource {
-    /// A new group of `bits` bits (validated again by the caller).
-    fn fresh(&self, bits: u32) -> Result<Dh<Params>>;
+    /// A new group of `bits` bits (validated again by the caller), and
+    /// where it came from (`pool`, `search`, `openssl`) for the record.
+    fn fresh(&self, bits: u32) -> Result<(Dh<Params>, &'static str)>;
 }
 
 /// Generates with OpenSSL, as `openssl dhparam` would.
@@ -29,9 +30,16 @@ pub trait GroupSource {
 pub struct OpenSslSource;
 
 impl GroupSource for OpenSslSource {
-    fn fresh(&self, bits: u32) -> Result<Dh<Params>> {
-        dh::generate::generate(bits)
+    fn fresh(&self, bits: u32) -> Result<(Dh<Params>, &'static str)> {
+        Ok((dh::generate::generate(bits)?, "openssl"))
     }
+}
+
+/// A group generated and validated for one configured group.
+struct Fresh<'a> {
+    spec: &'a GroupSpec,
+    group: ValidGroup,
+    origin: &'static str,
 }
 
 /// The outside world a rotation talks to.
@@ -78,15 +86,19 @@ pub struct Applied {
 /// Generates, validates, writes, checks and reloads; rolls back on failure.
 pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     // Everything that can be refused is decided before the first write.
-    let mut fresh: Vec<(&GroupSpec, ValidGroup)> = Vec::new();
+    let mut fresh: Vec<Fresh> = Vec::new();
     for g in &plan.groups {
         info!(group = %g.name, bits = g.bits, "generating");
-        let dh = env.source.fresh(g.bits)?;
+        let (dh, origin) = env.source.fresh(g.bits)?;
         let policy = group_policy(g, settings);
         let what = format!("the new {}-bit group {:?}", g.bits, g.name);
         let valid = dh::validate::accept(&dh, &what, &policy, env.catalog)?;
-        info!(group = %g.name, bits = g.bits, fingerprint = %valid.verdict.fingerprint, "validated");
-        fresh.push((g, valid));
+        info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.fingerprint, "validated");
+        fresh.push(Fresh {
+            spec: g,
+            group: valid,
+            origin,
+        });
     }
 
     let mut journal = Journal::default();
@@ -95,7 +107,7 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         return Err(journal.roll_back(e, Step::Write));
     }
 
-    if (!plan.edits.is_empty() || !fresh.is_empty())
+    if plan.changes_anything()
         && let Err(e) = env.postfix.check()
     {
         let e = e.context("`postfix check` rejected the new configuration");
@@ -134,11 +146,12 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         .unwrap_or(0);
     let written = fresh
         .iter()
-        .map(|(g, v)| GroupState {
-            name: g.name.clone(),
-            file: g.file.clone(),
-            bits: g.bits,
-            fingerprint: v.verdict.fingerprint.clone(),
+        .map(|f| GroupState {
+            name: f.spec.name.clone(),
+            file: f.spec.file.clone(),
+            bits: f.spec.bits,
+            source: f.origin.to_owned(),
+            fingerprint: f.group.verdict.fingerprint.clone(),
             written_at,
         })
         .collect();
@@ -157,10 +170,7 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
 }
 
 /// Probes the listeners that read the fresh groups (DESIGN.md step 10).
-fn verify_fresh(
-    settings: &Settings,
-    fresh: &[(&GroupSpec, ValidGroup)],
-) -> Result<Vec<crate::verify::Finding>> {
+fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::verify::Finding>> {
     let dir = &settings.postfix_config_dir;
     let main = crate::postfix::MainCf::parse(&fsutil::read_regular(&dir.join("main.cf"))?);
     let master = crate::postfix::MasterCf::parse(&fsutil::read_regular(&dir.join("master.cf"))?);
@@ -169,8 +179,8 @@ fn verify_fresh(
         .filter_map(|e| {
             let fp = fresh
                 .iter()
-                .find(|(g, _)| g.name == e.group)
-                .map(|(_, v)| v.verdict.fingerprint.clone())?;
+                .find(|f| f.spec.name == e.group)
+                .map(|f| f.group.verdict.fingerprint.clone())?;
             Some((e, fp))
         })
         .collect();
@@ -208,7 +218,7 @@ pub fn prev_path(file: &Path) -> PathBuf {
 fn write_all(
     plan: &Plan,
     settings: &Settings,
-    fresh: &[(&GroupSpec, ValidGroup)],
+    fresh: &[Fresh],
     journal: &mut Journal,
 ) -> Result<()> {
     let backup_dir = settings.state_dir.join("backup");
@@ -219,7 +229,12 @@ fn write_all(
         fsutil::write_atomic(&backup_dir.join(name), &edit.before, edit.mode)?;
     }
 
-    for (g, valid) in fresh {
+    for Fresh {
+        spec: g,
+        group: valid,
+        ..
+    } in fresh
+    {
         let prev = prev_path(&g.file);
         journal.remember(&prev)?;
         journal.remember(&g.file)?;

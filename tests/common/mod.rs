@@ -118,7 +118,9 @@ pub fn instance_config(
          lock_wait = \"0s\"\n\
          {extra}\n\
          [[group]]\nname = \"main\"\nbits = {main_bits}\nfile = \"dh{main_bits}.pem\"\nuse = [\"main.cf\"]\n\n\
-         [[group]]\nname = \"submission\"\nbits = {sub_bits}\nfile = \"dh{sub_bits}-submission.pem\"\nuse = [\"{}\"]\n",
+         [[group]]\nname = \"submission\"\nbits = {sub_bits}\nfile = \"dh{sub_bits}-submission.pem\"\nuse = [\"{}\"]\n\n\
+         # No background pool refills: tests measure nothing and share 2 cores.\n\
+         [pool]\nsize = 0\n",
         inst.config_dir.display(),
         base.join("state").display(),
         main_bits.min(sub_bits).max(1024),

@@ -1,0 +1,162 @@
+//! The group pool: validated, never-served groups kept ready per size in
+//! the state directory, so a rotation takes one in a moment instead of
+//! waiting on a safe-prime search. A group is taken by renaming its file to
+//! a name only the taker knows: the rename is atomic, so two takers can
+//! never get the same group.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use openssl::dh::Dh;
+use openssl::pkey::Params;
+use tracing::warn;
+
+use super::validate::ValidGroup;
+use crate::fsutil::{self, FileMode};
+
+/// The pool under a state directory.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    dir: PathBuf,
+}
+
+impl Pool {
+    /// The pool in `state_dir/pool`.
+    pub fn new(state_dir: &Path) -> Pool {
+        Pool {
+            dir: state_dir.join("pool"),
+        }
+    }
+
+    fn bits_dir(&self, bits: u32) -> PathBuf {
+        self.dir.join(bits.to_string())
+    }
+
+    /// Groups ready for `bits`, oldest first.
+    fn entries(&self, bits: u32) -> Result<Vec<PathBuf>> {
+        let dir = self.bits_dir(bits);
+        let read = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
+        };
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+        for e in read {
+            let e = e.with_context(|| format!("listing {}", dir.display()))?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".pem") && !name.starts_with('.') {
+                let mtime = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                files.push((mtime, e.path()));
+            }
+        }
+        files.sort();
+        Ok(files.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// How many groups of `bits` are ready.
+    pub fn count(&self, bits: u32) -> Result<usize> {
+        Ok(self.entries(bits)?.len())
+    }
+
+    /// Adds a validated group.
+    pub fn put(&self, bits: u32, group: &ValidGroup) -> Result<PathBuf> {
+        let dir = self.bits_dir(bits);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("setting mode of {}", self.dir.display()))?;
+        let path = dir.join(format!("{}.pem", &group.verdict.fingerprint[..32]));
+        fsutil::write_atomic(&path, &group.pem, FileMode::PUBLIC)?;
+        Ok(path)
+    }
+
+    /// Takes one group of `bits` out of the pool, or `None` when empty.
+    /// Files that no longer parse are removed with a warning; the caller
+    /// validates what it gets, as with any other source.
+    pub fn take(&self, bits: u32) -> Result<Option<Dh<Params>>> {
+        for path in self.entries(bits)? {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let claimed = path.with_file_name(format!(".taken-{}-{name}", std::process::id()));
+            match std::fs::rename(&path, &claimed) {
+                Ok(()) => {}
+                // Someone else took it first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).with_context(|| format!("claiming {}", path.display())),
+            }
+            let bytes = fsutil::read_regular(&claimed);
+            std::fs::remove_file(&claimed)
+                .with_context(|| format!("removing {}", claimed.display()))?;
+            match bytes.map(|b| super::pem::parse(&b)) {
+                Ok(Ok(dh)) => return Ok(Some(dh)),
+                Ok(Err(e)) => warn!(file = %path.display(), "dropping unreadable pool entry: {e}"),
+                Err(e) => warn!(file = %path.display(), "dropping unreadable pool entry: {e:#}"),
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dh::{Catalog, Policy, validate};
+
+    fn group(bits: u32) -> ValidGroup {
+        let dh = Dh::generate_params(bits, 2).unwrap();
+        let policy = Policy {
+            expected_bits: Some(bits),
+            min_bits: bits,
+        };
+        validate::accept(&dh, "test", &policy, &Catalog::embedded()).unwrap()
+    }
+
+    #[test]
+    fn concurrent_takers_never_get_the_same_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::new(dir.path());
+        let mut put = Vec::new();
+        for _ in 0..12 {
+            let g = group(512);
+            pool.put(512, &g).unwrap();
+            put.push(g.verdict.fingerprint);
+        }
+        assert_eq!(pool.count(512).unwrap(), 12);
+        let taken: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        while let Some(dh) = pool.take(512).unwrap() {
+                            mine.push(validate::fingerprint(dh.prime_p()));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let mut unique = taken.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), taken.len(), "a group was handed out twice");
+        put.sort();
+        assert_eq!(unique, put, "every group handed out exactly once");
+        assert_eq!(pool.count(512).unwrap(), 0);
+        assert!(pool.take(512).unwrap().is_none());
+    }
+}
