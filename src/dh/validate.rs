@@ -138,14 +138,23 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
 
     let one = BigUint::from(1u32);
     let strict = Some(PrimalityTestConfig::strict());
-    let p_prime = bits > 2 && num_prime::nt_funcs::is_prime(&p, strict).probably();
     let q = if bits > 2 {
         (&p - &one) >> 1
     } else {
         BigUint::from(0u32)
     };
-    // Only worth testing q when p is prime; a composite p is refused anyway.
-    let q_prime = p_prime && num_prime::nt_funcs::is_prime(&q, strict).probably();
+    // OpenSSL's check and num-prime's are independent: run them side by side.
+    let (openssl_check, p_prime, q_prime) = std::thread::scope(|s| {
+        let ossl = s.spawn(|| openssl_dh_check(dh));
+        let p_prime = bits > 2 && num_prime::nt_funcs::is_prime(&p, strict).probably();
+        // Only worth testing q when p is prime; a composite p is refused anyway.
+        let q_prime = p_prime && num_prime::nt_funcs::is_prime(&q, strict).probably();
+        (
+            ossl.join().expect("DH_check thread panicked"),
+            p_prime,
+            q_prime,
+        )
+    });
     if !p_prime {
         problems.push("p is not prime".into());
     } else if !q_prime {
@@ -172,7 +181,6 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
         problems.push(format!("generator {g} does not have order q or 2q"));
     }
 
-    let openssl_check = openssl_dh_check(dh);
     if !openssl_check.is_empty() {
         problems.push(format!(
             "OpenSSL's DH check fails: {}",
