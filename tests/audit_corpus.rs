@@ -272,3 +272,19 @@ fn journald_json_gzip_stdin_and_container_prefixes() {
         serde_json::json!({"b.example[192.0.2.2]": 6})
     );
 }
+
+#[test]
+fn a_large_file_is_counted_exactly_like_its_parts() {
+    // Over 1 MiB, the file is memory-mapped and split across cores.
+    let one = std::fs::read(corpus("05-postfix-upstream-fs-readme-folded.log")).unwrap();
+    let copies = (2 << 20) / one.len() + 1;
+    let dir = scratch("audit-large");
+    let big = dir.join("big.log");
+    std::fs::write(&big, one.repeat(copies)).unwrap();
+    let v = audit(&[big.to_str().unwrap()]);
+    let n = copies as u64;
+    assert_eq!(v["sessions"].as_u64(), Some(6 * n));
+    assert_eq!(v["lines"]["total"].as_u64(), Some(61 * n));
+    assert_eq!(v["lines"]["session"].as_u64(), Some(26 * n));
+    assert_eq!(v["key_exchange"]["X25519"].as_u64(), Some(3 * n));
+}

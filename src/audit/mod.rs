@@ -240,6 +240,13 @@ impl Auditor {
         }
     }
 
+    /// Reads a whole input that is already in memory (a mapped file).
+    pub fn read_slice(&mut self, data: &[u8]) {
+        // One block per core: no chunk copies, no per-chunk thread starts.
+        self.block(data, true);
+        self.finish_pending();
+    }
+
     /// Handles a block of whole records, on two cores when there are two:
     /// the halves are split where no record continues, so each half is
     /// independent, and the counts add up.

@@ -29,7 +29,12 @@ pub fn run(args: &Args) -> Result<u8> {
         let input: Box<dyn Read> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(File::open(path).with_context(|| format!("opening {shown}"))?)
+            let file = File::open(path).with_context(|| format!("opening {shown}"))?;
+            if let Some(map) = map_plain(&file) {
+                auditor.read_slice(&map);
+                continue;
+            }
+            Box::new(file)
         };
         let mut input = BufReader::with_capacity(1 << 16, input);
         // gzip-rotated files (maillog.2.gz) are recognised by their magic.
@@ -51,6 +56,20 @@ pub fn run(args: &Args) -> Result<u8> {
         print_human(&report);
     }
     Ok(0)
+}
+
+/// Maps a plain (not gzip) regular file, as ripgrep does for large files:
+/// no copies through a buffer. `None` means read it as a stream instead.
+fn map_plain(file: &File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() < 1 << 20 {
+        return None;
+    }
+    // SAFETY: the map is only read. A log truncated while we read it
+    // (logrotate copytruncate) could fault; logs are appended to and
+    // renamed in normal operation, which is safe.
+    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+    (!map.starts_with(&[0x1f, 0x8b])).then_some(map)
 }
 
 fn print_human(r: &Report) {
