@@ -240,11 +240,45 @@ impl Auditor {
         }
     }
 
-    /// Reads a whole input that is already in memory (a mapped file).
-    pub fn read_slice(&mut self, data: &[u8]) {
-        // One block per core: no chunk copies, no per-chunk thread starts.
-        self.block(data, true);
+    /// Reads a plain regular file through memory maps of `MAP_WINDOW` bytes
+    /// at a time: no copies through a buffer, and memory bounded by the
+    /// window, not the file. False (nothing read) when the file cannot be
+    /// mapped; the caller then streams it.
+    pub fn read_mapped(&mut self, file: &std::fs::File) -> std::io::Result<bool> {
+        const MAP_WINDOW: u64 = 16 << 20;
+        let len = file.metadata()?.len();
+        let page = 4096u64;
+        let mut pos = 0u64;
+        while pos < len {
+            let base = pos / page * page;
+            let size = MAP_WINDOW.min(len - base);
+            // SAFETY: mapped read-only. A log truncated while we read it
+            // (logrotate's copytruncate) could fault; logs are appended to
+            // and renamed in normal operation, which is safe.
+            let map = match unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(base)
+                    .len(size as usize)
+                    .map(file)
+            } {
+                Ok(m) => m,
+                Err(_) if pos == 0 => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            let data = &map[(pos - base) as usize..];
+            let last = base + size == len;
+            // Stop at a record boundary; a window without one (a 16 MiB
+            // record) is taken whole.
+            let cut = if last {
+                data.len()
+            } else {
+                record_boundary(data).unwrap_or(data.len())
+            };
+            self.block(&data[..cut], last);
+            pos += cut as u64;
+        }
         self.finish_pending();
+        Ok(true)
     }
 
     /// Handles a block of whole records, on two cores when there are two:

@@ -30,8 +30,11 @@ pub fn run(args: &Args) -> Result<u8> {
             Box::new(std::io::stdin().lock())
         } else {
             let file = File::open(path).with_context(|| format!("opening {shown}"))?;
-            if let Some(map) = map_plain(&file) {
-                auditor.read_slice(&map);
+            if is_plain_large(&file)?
+                && auditor
+                    .read_mapped(&file)
+                    .with_context(|| format!("reading {shown}"))?
+            {
                 continue;
             }
             Box::new(file)
@@ -58,18 +61,16 @@ pub fn run(args: &Args) -> Result<u8> {
     Ok(0)
 }
 
-/// Maps a plain (not gzip) regular file, as ripgrep does for large files:
-/// no copies through a buffer. `None` means read it as a stream instead.
-fn map_plain(file: &File) -> Option<memmap2::Mmap> {
-    let meta = file.metadata().ok()?;
+/// A regular file of at least 1 MiB that is not gzip: worth mapping, as
+/// ripgrep does for large files.
+fn is_plain_large(file: &File) -> Result<bool> {
+    let meta = file.metadata()?;
     if !meta.is_file() || meta.len() < 1 << 20 {
-        return None;
+        return Ok(false);
     }
-    // SAFETY: the map is only read. A log truncated while we read it
-    // (logrotate copytruncate) could fault; logs are appended to and
-    // renamed in normal operation, which is safe.
-    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
-    (!map.starts_with(&[0x1f, 0x8b])).then_some(map)
+    let mut magic = [0u8; 2];
+    let n = std::os::unix::fs::FileExt::read_at(file, &mut magic, 0)?;
+    Ok(!(n == 2 && magic == [0x1f, 0x8b]))
 }
 
 fn print_human(r: &Report) {
