@@ -17,6 +17,9 @@ use crate::postfix::instance::Instance;
 use crate::postfix::{Postfix, SystemPostfix};
 use crate::probe;
 
+/// Said before the groups are searched, which takes a moment.
+const SEARCHING: &str = "searching a 2048-bit and a 1024-bit safe prime on every core (seconds, now and then a minute)...";
+
 const EXAMPLE_MAIN_CF: &str = include_str!("../examples/demo/main.cf");
 const EXAMPLE_MASTER_CF: &str = include_str!("../examples/demo/master.cf");
 
@@ -111,9 +114,7 @@ fn with_private_postfix(base: &Path, dry_run: bool) -> Result<u8> {
         timeout: settings.command_timeout,
     };
     show_served(&instance, "before")?;
-    println!(
-        "generating a 2048-bit and a 1024-bit group with OpenSSL (seconds to a minute or two)..."
-    );
+    println!("{SEARCHING}");
     crate::cli::now::rotate_and_print(&settings, &pf, dry_run)?;
     if dry_run {
         return Ok(0);
@@ -210,9 +211,7 @@ fn without_postfix(base: &Path, dry_run: bool) -> Result<u8> {
     std::fs::write(config_dir.join("main.cf"), EXAMPLE_MAIN_CF)?;
     std::fs::write(config_dir.join("master.cf"), EXAMPLE_MASTER_CF)?;
     let settings = demo_settings(&config_dir, &base.join("state"), "submission/inet");
-    println!(
-        "generating a 2048-bit and a 1024-bit group with OpenSSL (seconds to a minute or two)..."
-    );
+    println!("{SEARCHING}");
     crate::cli::now::rotate_and_print(
         &settings,
         &Absent {
