@@ -25,6 +25,10 @@ pub struct Args {
     /// Override the configured mode.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
+    /// Do not start `dhrotate pool fill` in the background afterwards (the
+    /// systemd unit runs it as its own step instead).
+    #[arg(long)]
+    pub no_refill: bool,
     /// Run on a throwaway demo Postfix configuration under target/ (or the
     /// temp directory), with a private Postfix instance when Postfix is
     /// installed and you are root. Ignores --config and --postfix-dir.
@@ -47,7 +51,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     )?;
     let postfix = super::system_postfix(&settings);
     let code = rotate_and_print(&settings, &postfix, args.dry_run)?;
-    if !args.dry_run && settings.pool_size > 0 {
+    if !args.dry_run && !args.no_refill && settings.pool_size > 0 {
         refill_in_background(cli);
     }
     Ok(code)
@@ -87,10 +91,9 @@ impl GroupSource for PoolOrSearch {
     }
 }
 
-/// Starts `dhrotate pool fill` detached at the lowest CPU priority, so the
-/// next rotation finds groups ready. Failure to start it is only logged.
+/// Starts `dhrotate pool fill` detached (it lowers its own priority), so
+/// the next rotation finds groups ready. Failure to start it is only logged.
 fn refill_in_background(cli: &Cli) {
-    use std::os::unix::process::CommandExt;
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
@@ -108,13 +111,6 @@ fn refill_in_background(cli: &Cli) {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    // SAFETY: setpriority is async-signal-safe and touches only this child.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, 19);
-            Ok(())
-        });
-    }
     match cmd.spawn() {
         Ok(child) => tracing::info!(
             pid = child.id(),

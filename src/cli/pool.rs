@@ -66,6 +66,11 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
             count,
             threads,
         } => {
+            // Filling is background work by nature: never compete with mail.
+            // SAFETY: setpriority only changes this process's nice value.
+            unsafe {
+                nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, 19);
+            }
             let threads = threads.unwrap_or_else(super::generate::default_threads);
             let control = Arc::new(Control::default());
             let catalog = Catalog::embedded();
