@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod check;
+pub mod completions;
 pub mod curves;
 pub mod generate;
+pub mod man;
 pub mod now;
 pub mod pool;
 pub mod probe;
@@ -72,6 +74,10 @@ pub enum Command {
     Audit(audit::Args),
     /// Show or fill the pool of groups kept ready for rotations.
     Pool(pool::Args),
+    /// Write manual pages (section 8) into a directory.
+    Man(man::Args),
+    /// Print shell completions.
+    Completions(completions::Args),
 }
 
 /// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
@@ -85,6 +91,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Probe(args) => probe::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Pool(args) => pool::run(args, &cli),
+        Command::Man(args) => man::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 
