@@ -164,9 +164,7 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
                     .map(|o| o.value.clone()),
             };
             let points_here = value.as_deref().is_some_and(|v| {
-                v.replace("${config_directory}", &dir.to_string_lossy())
-                    .replace("$config_directory", &dir.to_string_lossy())
-                    == g.file.to_string_lossy()
+                postfix::expand_config_directory(v, dir) == g.file.to_string_lossy()
             });
             if explicit && !points_here {
                 problems.push(format!(
@@ -281,7 +279,6 @@ fn dh_settings(
     catalog: &Catalog,
     problems: &mut Vec<String>,
 ) -> Vec<DhSetting> {
-    let dir = settings.postfix_config_dir.to_string_lossy();
     let params = [postfix::DH1024, postfix::DH512, postfix::TLSPROXY_DH1024];
     let mut places: Vec<(String, &str, String)> = Vec::new();
     for param in params {
@@ -296,9 +293,7 @@ fn dh_settings(
     }
     let mut out = Vec::new();
     for (place, param, value) in places {
-        let path = value
-            .replace("${config_directory}", &dir)
-            .replace("$config_directory", &dir);
+        let path = postfix::expand_config_directory(&value, &settings.postfix_config_dir);
         let is_file = path.starts_with('/');
         let file_check = is_file.then(|| {
             let policy = crate::dh::Policy {

@@ -13,6 +13,16 @@ pub use maincf::MainCf;
 pub use mastercf::MasterCf;
 pub use version::{Version, Versions};
 
+/// Expands `$config_directory` (all three spellings) the way Postfix
+/// would, so a value can be compared with a path.
+pub fn expand_config_directory(value: &str, dir: &std::path::Path) -> String {
+    let d = dir.to_string_lossy();
+    value
+        .replace("${config_directory}", &d)
+        .replace("$(config_directory)", &d)
+        .replace("$config_directory", &d)
+}
+
 /// The main.cf parameter for the (non-export) DH group.
 pub const DH1024: &str = "smtpd_tls_dh1024_param_file";
 /// The export-grade parameter, read only before Postfix 3.6.

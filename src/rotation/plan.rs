@@ -227,7 +227,10 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
                 for u in &g.uses {
                     match u {
                         Use::MainCf => {
-                            let current = cf.main.get(param).map(|p| expand(&p.value, dir));
+                            let current = cf
+                                .main
+                                .get(param)
+                                .map(|p| postfix::expand_config_directory(&p.value, dir));
                             if current.as_deref() != Some(value.as_ref()) {
                                 let change = cf.main.set(param, &value);
                                 warn_duplicates(change, param, &cf.main_path, &mut warnings);
@@ -238,7 +241,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
                                 .master
                                 .service(key)
                                 .and_then(|s| s.get(param))
-                                .map(|o| expand(&o.value, dir));
+                                .map(|o| postfix::expand_config_directory(&o.value, dir));
                             if current.as_deref() != Some(value.as_ref()) {
                                 let change = cf.set_override(key, param, &value)?;
                                 warn_duplicates(change, param, &cf.master_path, &mut warnings);
@@ -345,15 +348,6 @@ fn check_group(g: &GroupSpec, v: &Versions) -> Result<()> {
     fsutil::check_dir_safe(parent)
         .and_then(|()| fsutil::check_target(&g.file))
         .map_err(|e| Failure::Config(e.context(format!("group {:?}", g.name))).into())
-}
-
-/// Expands `$config_directory` the way Postfix would, for comparing paths.
-fn expand(value: &str, dir: &Path) -> String {
-    let d = dir.to_string_lossy();
-    value
-        .replace("${config_directory}", &d)
-        .replace("$(config_directory)", &d)
-        .replace("$config_directory", &d)
 }
 
 fn warn_duplicates(
