@@ -32,6 +32,32 @@ impl Wrap {
     }
 }
 
+/// `host:port` with the default port 25, IPv6 in brackets.
+pub fn parse_target(s: &str) -> (String, u16) {
+    let with_port = |host: &str, port: &str| -> Option<(String, u16)> {
+        port.parse().ok().map(|p| (format!("{host}:{p}"), p))
+    };
+    if let Some(rest) = s.strip_prefix('[')
+        && let Some((host, after)) = rest.split_once(']')
+    {
+        if let Some(t) = after
+            .strip_prefix(':')
+            .and_then(|p| with_port(&format!("[{host}]"), p))
+        {
+            return t;
+        }
+        return (format!("[{host}]:25"), 25);
+    }
+    match s.matches(':').count() {
+        0 => (format!("{s}:25"), 25),
+        1 => {
+            let (h, p) = s.split_once(':').expect("one colon");
+            with_port(h, p).unwrap_or_else(|| (format!("{h}:25"), 25))
+        }
+        _ => (format!("[{s}]:25"), 25),
+    }
+}
+
 /// Why a probe failed; each kind has its own exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -458,4 +484,20 @@ fn signature(ssl: &SslRef) -> String {
             .unwrap_or_else(|| "?".into())
     };
     format!("{} with {}", name(k_ok == 1, kind), name(d_ok == 1, digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_target;
+
+    #[test]
+    fn targets_get_port_25_and_brackets() {
+        assert_eq!(
+            parse_target("mx.example.org"),
+            ("mx.example.org:25".into(), 25)
+        );
+        assert_eq!(parse_target("127.0.0.1:465"), ("127.0.0.1:465".into(), 465));
+        assert_eq!(parse_target("[::1]:587"), ("[::1]:587".into(), 587));
+        assert_eq!(parse_target("::1"), ("[::1]:25".into(), 25));
+    }
 }

@@ -82,7 +82,7 @@ pub fn endpoints(settings: &Settings, main: &MainCf, master: &MasterCf) -> Vec<E
                 .endpoints
                 .iter()
                 .map(|e| {
-                    let (addr, port) = crate::cli::probe::parse_target(e);
+                    let (addr, port) = probe::parse_target(e);
                     Endpoint {
                         addr,
                         wrap: Wrap::for_port(port),
@@ -177,18 +177,25 @@ fn address(name: &str, host: &str) -> Option<String> {
     }
 }
 
-/// Probes each endpoint until it serves the expected prime or `patience`
-/// runs out: after a reload, Postfix replaces its smtpd processes lazily.
-pub fn check(endpoints: &[(Endpoint, String)], patience: Duration) -> Vec<Finding> {
+/// Probes each endpoint whose group `expected` knows (its sha256(p)) until
+/// it serves that prime or `patience` runs out: after a reload, Postfix
+/// replaces its smtpd processes lazily.
+pub fn check(
+    endpoints: Vec<Endpoint>,
+    expected: impl Fn(&str) -> Option<String>,
+    patience: Duration,
+) -> Vec<Finding> {
     let deadline = Instant::now() + patience;
     endpoints
-        .iter()
-        .map(|(e, expected)| {
+        .into_iter()
+        .filter_map(|e| expected(&e.group).map(|fp| (e, fp)))
+        .map(|(endpoint, expected)| {
             loop {
-                let served = probe::dhe_group(&e.addr, e.wrap, Duration::from_secs(10))
-                    .map_err(|err| err.to_string());
+                let served =
+                    probe::dhe_group(&endpoint.addr, endpoint.wrap, Duration::from_secs(10))
+                        .map_err(|err| err.to_string());
                 let finding = Finding {
-                    endpoint: e.clone(),
+                    endpoint: endpoint.clone(),
                     expected: expected.clone(),
                     served,
                 };

@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::error::Failure;
-use crate::probe::{self, ProbeError, ServedGroup, Tls13, Wrap};
+use crate::probe::{self, ProbeError, ServedGroup, Tls13, Wrap, parse_target};
 
 /// Arguments of `probe`.
 #[derive(Debug, clap::Args)]
@@ -39,32 +39,6 @@ struct Report {
     dhe_error: Option<String>,
     tls13: Option<Tls13>,
     tls13_error: Option<String>,
-}
-
-/// `host:port` with the default port 25, IPv6 in brackets.
-pub fn parse_target(s: &str) -> (String, u16) {
-    let with_port = |host: &str, port: &str| -> Option<(String, u16)> {
-        port.parse().ok().map(|p| (format!("{host}:{p}"), p))
-    };
-    if let Some(rest) = s.strip_prefix('[')
-        && let Some((host, after)) = rest.split_once(']')
-    {
-        if let Some(t) = after
-            .strip_prefix(':')
-            .and_then(|p| with_port(&format!("[{host}]"), p))
-        {
-            return t;
-        }
-        return (format!("[{host}]:25"), 25);
-    }
-    match s.matches(':').count() {
-        0 => (format!("{s}:25"), 25),
-        1 => {
-            let (h, p) = s.split_once(':').expect("one colon");
-            with_port(h, p).unwrap_or_else(|| (format!("{h}:25"), 25))
-        }
-        _ => (format!("[{s}]:25"), 25),
-    }
 }
 
 /// Runs `probe`.
@@ -147,21 +121,5 @@ fn print_human(r: &Report) {
         }
         (None, Some(e)) => println!("TLS 1.3 default: {e}"),
         (None, None) => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_target;
-
-    #[test]
-    fn targets_get_port_25_and_brackets() {
-        assert_eq!(
-            parse_target("mx.example.org"),
-            ("mx.example.org:25".into(), 25)
-        );
-        assert_eq!(parse_target("127.0.0.1:465"), ("127.0.0.1:465".into(), 465));
-        assert_eq!(parse_target("[::1]:587"), ("[::1]:587".into(), 587));
-        assert_eq!(parse_target("::1"), ("[::1]:25".into(), 25));
     }
 }

@@ -233,21 +233,21 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         .and_then(|_| super::curves::view(&pf).ok());
     let listeners = match (&main, &master) {
         (Ok(m), Ok(mm)) if explicit && pf.is_running().unwrap_or(false) => {
-            let pairs: Vec<_> = crate::verify::endpoints(settings, m, mm)
-                .into_iter()
-                .filter_map(|e| {
-                    // A group whose file is unusable still gets probed: what
-                    // Postfix serves instead is the useful part.
-                    let fp = groups
-                        .iter()
-                        .find(|g| g.name == e.group)?
-                        .fingerprint
+            // A group whose file is unusable still gets probed: what
+            // Postfix serves instead is the useful part.
+            let expected = |group: &str| {
+                let g = groups.iter().find(|g| g.name == group)?;
+                Some(
+                    g.fingerprint
                         .clone()
-                        .unwrap_or_else(|| "none, the file is unusable".into());
-                    Some((e, fp))
-                })
-                .collect();
-            crate::verify::check(&pairs, std::time::Duration::ZERO)
+                        .unwrap_or_else(|| "none, the file is unusable".into()),
+                )
+            };
+            crate::verify::check(
+                crate::verify::endpoints(settings, m, mm),
+                expected,
+                std::time::Duration::ZERO,
+            )
         }
         _ => Vec::new(),
     };

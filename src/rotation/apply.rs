@@ -174,17 +174,16 @@ fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::verif
     let dir = &settings.postfix_config_dir;
     let main = crate::postfix::MainCf::parse(&fsutil::read_regular(&dir.join("main.cf"))?);
     let master = crate::postfix::MasterCf::parse(&fsutil::read_regular(&dir.join("master.cf"))?);
-    let pairs: Vec<_> = crate::verify::endpoints(settings, &main, &master)
-        .into_iter()
-        .filter_map(|e| {
-            let fp = fresh
+    let findings = crate::verify::check(
+        crate::verify::endpoints(settings, &main, &master),
+        |group| {
+            fresh
                 .iter()
-                .find(|f| f.spec.name == e.group)
-                .map(|f| f.group.verdict.fingerprint.clone())?;
-            Some((e, fp))
-        })
-        .collect();
-    let findings = crate::verify::check(&pairs, std::time::Duration::from_secs(15));
+                .find(|f| f.spec.name == group)
+                .map(|f| f.group.verdict.fingerprint.clone())
+        },
+        std::time::Duration::from_secs(15),
+    );
     for f in &findings {
         if f.ok() {
             info!(endpoint = %f.endpoint.addr, group = %f.endpoint.group, "verified");
