@@ -4,14 +4,10 @@
 mod common;
 
 use common::*;
-use dhrotate::postfix::instance::Instance;
 
 #[test]
 fn each_listener_serves_its_new_prime_and_a_second_rotation_changes_both() {
-    require_postfix();
-    let base = scratch("e2e-rotate");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, mut inst) = instance("e2e-rotate", true);
     let cfg = instance_config(&base, &inst, 2048, 1024, "");
     let cfg = cfg.to_str().unwrap();
     let main_file = inst.config_dir.join("dh2048.pem");

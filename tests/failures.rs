@@ -27,10 +27,7 @@ fn failing_postfix(dir: &Path, sub: &str) -> PathBuf {
 
 /// One instance with a completed first rotation, so there are old groups to keep.
 fn rotated_instance(name: &str, extra: &str) -> (PathBuf, Instance, PathBuf) {
-    require_postfix();
-    let base = scratch(name);
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance(name, true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
     assert!(out.status.success(), "{}", show(&out));

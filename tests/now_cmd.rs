@@ -32,9 +32,7 @@ fn refused(inst: &Instance, cfg: &Path, code: i32, needle: &str) {
 
 #[test]
 fn bad_configuration_is_exit_2_and_names_file_and_line() {
-    require_postfix();
-    let base = scratch("bad-config");
-    let inst = Instance::create(&base.join("pf")).unwrap();
+    let (base, inst) = instance("bad-config", false);
     let cfg = instance_config(&base, &inst, 2048, 1024, "colour = \"blue\"");
     refused(&inst, &cfg, 2, "unknown field `colour`");
     refused(&inst, &cfg, 2, "line 6");
@@ -61,9 +59,7 @@ fn bad_configuration_is_exit_2_and_names_file_and_line() {
 
 #[test]
 fn bad_targets_are_exit_2_and_change_nothing() {
-    require_postfix();
-    let base = scratch("bad-target");
-    let inst = Instance::create(&base.join("pf")).unwrap();
+    let (base, inst) = instance("bad-target", false);
 
     // A master.cf service that does not exist.
     let cfg = instance_config(&base, &inst, 2048, 1024, "");
@@ -101,9 +97,7 @@ fn bad_targets_are_exit_2_and_change_nothing() {
 
 #[test]
 fn dry_run_prints_the_diff_and_changes_nothing() {
-    require_postfix();
-    let base = scratch("dry-run");
-    let inst = Instance::create(&base.join("pf")).unwrap();
+    let (base, inst) = instance("dry-run", false);
     let cfg = instance_config(&base, &inst, 2048, 1024, "");
     let before = snapshot_tree(&base);
     let out = run_now(&cfg, &["--dry-run"]);
@@ -131,10 +125,7 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
 
 #[test]
 fn a_second_run_waits_for_the_lock_or_exits_5() {
-    require_postfix();
-    let base = scratch("lock");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("lock", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let state = base.join("state");
     std::fs::create_dir_all(&state).unwrap();
@@ -165,10 +156,7 @@ fn a_second_run_waits_for_the_lock_or_exits_5() {
 
 #[test]
 fn concurrent_runs_never_interleave() {
-    require_postfix();
-    let base = scratch("concurrent");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("concurrent", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
@@ -214,10 +202,7 @@ fn concurrent_runs_never_interleave() {
 
 #[test]
 fn now_takes_groups_from_the_pool_and_refills_it_in_the_background() {
-    require_postfix();
-    let base = scratch("pool");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("pool", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let cfg_s = cfg.to_str().unwrap();
     let out = dhrotate(&[

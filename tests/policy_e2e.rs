@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use dhrotate::postfix::instance::Instance;
 use dhrotate::probe::{self, Wrap};
 
 fn now(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
@@ -17,10 +16,7 @@ fn now(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn detect_hands_the_group_to_openssl_and_explicit_takes_it_back() {
-    require_postfix();
-    let base = scratch("auto-mode");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("auto-mode", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let out = now(&cfg, &[]);
     assert!(out.status.success(), "{}", show(&out));
@@ -91,10 +87,7 @@ fn detect_hands_the_group_to_openssl_and_explicit_takes_it_back() {
 
 #[test]
 fn curve_list_decides_the_tls13_group_and_unknown_names_change_nothing() {
-    require_postfix();
-    let base = scratch("curves");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("curves", true);
     let cfg = instance_config(&base, &inst, 2048, 1024, "");
     let cfg = cfg.to_str().unwrap();
     let addr = format!("127.0.0.1:{}", inst.smtp_port);
@@ -160,10 +153,7 @@ fn curve_list_decides_the_tls13_group_and_unknown_names_change_nothing() {
 
 #[test]
 fn status_exits_6_when_a_file_is_stale_or_broken() {
-    require_postfix();
-    let base = scratch("status");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("status", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "max_age = \"7d\"");
     let cfg = cfg.to_str().unwrap();
     let out = now(std::path::Path::new(cfg), &[]);

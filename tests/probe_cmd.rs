@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use common::*;
-use dhrotate::postfix::instance::{Instance, write_cert};
+use dhrotate::postfix::instance::write_cert;
 
 fn probe(args: &[&str]) -> (Option<i32>, String) {
     let mut all = vec!["probe", "--timeout", "3"];
@@ -24,10 +24,7 @@ fn probe(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn probe_reports_exactly_the_prime_in_the_configured_file() {
-    require_postfix();
-    let base = scratch("probe-real");
-    let mut inst = Instance::create(&base.join("pf")).unwrap();
-    inst.start().unwrap();
+    let (base, inst) = instance("probe-real", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
     assert!(out.status.success(), "{}", show(&out));

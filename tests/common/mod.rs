@@ -154,3 +154,15 @@ pub fn served(port: u16) -> dhrotate::probe::ServedGroup {
     }
     panic!("probing {addr}: {:#}", last.unwrap());
 }
+
+/// A scratch directory `name` holding a private Postfix instance under
+/// `pf/`; started when `start`. Stopped when the instance is dropped.
+pub fn instance(name: &str, start: bool) -> (PathBuf, dhrotate::postfix::instance::Instance) {
+    require_postfix();
+    let base = scratch(name);
+    let mut inst = dhrotate::postfix::instance::Instance::create(&base.join("pf")).unwrap();
+    if start {
+        inst.start().unwrap();
+    }
+    (base, inst)
+}
