@@ -52,8 +52,7 @@ pub fn sieve_primes(limit: u32) -> Vec<(u32, u32)> {
     while i <= n {
         if !is_composite(&composite, i) {
             if i >= 5 {
-                let r = i as u64;
-                out.push((i as u32, pow_mod(24, r - 2, r) as u32));
+                out.push((i as u32, inverse_of_24(i as u64) as u32));
             }
             let mut j = i * i;
             while j <= n {
@@ -66,17 +65,11 @@ pub fn sieve_primes(limit: u32) -> Vec<(u32, u32)> {
     out
 }
 
-fn pow_mod(mut b: u64, mut e: u64, m: u64) -> u64 {
-    let mut r = 1u64;
-    b %= m;
-    while e > 0 {
-        if e & 1 == 1 {
-            r = r * b % m;
-        }
-        b = b * b % m;
-        e >>= 1;
-    }
-    r
+/// 24^-1 mod a prime r >= 5, without an exponentiation (a million of those
+/// were a quarter of a 1024-bit search): every unit mod 24 squares to 1, so
+/// r * (24 - r mod 24) = -r^2 = -1 mod 24, and that plus one divides by 24.
+fn inverse_of_24(r: u64) -> u64 {
+    (r * (24 - r % 24) + 1) / 24
 }
 
 /// Finds a safe prime of exactly `bits` bits, p = 23 mod 24, using
