@@ -4,6 +4,7 @@ pub mod audit;
 pub mod check;
 pub mod completions;
 pub mod curves;
+pub mod daemon;
 pub mod generate;
 pub mod man;
 pub mod now;
@@ -74,6 +75,9 @@ pub enum Command {
     Audit(audit::Args),
     /// Show or fill the pool of groups kept ready for rotations.
     Pool(pool::Args),
+    /// Run as a service: rotate on the `[schedule]` cron, refill the pool,
+    /// SIGHUP re-reads the configuration, SIGTERM stops cleanly.
+    Daemon(daemon::Args),
     /// Write manual pages (section 8) into a directory.
     Man(man::Args),
     /// Print shell completions.
@@ -91,6 +95,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Probe(args) => probe::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Pool(args) => pool::run(args, &cli),
+        Command::Daemon(args) => daemon::run(args, &cli),
         Command::Man(args) => man::run(args),
         Command::Completions(args) => completions::run(args),
     }
@@ -98,17 +103,60 @@ pub fn run(cli: Cli) -> Result<u8> {
 
 /// Loads the settings named by the global flags; errors are exit 2.
 pub fn settings(cli: &Cli, extra: Overrides) -> Result<Settings> {
-    let explicit = cli.config.is_some();
-    let path = cli
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG));
-    let overrides = Overrides {
-        postfix_config_dir: cli.postfix_dir.clone(),
-        state_dir: cli.state_dir.clone(),
-        ..extra
-    };
-    config::load(&path, explicit, &overrides).map_err(|e| Failure::Config(e).into())
+    Paths::from(cli).settings(extra)
+}
+
+/// The global flags that locate configuration and state, owned, so the
+/// daemon can re-read its configuration and start child runs with them.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    config: Option<PathBuf>,
+    postfix_dir: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+}
+
+impl Paths {
+    /// The paths given on the command line.
+    pub fn from(cli: &Cli) -> Paths {
+        Paths {
+            config: cli.config.clone(),
+            postfix_dir: cli.postfix_dir.clone(),
+            state_dir: cli.state_dir.clone(),
+        }
+    }
+
+    /// Loads and validates the settings; errors are exit 2.
+    pub fn settings(&self, extra: Overrides) -> Result<Settings> {
+        let explicit = self.config.is_some();
+        let path = self
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG));
+        let overrides = Overrides {
+            postfix_config_dir: self.postfix_dir.clone(),
+            state_dir: self.state_dir.clone(),
+            ..extra
+        };
+        config::load(&path, explicit, &overrides).map_err(|e| Failure::Config(e).into())
+    }
+
+    /// argv of `dhrotate [these paths] -q pool fill`, from this very binary.
+    pub fn refill_argv(&self) -> Vec<std::ffi::OsString> {
+        let exe = std::env::current_exe().map_or_else(|_| "dhrotate".into(), Into::into);
+        let mut argv = vec![exe];
+        for (flag, value) in [
+            ("--config", &self.config),
+            ("--postfix-dir", &self.postfix_dir),
+            ("--state-dir", &self.state_dir),
+        ] {
+            if let Some(v) = value {
+                argv.push(flag.into());
+                argv.push(v.into());
+            }
+        }
+        argv.extend(["-q", "pool", "fill"].map(Into::into));
+        argv
+    }
 }
 
 /// The real Postfix, as the settings name it.

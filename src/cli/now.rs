@@ -9,7 +9,7 @@ use crate::dh::Catalog;
 use crate::dh::pool::Pool;
 use crate::dh::search::Control;
 use crate::postfix::Postfix;
-use crate::rotation::{self, Env, GroupSource, Reload, Report};
+use crate::rotation::{self, Env, GroupSource, Report};
 
 use super::Cli;
 
@@ -66,9 +66,14 @@ pub struct PoolOrSearch {
 impl PoolOrSearch {
     /// Source backed by the pool in `settings.state_dir`.
     pub fn new(settings: &Settings) -> PoolOrSearch {
+        PoolOrSearch::with_control(settings, std::sync::Arc::new(Control::default()))
+    }
+
+    /// The same, with a search the caller can cancel (the daemon's shutdown).
+    pub fn with_control(settings: &Settings, control: std::sync::Arc<Control>) -> PoolOrSearch {
         PoolOrSearch {
             pool: Pool::new(&settings.state_dir),
-            control: std::sync::Arc::new(Control::default()),
+            control,
         }
     }
 }
@@ -94,24 +99,15 @@ impl GroupSource for PoolOrSearch {
 /// Starts `dhrotate pool fill` detached (it lowers its own priority), so
 /// the next rotation finds groups ready. Failure to start it is only logged.
 fn refill_in_background(cli: &Cli) {
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let mut cmd = std::process::Command::new(exe);
-    for (flag, value) in [
-        ("--config", &cli.config),
-        ("--postfix-dir", &cli.postfix_dir),
-        ("--state-dir", &cli.state_dir),
-    ] {
-        if let Some(v) = value {
-            cmd.arg(flag).arg(v);
-        }
-    }
-    cmd.args(["-q", "pool", "fill"])
+    let argv = super::Paths::from(cli).refill_argv();
+    let (exe, args) = argv.split_first().expect("argv has the binary");
+    let spawned = std::process::Command::new(exe)
+        .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    match cmd.spawn() {
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
         Ok(child) => tracing::info!(
             pid = child.id(),
             "refilling the group pool in the background"
@@ -186,16 +182,7 @@ pub fn print_applied(applied: &rotation::Applied) {
     for path in &applied.removed {
         println!("removed {} (and its .prev)", path.display());
     }
-    println!(
-        "{}",
-        match applied.reload {
-            Reload::Reloaded => "postfix check passed; Postfix reloaded",
-            Reload::NotRunning => "Postfix is not running: it reads the new files when it starts",
-            Reload::Disabled =>
-                "postfix check passed; reload disabled, run `postfix reload` to serve the new groups",
-            Reload::NotNeeded => "nothing changed; no reload needed",
-        }
-    );
+    println!("{}", applied.reload.describe());
     for f in &applied.verification {
         let mark = if f.ok() { "verified" } else { "MISMATCH" };
         println!("{mark}: {}", f.describe());

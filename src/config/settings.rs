@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 use super::fragment::{Loaded, Mode};
 
@@ -303,17 +303,11 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
     };
     let schedule_cron = match cron {
         Some(o) => {
-            let fields = o.value.split_whitespace().count();
-            if !(6..=7).contains(&fields) {
-                bail!(
-                    "{}: schedule.cron = {:?} has {fields} fields; expected 6: \"sec min hour day-of-month month day-of-week\", e.g. \"0 30 3 * * *\"",
-                    o.at,
-                    o.value
-                );
-            }
+            crate::schedule::parse(&o.value)
+                .map_err(|e| anyhow!("{}: schedule.cron = {e:#}", o.at))?;
             o.value
         }
-        None => "0 30 3 * * *".into(),
+        None => crate::schedule::DEFAULT_CRON.into(),
     };
 
     Ok(Settings {

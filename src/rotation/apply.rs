@@ -68,6 +68,20 @@ pub enum Reload {
     NotNeeded,
 }
 
+impl Reload {
+    /// What it means for the administrator, in one line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reload::Reloaded => "postfix check passed; Postfix reloaded",
+            Reload::NotRunning => "Postfix is not running: it reads the new files when it starts",
+            Reload::Disabled => {
+                "postfix check passed; reload disabled, run `postfix reload` to serve the new groups"
+            }
+            Reload::NotNeeded => "nothing changed; no reload needed",
+        }
+    }
+}
+
 /// The result of a successful apply.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -81,6 +95,21 @@ pub struct Applied {
     pub reload: Reload,
     /// What each listener served after the reload (empty when not verified).
     pub verification: Vec<crate::verify::Finding>,
+}
+
+impl Applied {
+    /// One line for a log: counts, the reload outcome and verification.
+    pub fn summary(&self) -> String {
+        let verified = self.verification.iter().filter(|f| f.ok()).count();
+        format!(
+            "{} group(s) written, {} file(s) edited, {} removed; {}; {verified}/{} listener(s) verified",
+            self.written.len(),
+            self.edited.len(),
+            self.removed.len(),
+            self.reload.describe(),
+            self.verification.len()
+        )
+    }
 }
 
 /// Generates, validates, writes, checks and reloads; rolls back on failure.

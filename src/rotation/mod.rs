@@ -82,6 +82,18 @@ pub fn execute(
     record.mode = if auto { "auto" } else { "explicit" }.into();
     match &result {
         Ok(applied) => {
+            for g in &applied.written {
+                // Structured fields for journald: one event per group.
+                info!(
+                    group = %g.name,
+                    bits = g.bits,
+                    fingerprint = %g.fingerprint,
+                    source = %g.source,
+                    file = %g.file.display(),
+                    outcome = "installed",
+                    "group installed"
+                );
+            }
             record.outcome = "ok".into();
             for g in &applied.written {
                 record.groups.retain(|old| old.name != g.name);

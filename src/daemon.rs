@@ -1,0 +1,269 @@
+//! `dhrotate daemon`: rotations on a cron schedule, one at a time.
+//!
+//! tokio-cron-scheduler only says "it is time"; everything else happens in
+//! one loop, so the daemon's whole state (settings, the run in progress,
+//! the refill child) has one owner and shutdown has one path:
+//!
+//! - a tick waits a random delay (`jitter`), then runs a rotation on the
+//!   blocking pool; ticks that arrive while one is due or running are
+//!   dropped, never queued;
+//! - SIGHUP re-reads the configuration; a bad one is logged and the
+//!   running one kept;
+//! - SIGTERM/SIGINT cancel a generation in progress (the rotation then
+//!   fails before writing anything), wait for a rotation past its
+//!   generation to finish its edit or rollback, stop the refill child, and
+//!   exit 0;
+//! - the pool is refilled by a `dhrotate pool fill` child (nice 19) after
+//!   each rotation, so the daemon itself stays small while idle.
+//!
+//! systemd hears READY=1 once the schedule is armed, STATUS= lines on every
+//! change, RELOADING=1 around SIGHUP and STOPPING=1 at the end; all of it
+//! is a no-op outside systemd.
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{Local, TimeZone};
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tracing::{error, info, warn};
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::dh::search::Control;
+use crate::schedule::{self, Schedule};
+
+/// One rotation with the given settings; cancellable through the control.
+/// Returns a one-line summary for the log.
+pub type Rotate = dyn Fn(&Settings, &Arc<Control>) -> Result<String> + Send + Sync;
+
+/// What the daemon calls out to: the seams tests replace.
+pub struct Seams {
+    /// Reads and validates the configuration (at start and on SIGHUP).
+    pub load: Box<dyn Fn() -> Result<Settings>>,
+    /// One rotation.
+    pub rotate: Arc<Rotate>,
+    /// argv of the pool refill run after each rotation; `None` never refills.
+    pub refill: Option<Vec<OsString>>,
+}
+
+/// Runs until SIGTERM or SIGINT. Errors only when it cannot start (bad
+/// configuration, no signal handlers, scheduler failure).
+pub async fn run(seams: Seams) -> Result<()> {
+    let mut settings = (seams.load)()?;
+    let mut schedule = Schedule::new(&settings.schedule_cron, settings.schedule_jitter)?;
+    let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
+    let mut scheduler = JobScheduler::new()
+        .await
+        .context("starting the scheduler")?;
+    let mut job = add_job(&scheduler, &schedule, &tick_tx).await?;
+    scheduler.start().await.context("starting the scheduler")?;
+
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+
+    let control = Arc::new(Control::default());
+    let mut due: Option<Instant> = None;
+    let mut running: Option<tokio::task::JoinHandle<Result<String>>> = None;
+    let mut refill: Option<tokio::process::Child> = None;
+
+    let last = last_run(&settings);
+    if settings.schedule_catch_up && schedule.missed(last, Local::now()) {
+        info!(
+            last_run = %last.map_or_else(|| "never".to_string(), |t| t.to_rfc3339()),
+            "a scheduled rotation was missed; running one now"
+        );
+        due = Some(Instant::now() + schedule.delay(schedule::random_u64()));
+    } else if settings.pool_size > 0 {
+        refill = start_refill(seams.refill.as_deref());
+    }
+    info!(cron = schedule.expr(), jitter = ?settings.schedule_jitter, "daemon started");
+    notify(&[
+        NotifyState::Ready,
+        NotifyState::Status(&idle_status(&schedule, due.is_some())),
+    ]);
+
+    loop {
+        tokio::select! {
+            Some(()) = ticks.recv() => {
+                if due.is_some() || running.is_some() {
+                    warn!("scheduled rotation skipped: the previous one is still due or running");
+                } else {
+                    let delay = schedule.delay(schedule::random_u64());
+                    info!(delay = ?delay, "rotation due");
+                    due = Some(Instant::now() + delay);
+                    notify(&[NotifyState::Status(&format!("rotation due in {}s (jitter)", delay.as_secs()))]);
+                }
+            }
+            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && running.is_none() => {
+                due = None;
+                // The refill and the rotation would both take pool groups
+                // and both want the cores: the rotation goes first.
+                stop_refill(&mut refill).await;
+                control.cancel.store(false, Ordering::SeqCst);
+                let (s, c, rotate) = (settings.clone(), Arc::clone(&control), Arc::clone(&seams.rotate));
+                running = Some(tokio::task::spawn_blocking(move || rotate(&s, &c)));
+                notify(&[NotifyState::Status("rotating")]);
+            }
+            result = async { running.as_mut().expect("guarded").await }, if running.is_some() => {
+                running = None;
+                match result {
+                    Ok(Ok(summary)) => {
+                        info!(outcome = "ok", "rotation finished: {summary}");
+                        if settings.pool_size > 0 {
+                            refill = start_refill(seams.refill.as_deref());
+                        }
+                    }
+                    Ok(Err(e)) => error!(outcome = "failed", "rotation failed: {e:#}"),
+                    Err(e) => error!(outcome = "failed", "rotation task died: {e}"),
+                }
+                notify(&[NotifyState::Status(&idle_status(&schedule, false))]);
+            }
+            status = async { refill.as_mut().expect("guarded").wait().await }, if refill.is_some() => {
+                refill = None;
+                match status {
+                    Ok(s) if s.success() => info!("pool refilled"),
+                    Ok(s) => warn!("pool refill ended with {s}"),
+                    Err(e) => warn!("waiting for the pool refill: {e}"),
+                }
+            }
+            _ = hup.recv() => {
+                notify(&[NotifyState::Reloading]);
+                match (seams.load)().and_then(|s| Ok((Schedule::new(&s.schedule_cron, s.schedule_jitter)?, s))) {
+                    Ok((new_schedule, new_settings)) => {
+                        if new_schedule.expr() != schedule.expr() {
+                            if let Err(e) = scheduler.remove(&job).await {
+                                warn!("removing the old schedule: {e}");
+                            }
+                            job = add_job(&scheduler, &new_schedule, &tick_tx).await?;
+                        }
+                        schedule = new_schedule;
+                        settings = new_settings;
+                        info!(cron = schedule.expr(), "configuration re-read");
+                    }
+                    Err(e) => error!("re-reading the configuration failed; keeping the previous one: {e:#}"),
+                }
+                notify(&[NotifyState::Ready, NotifyState::Status(&idle_status(&schedule, due.is_some()))]);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    info!("stopping");
+    control.cancel.store(true, Ordering::SeqCst);
+    if let Some(handle) = running {
+        // A rotation still generating fails at once without writing; one
+        // already editing finishes (or rolls back) within its timeouts.
+        match handle.await {
+            Ok(Ok(summary)) => info!(outcome = "ok", "rotation finished: {summary}"),
+            Ok(Err(e)) => warn!(outcome = "cancelled", "rotation stopped: {e:#}"),
+            Err(e) => error!("rotation task died: {e}"),
+        }
+    }
+    stop_refill(&mut refill).await;
+    if let Err(e) = scheduler.shutdown().await {
+        warn!("stopping the scheduler: {e}");
+    }
+    Ok(())
+}
+
+/// Arms a cron job that only sends a tick (dropped if one is pending).
+async fn add_job(
+    scheduler: &JobScheduler,
+    schedule: &Schedule,
+    tx: &mpsc::Sender<()>,
+) -> Result<Uuid> {
+    let tx = tx.clone();
+    let job = Job::new_async_tz(schedule.expr(), Local, move |_, _| {
+        let _ = tx.try_send(());
+        Box::pin(async {})
+    })
+    .with_context(|| format!("scheduling {:?}", schedule.expr()))?;
+    scheduler
+        .add(job)
+        .await
+        .with_context(|| format!("scheduling {:?}", schedule.expr()))
+}
+
+/// When the last rotation ran, from the state file.
+fn last_run(settings: &Settings) -> Option<chrono::DateTime<Local>> {
+    match crate::state::read(&settings.state_dir) {
+        Ok(Some(s)) if s.last_run > 0 => Local.timestamp_opt(s.last_run as i64, 0).single(),
+        Ok(_) => None,
+        Err(e) => {
+            warn!("{e:#}; treating the last run as unknown");
+            None
+        }
+    }
+}
+
+fn idle_status(schedule: &Schedule, due: bool) -> String {
+    if due {
+        return "rotation due (catch-up or jitter delay)".into();
+    }
+    match schedule.next_after(&Local::now()) {
+        Some(t) => format!("idle; next rotation {}", t.format("%Y-%m-%d %H:%M:%S %Z")),
+        None => "idle; the schedule has no future run".into(),
+    }
+}
+
+fn start_refill(argv: Option<&[OsString]>) -> Option<tokio::process::Child> {
+    let (exe, args) = argv?.split_first()?;
+    let spawned = tokio::process::Command::new(exe)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(child) => {
+            info!(
+                pid = child.id(),
+                "refilling the group pool in the background"
+            );
+            Some(child)
+        }
+        Err(e) => {
+            warn!(
+                "cannot start the pool refill {}: {e}",
+                exe.to_string_lossy()
+            );
+            None
+        }
+    }
+}
+
+/// SIGTERM to the refill (it cancels its search and removes its temp
+/// files), then waits; SIGKILL if it has not gone within 5 s.
+async fn stop_refill(refill: &mut Option<tokio::process::Child>) {
+    let Some(mut child) = refill.take() else {
+        return;
+    };
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+        Ok(_) => {}
+        Err(_) => {
+            warn!("the pool refill ignored SIGTERM; killing it");
+            let _ = child.kill().await;
+        }
+    }
+}
+
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        warn!("telling systemd: {e}");
+    }
+}

@@ -1,0 +1,241 @@
+//! `dhrotate daemon` as a real process: scheduled rotations against a
+//! private Postfix, SIGHUP with a broken configuration, SIGTERM in the
+//! middle of a generation, and the systemd notification protocol.
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A daemon process with its stderr in a file the test can read.
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(cfg: &Path, log: PathBuf, notify: Option<&Path>) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dhrotate"));
+        cmd.args(["-v", "--config"])
+            .arg(cfg)
+            .arg("daemon")
+            .env_remove("DHROTATE_CONFIG")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        match notify {
+            Some(sock) => cmd.env("NOTIFY_SOCKET", sock),
+            None => cmd.env_remove("NOTIFY_SOCKET"),
+        };
+        Daemon {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `pred(log)` holds; panics with the log after `limit`.
+    fn wait_for(&mut self, limit: Duration, what: &str, pred: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if pred(&self.log()) {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "daemon exited ({status}) waiting for {what}:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no {what} after {limit:?}:\n{}", self.log());
+    }
+
+    fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
+    }
+
+    /// SIGTERM, then the exit status and how long the exit took.
+    fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let start = Instant::now();
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed(), self.log());
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("daemon ignored SIGTERM for 60 s:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every `fingerprint=` of an installed group in a log, in order.
+fn installed(log: &str, group: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("group installed") && l.contains(&format!("group={group} ")))
+        .filter_map(|l| l.split("fingerprint=").nth(1))
+        .map(|f| f.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rotates_on_its_schedule_against_a_running_postfix() {
+    let (base, inst) = instance("daemon-schedule", true);
+    let cfg = instance_config(
+        &base,
+        &inst,
+        1024,
+        1024,
+        "[schedule]\ncron = \"*/5 * * * * *\"\njitter = \"0s\"\ncatch_up = false\n",
+    );
+    let mut d = Daemon::start(&cfg, base.join("daemon.log"), None);
+    d.wait_for(Duration::from_secs(120), "two scheduled rotations", |log| {
+        log.matches("rotation finished").count() >= 2
+    });
+    let (status, _, log) = d.terminate();
+    assert!(status.success(), "{status}\n{log}");
+    let main = installed(&log, "main");
+    assert!(main.len() >= 2, "{log}");
+    assert_ne!(main[0], main[1], "each run installs a new group\n{log}");
+    assert!(
+        log.contains("outcome=\"ok\"") || log.contains("outcome=ok"),
+        "{log}"
+    );
+    // What Postfix serves now is the last group the daemon installed.
+    let file = inst.config_dir.join("dh1024.pem");
+    assert_eq!(&file_fingerprint(&file), main.last().unwrap());
+    assert_eq!(
+        served(inst.smtp_port).fingerprint,
+        file_fingerprint(&file),
+        "smtpd serves the daemon's latest group"
+    );
+}
+
+#[test]
+fn sighup_keeps_a_broken_config_out_and_systemd_hears_each_step() {
+    let (base, inst) = instance("daemon-hup", false);
+    let daily = "[schedule]\ncron = \"0 30 3 * * *\"\njitter = \"0s\"\ncatch_up = false\n";
+    let cfg = instance_config(&base, &inst, 2048, 2048, daily);
+    let good = std::fs::read_to_string(&cfg).unwrap();
+    let sock_path = base.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut d = Daemon::start(&cfg, base.join("daemon.log"), Some(&sock_path));
+    let recv = || {
+        let mut buf = [0u8; 4096];
+        let n = sock.recv(&mut buf).expect("a notification within 30 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let ready = recv();
+    assert!(ready.contains("READY=1"), "{ready}");
+    assert!(ready.contains("STATUS=idle; next rotation"), "{ready}");
+
+    std::fs::write(&cfg, good.replace("min_bits = 2048", "min_bits = \"lots\"")).unwrap();
+    d.signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(recv().contains("RELOADING=1"));
+    assert!(recv().contains("READY=1"));
+    d.wait_for(Duration::from_secs(10), "the refusal", |log| {
+        log.contains("keeping the previous one")
+    });
+    let log = d.log();
+    assert!(
+        log.contains(&cfg.display().to_string()),
+        "the error names the file:\n{log}"
+    );
+    assert!(log.contains("min_bits"), "and the key:\n{log}");
+    assert!(d.child.try_wait().unwrap().is_none(), "still running");
+
+    std::fs::write(&cfg, good.replace("0 30 3 * * *", "0 0 4 * * *")).unwrap();
+    d.signal(nix::sys::signal::Signal::SIGHUP);
+    assert!(recv().contains("RELOADING=1"));
+    assert!(recv().contains("READY=1"));
+    d.wait_for(Duration::from_secs(10), "the re-read", |log| {
+        log.contains("configuration re-read") && log.contains("0 0 4 * * *")
+    });
+
+    let (status, _, log) = d.terminate();
+    assert!(status.success(), "{status}\n{log}");
+    assert!(recv().contains("STOPPING=1"));
+    assert!(
+        !log.contains("rotation finished"),
+        "nothing was due:\n{log}"
+    );
+}
+
+#[test]
+fn sigterm_during_a_generation_exits_promptly_and_changes_nothing() {
+    let (base, inst) = instance("daemon-term", false);
+    // catch_up with no state: a rotation starts at once, and an 8192-bit
+    // search takes minutes, so SIGTERM lands inside it.
+    let cfg = instance_config(
+        &base,
+        &inst,
+        8192,
+        8192,
+        "[schedule]\ncron = \"0 30 3 * * *\"\njitter = \"0s\"\ncatch_up = true\n",
+    );
+    let before = snapshot_tree(&inst.config_dir);
+    let mut d = Daemon::start(&cfg, base.join("daemon.log"), None);
+    d.wait_for(Duration::from_secs(60), "the catch-up generation", |log| {
+        log.contains("running one now") && log.contains("generating group=main bits=8192")
+    });
+    // Let the search get going (sieve built, exponentiations running).
+    std::thread::sleep(Duration::from_millis(1000));
+    let (status, took, log) = d.terminate();
+    eprintln!("exit after SIGTERM took {took:?}");
+    assert!(status.success(), "{status}\n{log}");
+    assert!(took < Duration::from_secs(1), "{took:?}\n{log}");
+    assert!(log.contains("interrupted while generating"), "{log}");
+    assert!(
+        log.contains("search finished bits=8192"),
+        "the search itself was running and stopped:\n{log}"
+    );
+    assert!(!log.contains("group installed"), "{log}");
+    assert_eq!(
+        snapshot_tree(&inst.config_dir),
+        before,
+        "Postfix's configuration is untouched"
+    );
+    for dir in [&inst.config_dir, &base.join("state")] {
+        let temps: Vec<_> = walk(dir)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(temps.is_empty(), "temp files left: {temps:?}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+    }
+    out
+}
