@@ -198,7 +198,8 @@ fn sigterm_during_a_generation_exits_promptly_and_changes_nothing() {
     let before = snapshot_tree(&inst.config_dir);
     let mut d = Daemon::start(&cfg, base.join("daemon.log"), None);
     d.wait_for(Duration::from_secs(60), "the catch-up generation", |log| {
-        log.contains("running one now") && log.contains("generating group=main bits=8192")
+        log.contains("running one now")
+            && log.contains("fresh group (pool or search) group=main bits=8192")
     });
     // Let the search get going (sieve built, exponentiations running).
     std::thread::sleep(Duration::from_millis(1000));

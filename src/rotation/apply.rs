@@ -117,7 +117,7 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     // Everything that can be refused is decided before the first write.
     let mut fresh: Vec<Fresh> = Vec::new();
     for g in &plan.groups {
-        info!(group = %g.name, bits = g.bits, "generating");
+        info!(group = %g.name, bits = g.bits, "getting a fresh group (pool or search)");
         let (dh, origin) = env.source.fresh(g.bits)?;
         let policy = group_policy(g, settings);
         let what = format!("the new {}-bit group {:?}", g.bits, g.name);
