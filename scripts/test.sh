@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with the Rust toolchain.
 # Installs what the tests need (Postfix, OpenSSL headers, e2fsprogs for
-# chattr), then runs formatting, lints and every test. The end-to-end tests
-# start private Postfix instances, so this runs as root (sudo if needed).
+# chattr, lintian/rpm/man-db and cargo-deb for the packages), then runs
+# formatting, lints, every test, and the package tests (build the .deb,
+# lintian, install, use, purge; build the RPM and list it). The end-to-end
+# tests start private Postfix instances and the .deb is installed, so this
+# runs as root (sudo if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,9 @@ dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v openssl >/dev/null || need+=(openssl)
 command -v chattr >/dev/null || need+=(e2fsprogs)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v lintian >/dev/null || need+=(lintian)
+command -v rpmbuild >/dev/null || need+=(rpm)
+command -v man >/dev/null || need+=(man-db)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   echo "postfix postfix/main_mailer_type select Local only" | $SUDO debconf-set-selections
@@ -30,9 +36,13 @@ for unit in dhrotate.service dhrotate-daemon.service; do
   systemd-analyze security --offline=true "systemd/$unit" | tail -n 1
 done
 cargo clippy --all-targets --locked -- -D warnings
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --quiet
 if [ "$(id -u)" -ne 0 ]; then
   # Private Postfix instances need root: build as you, test as root.
   cargo test --locked --no-run
-  exec $SUDO env "PATH=$PATH" cargo test --locked
+  $SUDO env "PATH=$PATH" cargo test --locked
+else
+  cargo test --locked
 fi
-exec cargo test --locked
+$SUDO env "PATH=$PATH" packaging/test-deb.sh
+packaging/test-rpm.sh

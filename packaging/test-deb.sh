@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the .deb, checks it with lintian (no errors, no warnings), installs
+# it with dpkg, uses the installed binary (version, man page, a demo
+# rotation against a private Postfix), then purges it and checks that
+# nothing is left. Needs root. Run by scripts/test.sh (and so by CI).
+#
+#   packaging/test-deb.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packaging/build-deb.sh
+deb=$(ls target/debian/dhrotate_*.deb | tail -n 1)
+echo "== lintian $deb"
+lintian --pedantic --fail-on error,warning "$deb"
+echo "== dpkg -i"
+dpkg -i "$deb"
+trap 'dpkg --purge dhrotate > /dev/null 2>&1 || true' EXIT
+/usr/bin/dhrotate --version
+man -w dhrotate
+man -w dhrotate-now
+test -s /usr/share/bash-completion/completions/dhrotate
+test -L /etc/systemd/system/timers.target.wants/dhrotate.timer \
+  || { echo "dhrotate.timer was not enabled on install"; exit 1; }
+test ! -e /etc/systemd/system/multi-user.target.wants/dhrotate-daemon.service \
+  || { echo "dhrotate-daemon.service must not be enabled beside the timer"; exit 1; }
+dpkg-query -W -f='${Conffiles}\n' dhrotate | grep -q /etc/dhrotate/dhrotate.toml
+# The installed default configuration loads.
+/usr/bin/dhrotate --config /etc/dhrotate/dhrotate.toml pool status
+echo "== demo rotation with the installed binary"
+(cd "$(mktemp -d)" && /usr/bin/dhrotate now --demo)
+echo "== dpkg --purge"
+dpkg --purge dhrotate
+trap - EXIT
+for p in /usr/bin/dhrotate /etc/dhrotate /var/lib/dhrotate \
+         /usr/share/man/man8/dhrotate.8.gz /usr/lib/systemd/system/dhrotate.timer \
+         /etc/systemd/system/timers.target.wants/dhrotate.timer; do
+  if [ -e "$p" ] || [ -L "$p" ]; then echo "left after purge: $p"; exit 1; fi
+done
+echo "deb: lintian clean, installed, used and purged"
