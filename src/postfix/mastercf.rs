@@ -86,6 +86,20 @@ pub enum EditError {
     /// A value that master.cf cannot hold.
     #[error("value {0:?} cannot be written to master.cf (contains braces or a newline)")]
     BadValue(String),
+    /// The entry's syntax is too unusual to edit safely: the edit would not
+    /// read back as intended, or would change another entry.
+    #[error(
+        "master.cf entry {key} (line {line}) is written in a way dhrotate cannot edit safely; \
+         set `-o {name}` there by hand, or rewrite the entry in the usual one-field-per-column form"
+    )]
+    Unsafe {
+        /// `service/type`.
+        key: String,
+        /// 1-based line of the entry.
+        line: usize,
+        /// The parameter being edited.
+        name: String,
+    },
 }
 
 pub use super::maincf::Change;
@@ -170,10 +184,55 @@ impl MasterCf {
         }
         let duplicates = svc.overrides.iter().filter(|o| o.name == name).count();
         let new = lines::splice(&self.text, &mut edits);
-        *self = MasterCf::parse(&new);
+        self.accept(new, key, name, Some(value))?;
         Ok(Change::Changed {
             duplicates: duplicates.saturating_sub(1),
         })
+    }
+
+    /// Takes `new` as the file only if it reads back as intended: `key`
+    /// has `name` = `want` (or no `name` at all), and every other entry is
+    /// exactly as before. Unusual syntax (a brace group left open, a
+    /// command field that is an option) can make a splice mean something
+    /// else; then nothing changes and the caller hears why.
+    fn accept(
+        &mut self,
+        new: Vec<u8>,
+        key: &str,
+        name: &str,
+        want: Option<&str>,
+    ) -> Result<(), EditError> {
+        let parsed = MasterCf::parse(&new);
+        let target = self.service(key).map(|s| s.line).unwrap_or(0);
+        let unsafe_edit = || EditError::Unsafe {
+            key: key.to_owned(),
+            line: target,
+            name: name.to_owned(),
+        };
+        let got = parsed
+            .service(key)
+            .ok_or_else(unsafe_edit)?
+            .get(name)
+            .map(|o| o.value.as_str());
+        let others = |cf: &MasterCf| -> Vec<(String, Vec<(String, String)>)> {
+            cf.services
+                .iter()
+                .filter(|s| s.line != target)
+                .map(|s| {
+                    let o = s.overrides.iter();
+                    (
+                        s.key(),
+                        o.map(|o| (o.name.clone(), o.value.clone())).collect(),
+                    )
+                })
+                .collect()
+        };
+        let target_after = parsed.service(key).map(|s| s.line).unwrap_or(0);
+        if got != want || target_after != target || others(&parsed) != others(self) {
+            return Err(unsafe_edit());
+        }
+        *self = parsed;
+        Ok(())
     }
 
     /// Removes every `-o name=...` from the service `key`.
@@ -236,7 +295,7 @@ impl MasterCf {
         }
         let mut edits = merged;
         let new = lines::splice(&self.text, &mut edits);
-        *self = MasterCf::parse(&new);
+        self.accept(new, key, name, None)?;
         Ok(Change::Changed { duplicates })
     }
 }
@@ -475,6 +534,23 @@ maildrop  unix  -       n       n       -       -       pipe
         assert_eq!(text(&m), "smtp inet n - n - - smtpd -o a=1 -o { c = 3 }\n");
         m.remove("smtp/inet", "c").unwrap();
         assert_eq!(text(&m), "smtp inet n - n - - smtpd -o a=1\n");
+    }
+
+    /// Found by examples/fuzz.rs: an entry whose command field opens a
+    /// brace group that never closes. The appended `-o` line landed inside
+    /// the group, so the edit "succeeded" without setting anything. Now the
+    /// edit is read back, refused, and the file stays as it was.
+    #[test]
+    fn an_edit_that_would_not_read_back_is_refused() {
+        let text: &[u8] = b"-\r--- -BI X \x89N= \x90X E { GI X \x89N X ";
+        let mut cf = MasterCf::parse(text);
+        let key = cf.services()[0].key();
+        let err = cf
+            .set(&key, "smtpd_tls_dh1024_param_file", "/x")
+            .unwrap_err();
+        assert!(matches!(err, EditError::Unsafe { .. }), "{err}");
+        assert!(err.to_string().contains("by hand"), "{err}");
+        assert_eq!(cf.bytes(), text, "unchanged");
     }
 
     #[test]
