@@ -188,6 +188,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     file.set_permissions(fs::Permissions::from_mode(mode.mode))
         .with_context(ctx)?;
     file.sync_all().with_context(ctx)?;
+    crate::failpoint::hit(&format!(
+        "temp:{}",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("renaming {} over {}", tmp_path.display(), path.display()))?;

@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod demo;
 pub mod dh;
 pub mod error;
+pub mod failpoint;
 pub mod fsutil;
 pub mod lock;
 pub mod logging;

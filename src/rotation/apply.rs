@@ -14,6 +14,7 @@ use super::plan::Plan;
 use crate::config::{GroupSpec, Settings, Use};
 use crate::dh::{self, Catalog, Policy, ValidGroup};
 use crate::error::Failure;
+use crate::failpoint;
 use crate::fsutil::{self, FileMode, Snapshot};
 use crate::postfix::Postfix;
 use crate::state::GroupState;
@@ -130,20 +131,37 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         });
     }
 
+    failpoint::hit("generated");
+
+    // A run killed after writing and before reloading leaves Postfix on
+    // the old configuration with the new one on disk; the marker makes the
+    // next run check and reload even when it has nothing to change.
+    let owed = ReloadOwed::new(settings);
+    let was_owed = owed.is_set();
+    let changes = plan.changes_anything() || was_owed;
+    if was_owed {
+        warn!(
+            marker = %owed.path.display(),
+            "an earlier run was interrupted before its reload; checking and reloading now"
+        );
+    }
+    if plan.changes_anything() {
+        owed.set()?;
+    }
     let mut journal = Journal::default();
     let result = write_all(plan, settings, &fresh, &mut journal);
+    failpoint::hit("written");
     if let Err(e) = result {
-        return Err(journal.roll_back(e, Step::Write));
+        return Err(owed.settle(was_owed, journal.roll_back(e, Step::Write)));
     }
 
-    if plan.changes_anything()
-        && let Err(e) = env.postfix.check()
-    {
+    if changes && let Err(e) = env.postfix.check() {
         let e = e.context("`postfix check` rejected the new configuration");
-        return Err(journal.roll_back(e, Step::Check));
+        return Err(owed.settle(was_owed, journal.roll_back(e, Step::Check)));
     }
+    failpoint::hit("checked");
 
-    let reload = if !plan.changes_anything() {
+    let reload = if !changes {
         Reload::NotNeeded
     } else if !settings.reload.enabled {
         Reload::Disabled
@@ -154,10 +172,16 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
             Ok(()) => Reload::Reloaded,
             Err(e) => {
                 let e = e.context("`postfix reload` failed");
-                return Err(journal.roll_back(e, Step::Reload(env.postfix)));
+                return Err(owed.settle(was_owed, journal.roll_back(e, Step::Reload(env.postfix))));
             }
         }
     };
+    failpoint::hit("reloaded");
+    // With reload disabled the files stay newer than what Postfix runs:
+    // still owed, and the next run with reloads on pays it.
+    if matches!(reload, Reload::Reloaded | Reload::NotRunning) {
+        owed.clear()?;
+    }
 
     let verification = if reload == Reload::Reloaded
         && settings.reload.verify != crate::config::Verify::Off
@@ -269,7 +293,9 @@ fn write_all(
         if let Some(Some((old, mode))) = journal.content_of(&g.file) {
             fsutil::write_atomic(&prev, &old, mode)?;
         }
+        failpoint::hit(&format!("prev-written:{}", g.name));
         fsutil::write_atomic(&g.file, &valid.pem, FileMode::PUBLIC)?;
+        failpoint::hit(&format!("group-written:{}", g.name));
         info!(group = %g.name, file = %g.file.display(), fingerprint = %valid.verdict.fingerprint, "wrote group");
     }
     for edit in &plan.edits {
@@ -283,6 +309,10 @@ fn write_all(
         }
         fsutil::write_atomic(&edit.path, &edit.after, edit.mode)?;
         info!(file = %edit.path.display(), "edited");
+        failpoint::hit(&format!(
+            "edited:{}",
+            edit.path.file_name().unwrap_or_default().to_string_lossy()
+        ));
     }
     // Files go last: until the config stops naming them, Postfix may read them.
     for old in plan.old_files.iter().filter(|f| f.remove) {
@@ -297,6 +327,49 @@ fn write_all(
         }
     }
     Ok(())
+}
+
+/// `state_dir/reload-owed`: present while the files on disk may be newer
+/// than what Postfix has loaded.
+struct ReloadOwed {
+    path: PathBuf,
+}
+
+impl ReloadOwed {
+    fn new(settings: &Settings) -> ReloadOwed {
+        ReloadOwed {
+            path: settings.state_dir.join("reload-owed"),
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        self.path.exists()
+    }
+
+    fn set(&self) -> Result<()> {
+        fsutil::write_atomic(
+            &self.path,
+            b"dhrotate changed Postfix's files and has not reloaded yet; the next run reloads\n",
+            FileMode::PUBLIC,
+        )
+    }
+
+    fn clear(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => fsutil::sync_parent(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {}", self.path.display())),
+        }
+    }
+
+    /// After a rollback: this run's changes are undone, so only a reload
+    /// owed from before stays owed.
+    fn settle(&self, was_owed: bool, err: anyhow::Error) -> anyhow::Error {
+        if !was_owed && let Err(e) = self.clear() {
+            warn!("{e:#}");
+        }
+        err
+    }
 }
 
 /// The step that failed, which decides the exit code and whether to reload again.

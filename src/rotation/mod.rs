@@ -145,7 +145,8 @@ fn ensure_state_dir(dir: &Path) -> Result<()> {
 
 /// A run killed mid-write leaves `.dhrotate-*.tmp` files; the next run removes them.
 fn clean_stale_temps(settings: &Settings) -> Result<()> {
-    let mut dirs: Vec<&Path> = vec![&settings.postfix_config_dir, &settings.state_dir];
+    let backup = settings.state_dir.join("backup");
+    let mut dirs: Vec<&Path> = vec![&settings.postfix_config_dir, &settings.state_dir, &backup];
     for g in &settings.groups {
         if let Some(p) = g.file.parent() {
             dirs.push(p);
