@@ -74,7 +74,9 @@ impl Reload {
     pub fn describe(self) -> &'static str {
         match self {
             Reload::Reloaded => "postfix check passed; Postfix reloaded",
-            Reload::NotRunning => "Postfix is not running: it reads the new files when it starts",
+            Reload::NotRunning => {
+                "postfix check passed; Postfix is not running: it reads the new files when it starts"
+            }
             Reload::Disabled => {
                 "postfix check passed; reload disabled, run `postfix reload` to serve the new groups"
             }

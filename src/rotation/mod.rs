@@ -141,6 +141,7 @@ fn ensure_state_dir(dir: &Path) -> Result<()> {
             .with_context(|| format!("setting mode of {}", dir.display()))?;
     }
     crate::fsutil::check_dir_safe(dir)
+        .map_err(|e| crate::error::Failure::Config(e.context("state_dir")).into())
 }
 
 /// A run killed mid-write leaves `.dhrotate-*.tmp` files; the next run removes them.

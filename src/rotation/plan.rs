@@ -141,6 +141,14 @@ pub struct ConfigFiles {
 impl ConfigFiles {
     /// Reads both files from Postfix's config directory, refusing an unsafe directory.
     pub fn load(dir: &Path) -> Result<ConfigFiles> {
+        if !dir.is_dir() {
+            return Err(Failure::Config(anyhow!(
+                "{} is not a directory; set postfix_config_dir (or --postfix-dir) to Postfix's \
+                 configuration directory, `postconf -h config_directory`",
+                dir.display()
+            ))
+            .into());
+        }
         fsutil::check_dir_safe(dir).map_err(Failure::Config)?;
         let main_path = dir.join("main.cf");
         let master_path = dir.join("master.cf");
@@ -212,10 +220,12 @@ impl ConfigFiles {
 
 /// Builds the plan from settings and what Postfix and its files say now.
 pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
-    let versions = postfix::version::detect(pf)?;
-    let decision = decide(settings.mode, &versions)?;
+    // The files first: a missing or unreadable main.cf is a configuration
+    // error with a fix, not a postconf failure to decode.
     let dir = &settings.postfix_config_dir;
     let mut cf = ConfigFiles::load(dir)?;
+    let versions = postfix::version::detect(pf)?;
+    let decision = decide(settings.mode, &versions)?;
     let mut warnings = oddity_warnings(&cf.main, &cf.main_path);
 
     let (groups, old_files) = match decision.mode {
@@ -330,7 +340,26 @@ fn tlsproxy_warning(cf: &ConfigFiles) -> Option<String> {
 }
 
 fn read_config(path: &Path) -> Result<(Vec<u8>, FileMode)> {
+    if !path.exists() && !path.is_symlink() {
+        return Err(Failure::Config(anyhow!(
+            "{} does not exist; set postfix_config_dir (or --postfix-dir) to Postfix's \
+             configuration directory, `postconf -h config_directory`",
+            path.display()
+        ))
+        .into());
+    }
     let bytes = fsutil::read_regular(path).map_err(Failure::Config)?;
+    // Postfix reads a line only up to a NUL byte, so the rest of that line
+    // means something else to it than to any editor: refuse to touch it.
+    if let Some(at) = memchr::memchr(0, &bytes) {
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Failure::Config(anyhow!(
+            "{} line {line} contains a NUL byte; Postfix would read that line only up to it. \
+             Remove it, then run again",
+            path.display()
+        ))
+        .into());
+    }
     let meta = std::fs::metadata(path).with_context(|| format!("inspecting {}", path.display()))?;
     Ok((bytes, FileMode::of(&meta)))
 }
