@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Files get explicit modes anyway; this covers what postfix/postconf
+    // children create, whatever umask the caller (cron, a shell) had.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let cli = dhrotate::cli::Cli::parse();
     dhrotate::logging::init(cli.verbose, cli.quiet);
     match dhrotate::cli::run(cli) {

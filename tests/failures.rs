@@ -1,6 +1,10 @@
 //! Injected failures leave every file byte-identical and exit with
-//! DESIGN.md's codes: `postfix check` failing and `postfix reload` failing
-//! (exit 4, rolled back), a write the filesystem refuses (exit 1).
+//! DESIGN.md's codes: `postfix check` failing, `postfix reload` failing or
+//! hanging past `[postfix] timeout` (exit 4, rolled back); a write the
+//! filesystem refuses: immutable file, full filesystem (ENOSPC on a small
+//! tmpfs), read-only filesystem, no permission (run as nobody) (exit 1);
+//! postconf missing (exit 1). A stopped Postfix is not a failure: the files
+//! are installed and read at its next start.
 
 mod common;
 
@@ -178,4 +182,166 @@ fn a_reload_that_does_not_take_effect_is_caught_by_verification() {
         "{}",
         show(&out)
     );
+}
+
+/// The instance's config dir moved onto a small tmpfs (mode 0755, like
+/// /etc/postfix), unmounted again on drop.
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn over(dir: &Path) -> Tmpfs {
+        let keep = dir.with_extension("orig");
+        let cp = |from: &Path, to: &Path| {
+            let s = Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", from.display()))
+                .arg(to)
+                .status()
+                .unwrap();
+            assert!(s.success());
+        };
+        std::fs::create_dir_all(&keep).unwrap();
+        cp(dir, &keep);
+        let s = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount");
+        assert!(s.success(), "mounting a tmpfs needs root");
+        cp(&keep, dir);
+        Tmpfs {
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn remount(&self, opts: &str) {
+        let s = Command::new("mount")
+            .args(["-o", opts])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    }
+
+    /// Writes a filler until the filesystem is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.dir.join("filler")).unwrap();
+        let block = [0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// Runs `now`, expects `code` and every needle, and no file changed.
+fn fails_cleanly(inst: &Instance, cfg: &Path, code: i32, needles: &[&str]) -> String {
+    let before = snapshot_tree(&inst.config_dir);
+    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
+    let text = show(&out);
+    assert_eq!(out.status.code(), Some(code), "{text}");
+    for n in needles {
+        assert!(text.contains(n), "expected {n:?} in\n{text}");
+    }
+    assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
+    text
+}
+
+#[test]
+fn a_full_filesystem_fails_the_write_and_changes_nothing() {
+    let (_base, inst, cfg) = rotated_instance("fault-enospc", "");
+    let fs = Tmpfs::over(&inst.config_dir);
+    fs.fill();
+    let dir = inst.config_dir.display().to_string();
+    fails_cleanly(&inst, &cfg, 1, &["No space left on device", &dir]);
+}
+
+#[test]
+fn a_read_only_filesystem_fails_the_write_and_changes_nothing() {
+    let (_base, inst, cfg) = rotated_instance("fault-erofs", "");
+    let fs = Tmpfs::over(&inst.config_dir);
+    fs.remount("remount,ro");
+    let dir = inst.config_dir.display().to_string();
+    fails_cleanly(&inst, &cfg, 1, &["Read-only file system", &dir]);
+    fs.remount("remount,rw");
+}
+
+#[test]
+fn without_permission_to_write_it_fails_and_changes_nothing() {
+    // An administrator running dhrotate without root: it gets as far as
+    // writing the first file, which the kernel refuses (EACCES).
+    let (base, inst, cfg) = rotated_instance("fault-eacces", "");
+    let state = base.join("state");
+    let chown = |p: &Path| {
+        let s = Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    chown(&state);
+    let before = snapshot_tree(&inst.config_dir);
+    let out = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_dhrotate"))
+        .args(["--config", cfg.to_str().unwrap(), "now"])
+        .env_remove("DHROTATE_CONFIG")
+        .output()
+        .expect("setpriv (util-linux)");
+    let text = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Permission denied"), "{text}");
+    assert!(
+        text.contains(&inst.config_dir.display().to_string()),
+        "{text}"
+    );
+    assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
+}
+
+#[test]
+fn a_hanging_reload_is_killed_at_the_timeout_and_rolled_back() {
+    let dir = scratch("inject-bin-hang");
+    let hang = dir.join("postfix-hanging-reload");
+    std::fs::write(
+        &hang,
+        "#!/bin/sh\n# argv: -c DIR SUBCOMMAND\nif [ \"$3\" = reload ]; then exec sleep 600; fi\nexec /usr/sbin/postfix \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let extra = format!(
+        "[postfix]\npostfix = \"{}\"\ntimeout = \"3s\"\n",
+        hang.display()
+    );
+    let (_base, inst, cfg) = rotated_instance("fault-hang", &extra);
+    let served_before = served(inst.smtp_port).fingerprint;
+    let start = std::time::Instant::now();
+    fails_cleanly(
+        &inst,
+        &cfg,
+        4,
+        &[
+            "did not finish within 3s and was killed",
+            "reload",
+            "restored to its previous bytes",
+        ],
+    );
+    eprintln!("failed after {:?}", start.elapsed());
+    assert_eq!(served(inst.smtp_port).fingerprint, served_before);
+}
+
+#[test]
+fn a_missing_postconf_is_named_and_changes_nothing() {
+    let (_base, inst, cfg) = rotated_instance(
+        "fault-postconf",
+        "[postfix]\npostconf = \"/nonexistent/sbin/postconf\"\n",
+    );
+    fails_cleanly(&inst, &cfg, 1, &["/nonexistent/sbin/postconf"]);
 }
