@@ -8,7 +8,7 @@
 #      README recipe `openssl dhparam -out dh.tmp 2048 && mv dh.tmp dh2048.pem`.
 # Generation time is random (a search for a rare number): use enough groups.
 #
-#   bench/generate.sh [K=6] [RUNS=5]
+#   bench/generate.sh [K=6] [RUNS=5]      (BITS="2048" for one size only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 K=${1:-6}
@@ -33,12 +33,23 @@ timed() {
   local s; s=$(now); "$@" > /dev/null 2>&1; echo "$(now) - $s" | bc >> "$out"
 }
 
+# counted FILE LOG CMD...: like timed, and keeps stderr in LOG. openssl
+# prints a dot per candidate that survives its trial division (each costs a
+# Miller-Rabin round); dhrotate -v logs `tested=N`, the candidates that
+# reached an exponentiation. Those counts do not depend on machine noise.
+counted() {
+  local out=$1 log=$2; shift 2
+  local s; s=$(now); "$@" > /dev/null 2> "$log"; echo "$(now) - $s" | bc >> "$out"
+}
+dots() { cat "$@" | tr -cd . | wc -c; }
+tested() { sed 's/\x1b\[[0-9;]*m//g' "$@" | grep -o 'tested=[0-9]*' | cut -d= -f2 | awk '{t+=$1} END {print t+0}'; }
+
 echo "== generation: $K groups per engine and size ($(nproc) cores)"
-for bits in 1024 2048; do
+for bits in ${BITS:-1024 2048}; do
   for i in $(seq "$K"); do
-    timed "$work/openssl-$bits" openssl dhparam -out "$work/o$bits-$i.pem" "$bits"
-    timed "$work/all-$bits" "$bin" generate --bits "$bits" --out "$work/d$bits-$i.pem"
-    timed "$work/one-$bits" "$bin" generate --bits "$bits" --threads 1 --out "$work/s$bits-$i.pem"
+    counted "$work/openssl-$bits" "$work/o$bits-$i.err" openssl dhparam -out "$work/o$bits-$i.pem" "$bits"
+    counted "$work/all-$bits" "$work/d$bits-$i.err" "$bin" -v generate --bits "$bits" --out "$work/d$bits-$i.pem"
+    counted "$work/one-$bits" "$work/s$bits-$i.err" "$bin" -v generate --bits "$bits" --threads 1 --out "$work/s$bits-$i.pem"
   done
   summary "openssl dhparam $bits" "$work/openssl-$bits"
   summary "dhrotate $bits, all cores" "$work/all-$bits"
@@ -46,6 +57,9 @@ for bits in 1024 2048; do
   o=$(total "$work/openssl-$bits")
   printf 'ratio openssl/dhrotate %s: all cores %.1fx, 1 thread %.1fx\n' "$bits" \
     "$(echo "$o / $(total "$work/all-$bits")" | bc -l)" "$(echo "$o / $(total "$work/one-$bits")" | bc -l)"
+  od=$(dots "$work"/o"$bits"-*.err); st=$(tested "$work"/s"$bits"-*.err); at=$(tested "$work"/d"$bits"-*.err)
+  printf 'candidates tested per group %s: openssl %d, dhrotate 1 thread %d, all cores %d (openssl/dhrotate %.1fx)\n' \
+    "$bits" $((od / K)) $((st / K)) $((at / K)) "$(echo "$od / $st" | bc -l)"
 done
 
 echo "== validation: the same 2048-bit files, $RUNS runs each"

@@ -124,6 +124,12 @@ pub async fn run(seams: Seams) -> Result<()> {
                     Ok(Err(e)) => error!(outcome = "failed", "rotation failed: {e:#}"),
                     Err(e) => error!(outcome = "failed", "rotation task died: {e}"),
                 }
+                // The scheduler fixes the UTC offset when a job is made:
+                // remaking it after each run follows daylight saving time.
+                if let Err(e) = scheduler.remove(&job).await {
+                    warn!("re-arming the schedule: {e}");
+                }
+                job = add_job(&scheduler, &schedule, &tick_tx).await?;
                 notify(&[NotifyState::Status(&idle_status(&schedule, false))]);
             }
             status = async { refill.as_mut().expect("guarded").wait().await }, if refill.is_some() => {

@@ -381,19 +381,22 @@ fn killed_runs_never_leave_postfix_half_configured() {
     });
     let at_points: usize = tallies.iter().map(|t| t.kills_at_points).sum();
     let at_random: usize = tallies.iter().map(|t| t.kills_at_random).sum();
-    eprintln!(
-        "crash harness: {} kills ({at_points} at crash points, {at_random} at random moments, \
+    report(
+        "crash",
+        &format!(
+            "crash harness: {} kills ({at_points} at crash points, {at_random} at random moments, \
          {} inside generation), {} runs finished before their kill, {} kills left temp files, \
          {} left a reload owed; 0 violations; {:.0} s",
-        at_points + at_random,
-        tallies.iter().map(|t| t.kills_in_generation).sum::<usize>(),
-        tallies
-            .iter()
-            .map(|t| t.runs_finished_before_the_kill)
-            .sum::<usize>(),
-        tallies.iter().map(|t| t.temps_left_by_kills).sum::<usize>(),
-        tallies.iter().map(|t| t.reloads_owed).sum::<usize>(),
-        start.elapsed().as_secs_f64()
+            at_points + at_random,
+            tallies.iter().map(|t| t.kills_in_generation).sum::<usize>(),
+            tallies
+                .iter()
+                .map(|t| t.runs_finished_before_the_kill)
+                .sum::<usize>(),
+            tallies.iter().map(|t| t.temps_left_by_kills).sum::<usize>(),
+            tallies.iter().map(|t| t.reloads_owed).sum::<usize>(),
+            start.elapsed().as_secs_f64()
+        ),
     );
     assert!(at_points + at_random >= kills);
     assert!(at_points > 0 && at_random > 0);
@@ -419,6 +422,13 @@ fn a_reload_owed_by_a_killed_run_is_paid_by_the_next() {
     let status = run(&cfg, "auto", Some("written")).wait().unwrap();
     assert_eq!(status.signal(), Some(9), "killed at the crash point");
     assert!(base.join("state/reload-owed").exists());
+    let status = dhrotate(&["--config", cfg.to_str().unwrap(), "status"]);
+    assert_eq!(status.status.code(), Some(6), "{}", show(&status));
+    assert!(
+        show(&status).contains("newer than what Postfix has loaded"),
+        "{}",
+        show(&status)
+    );
     // Postfix still serves the file: the reset to auto is on disk only.
     assert_eq!(served(inst.smtp_port).fingerprint, file_fingerprint(&file));
 

@@ -583,10 +583,13 @@ fn every_hostile_input_is_refused_or_survived_as_the_table_says() {
             ));
         }
     }
-    eprintln!(
-        "{} hostile inputs, {} as expected",
-        rows.len(),
-        rows.len() - failures.len()
+    report(
+        "hostile",
+        &format!(
+            "hostile inputs: {} cases, {} as expected",
+            rows.len(),
+            rows.len() - failures.len()
+        ),
     );
     assert!(rows.len() >= 30);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -254,6 +254,14 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     for f in listeners.iter().filter(|f| !f.ok()) {
         problems.push(f.describe());
     }
+    let owed = crate::rotation::apply::reload_owed_marker(&settings.state_dir);
+    if owed.exists() {
+        problems.push(format!(
+            "the files on disk may be newer than what Postfix has loaded (a run was interrupted \
+             before its reload, or ran with reload disabled; {}): the next `dhrotate now` reloads",
+            owed.display()
+        ));
+    }
     StatusReport {
         listeners,
         dh_settings,

@@ -337,10 +337,15 @@ struct ReloadOwed {
     path: PathBuf,
 }
 
+/// Where the reload-owed marker lives, for `status`.
+pub fn reload_owed_marker(state_dir: &Path) -> PathBuf {
+    state_dir.join("reload-owed")
+}
+
 impl ReloadOwed {
     fn new(settings: &Settings) -> ReloadOwed {
         ReloadOwed {
-            path: settings.state_dir.join("reload-owed"),
+            path: reload_owed_marker(&settings.state_dir),
         }
     }
 

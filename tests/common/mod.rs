@@ -63,6 +63,17 @@ pub fn scratch(name: &str) -> PathBuf {
     base
 }
 
+/// Prints a test's measurements and keeps them in
+/// `target/tmp/reports/NAME.txt`, which scripts/test.sh shows after the
+/// run (cargo test hides the output of tests that pass).
+#[allow(dead_code)]
+pub fn report(name: &str, text: &str) {
+    eprintln!("{text}");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.txt")), format!("{text}\n")).unwrap();
+}
+
 /// Every regular file under `dir` with its bytes, sorted by path.
 pub fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
