@@ -442,13 +442,18 @@ fn unmanaged_overrides(settings: &Settings, master: &MasterCf, path: &Path) -> V
 }
 
 fn service_error(e: EditError, master: &MasterCf, path: &Path) -> anyhow::Error {
-    let known: Vec<String> = master.services().iter().map(|s| s.key()).collect();
-    Failure::Config(anyhow!(
-        "{}: {e}; the configuration names it in a group's `use`. Services there: {}",
-        path.display(),
-        known.join(", ")
-    ))
-    .into()
+    let e = match e {
+        EditError::NoService(_) => {
+            let known: Vec<String> = master.services().iter().map(|s| s.key()).collect();
+            anyhow!(
+                "{}: {e}; the configuration names it in a group's `use`. Services there: {}",
+                path.display(),
+                known.join(", ")
+            )
+        }
+        other => anyhow!("{}: {other}", path.display()),
+    };
+    Failure::Config(e).into()
 }
 
 #[cfg(test)]
