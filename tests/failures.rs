@@ -276,23 +276,35 @@ fn a_read_only_filesystem_fails_the_write_and_changes_nothing() {
 #[test]
 fn without_permission_to_write_it_fails_and_changes_nothing() {
     // An administrator running dhrotate without root: it gets as far as
-    // writing the first file, which the kernel refuses (EACCES).
-    let (base, inst, cfg) = rotated_instance("fault-eacces", "");
+    // writing the first file, which the kernel refuses (EACCES). Built
+    // under /tmp with a copy of the binary, because `nobody` may not be
+    // able to enter the checkout (it may live under /root).
+    require_postfix();
+    let tmp = tempfile::Builder::new()
+        .prefix("dhrotate-eacces-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let base = tmp.path();
+    std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inst = Instance::create(&base.join("pf")).unwrap();
+    let cfg = instance_config(base, &inst, 1024, 1024, "");
+    let bin = base.join("dhrotate");
+    std::fs::copy(env!("CARGO_BIN_EXE_dhrotate"), &bin).unwrap();
     let state = base.join("state");
-    let chown = |p: &Path| {
-        let s = Command::new("chown")
-            .args(["-R", "nobody:nogroup"])
-            .arg(p)
-            .status()
-            .unwrap();
-        assert!(s.success());
-    };
-    chown(&state);
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let s = Command::new("chown")
+        .args(["nobody:nogroup"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(s.success());
     let before = snapshot_tree(&inst.config_dir);
     let out = Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_dhrotate"))
+        .arg(&bin)
         .args(["--config", cfg.to_str().unwrap(), "now"])
+        .current_dir(base)
         .env_remove("DHROTATE_CONFIG")
         .output()
         .expect("setpriv (util-linux)");

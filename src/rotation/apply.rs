@@ -280,7 +280,13 @@ fn write_all(
         .with_context(|| format!("creating {}", backup_dir.display()))?;
     for edit in &plan.edits {
         let name = edit.path.file_name().unwrap_or_default();
-        fsutil::write_atomic(&backup_dir.join(name), &edit.before, edit.mode)?;
+        // A copy for the administrator, in a 0700 directory: its owner is
+        // whoever runs us (a chown to main.cf's owner fails without root).
+        let mode = FileMode {
+            owner: None,
+            ..edit.mode
+        };
+        fsutil::write_atomic(&backup_dir.join(name), &edit.before, mode)?;
     }
 
     for Fresh {
