@@ -219,24 +219,11 @@ fn sigterm_during_a_generation_exits_promptly_and_changes_nothing() {
         "Postfix's configuration is untouched"
     );
     for dir in [&inst.config_dir, &base.join("state")] {
-        let temps: Vec<_> = walk(dir)
+        let temps: Vec<_> = snapshot_tree(dir)
             .into_iter()
+            .map(|(p, _)| p)
             .filter(|p| p.to_string_lossy().contains(".tmp"))
             .collect();
         assert!(temps.is_empty(), "temp files left: {temps:?}");
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            }
-            out.push(p);
-        }
-    }
-    out
 }

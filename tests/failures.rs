@@ -241,26 +241,18 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Runs `now`, expects `code` and every needle, and no file changed.
-fn fails_cleanly(inst: &Instance, cfg: &Path, code: i32, needles: &[&str]) -> String {
-    let before = snapshot_tree(&inst.config_dir);
-    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
-    let text = show(&out);
-    assert_eq!(out.status.code(), Some(code), "{text}");
-    for n in needles {
-        assert!(text.contains(n), "expected {n:?} in\n{text}");
-    }
-    assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
-    text
-}
-
 #[test]
 fn a_full_filesystem_fails_the_write_and_changes_nothing() {
     let (_base, inst, cfg) = rotated_instance("fault-enospc", "");
     let fs = Tmpfs::over(&inst.config_dir);
     fs.fill();
     let dir = inst.config_dir.display().to_string();
-    fails_cleanly(&inst, &cfg, 1, &["No space left on device", &dir]);
+    now_refused(
+        &inst.config_dir,
+        &cfg,
+        1,
+        &["No space left on device", &dir],
+    );
 }
 
 #[test]
@@ -269,7 +261,7 @@ fn a_read_only_filesystem_fails_the_write_and_changes_nothing() {
     let fs = Tmpfs::over(&inst.config_dir);
     fs.remount("remount,ro");
     let dir = inst.config_dir.display().to_string();
-    fails_cleanly(&inst, &cfg, 1, &["Read-only file system", &dir]);
+    now_refused(&inst.config_dir, &cfg, 1, &["Read-only file system", &dir]);
     fs.remount("remount,rw");
 }
 
@@ -335,8 +327,8 @@ fn a_hanging_reload_is_killed_at_the_timeout_and_rolled_back() {
     let (_base, inst, cfg) = rotated_instance("fault-hang", &extra);
     let served_before = served(inst.smtp_port).fingerprint;
     let start = std::time::Instant::now();
-    fails_cleanly(
-        &inst,
+    now_refused(
+        &inst.config_dir,
         &cfg,
         4,
         &[
@@ -355,5 +347,5 @@ fn a_missing_postconf_is_named_and_changes_nothing() {
         "fault-postconf",
         "[postfix]\npostconf = \"/nonexistent/sbin/postconf\"\n",
     );
-    fails_cleanly(&inst, &cfg, 1, &["/nonexistent/sbin/postconf"]);
+    now_refused(&inst.config_dir, &cfg, 1, &["/nonexistent/sbin/postconf"]);
 }

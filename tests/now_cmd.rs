@@ -18,16 +18,7 @@ fn run_now(cfg: &Path, extra: &[&str]) -> std::process::Output {
 
 /// Asserts the run failed with `code`, said `needle`, and changed nothing.
 fn refused(inst: &Instance, cfg: &Path, code: i32, needle: &str) {
-    let before = snapshot_tree(&inst.config_dir);
-    let out = run_now(cfg, &[]);
-    assert_eq!(out.status.code(), Some(code), "{}", show(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(needle),
-        "expected {needle:?} in\n{}",
-        show(&out)
-    );
-    assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
+    now_refused(&inst.config_dir, cfg, code, &[needle]);
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub fn execute(
     record.mode = if auto { "auto" } else { "explicit" }.into();
     match &result {
         Ok(applied) => {
+            record.outcome = "ok".into();
             for g in &applied.written {
                 // Structured fields for journald: one event per group.
                 info!(
@@ -93,9 +94,6 @@ pub fn execute(
                     outcome = "installed",
                     "group installed"
                 );
-            }
-            record.outcome = "ok".into();
-            for g in &applied.written {
                 record.groups.retain(|old| old.name != g.name);
                 record.groups.push(g.clone());
             }

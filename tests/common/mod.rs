@@ -63,6 +63,21 @@ pub fn scratch(name: &str) -> PathBuf {
     base
 }
 
+/// Runs `now` with `cfg`, asserts exit `code`, every needle in stderr,
+/// and Postfix's config dir `dir` byte-identical; returns stderr.
+#[allow(dead_code)]
+pub fn now_refused(dir: &Path, cfg: &Path, code: i32, needles: &[&str]) -> String {
+    let before = snapshot_tree(dir);
+    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
+    assert_eq!(out.status.code(), Some(code), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in\n{}", show(&out));
+    }
+    assert_eq!(snapshot_tree(dir), before, "files changed");
+    err
+}
+
 /// Prints a test's measurements and keeps them in
 /// `target/tmp/reports/NAME.txt`, which scripts/test.sh shows after the
 /// run (cargo test hides the output of tests that pass).
