@@ -189,9 +189,16 @@ pub fn tls13(
     }
     let ssl = handshake(addr, b.build(), stream)?;
     let ssl = ssl.ssl();
-    let key = ssl.peer_tmp_key().map_err(tls)?;
+    // A hybrid KEM share (X25519MLKEM768) is no EVP_PKEY OpenSSL can hand
+    // out as the peer's key; the negotiated group's name is there for all.
+    let group = match ssl.peer_tmp_key().and_then(|k| group_name(&k)) {
+        Ok(name) if name != "unknown" => name,
+        _ => negotiated_group(ssl).ok_or_else(|| {
+            handshake_error(addr, "OpenSSL names no negotiated key-exchange group")
+        })?,
+    };
     Ok(Tls13 {
-        group: group_name(&key).map_err(tls)?,
+        group,
         cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
         protocol: ssl.version_str().to_owned(),
         signature: signature(ssl),
@@ -447,13 +454,37 @@ fn group_name(
                     |k| k.name.clone(),
                 )
         }
-        other => format!("{other:?}"),
+        _ => "unknown".into(),
     })
 }
 
-// OpenSSL 3 exports this (a macro over SSL_ctrl in 1.1.1); openssl-sys
-// does not declare it.
+/// OpenSSL's name of the group the handshake settled on (3.0 and later).
+fn negotiated_group(ssl: &SslRef) -> Option<String> {
+    use foreign_types_shared::ForeignTypeRef;
+    const GET_NEGOTIATED_GROUP: i32 = 134;
+    // SAFETY: ssl is a live SSL*; the control takes no argument, and the
+    // name OpenSSL returns is a static string (or NULL).
+    unsafe {
+        let id = openssl_sys::SSL_ctrl(ssl.as_ptr(), GET_NEGOTIATED_GROUP, 0, std::ptr::null_mut());
+        if id <= 0 {
+            return None;
+        }
+        let name = SSL_group_to_name(ssl.as_ptr(), id as std::os::raw::c_int);
+        (!name.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
+// OpenSSL 3 exports these (the first is a macro over SSL_ctrl in 1.1.1);
+// openssl-sys does not declare them.
 unsafe extern "C" {
+    fn SSL_group_to_name(
+        s: *mut openssl_sys::SSL,
+        id: std::os::raw::c_int,
+    ) -> *const std::os::raw::c_char;
     fn SSL_get_peer_signature_type_nid(
         s: *const openssl_sys::SSL,
         pnid: *mut std::os::raw::c_int,
