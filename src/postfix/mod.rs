@@ -29,3 +29,8 @@ pub const DH1024: &str = "smtpd_tls_dh1024_param_file";
 pub const DH512: &str = "smtpd_tls_dh512_param_file";
 /// tlsproxy(8)'s copy; follows smtpd's by default, deprecated in Postfix 3.9.
 pub const TLSPROXY_DH1024: &str = "tlsproxy_tls_dh1024_param_file";
+/// `auto`, or `strong`/`ultra` to pin one curve; Postfix 3.9 deprecates it
+/// and warns on every `postconf` while it is set.
+pub const EECDH_GRADE: &str = "smtpd_tls_eecdh_grade";
+/// tlsproxy(8)'s copy of the grade; follows smtpd's by default.
+pub const TLSPROXY_EECDH_GRADE: &str = "tlsproxy_tls_eecdh_grade";

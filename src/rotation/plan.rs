@@ -266,6 +266,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
         }
         Effective::Auto => {
             reset_to_auto(&mut cf, &versions)?;
+            warnings.extend(drop_deprecated_grade(&mut cf, &versions)?);
             if cf.main.get(postfix::DH512).is_some() {
                 warnings.push(format!(
                     "{} sets {}, which Postfix {} ignores; remove it",
@@ -321,6 +322,38 @@ pub fn reset_to_auto(cf: &mut ConfigFiles, versions: &Versions) -> Result<()> {
         cf.remove_override(&key, postfix::TLSPROXY_DH1024)?;
     }
     Ok(())
+}
+
+/// Postfix 3.9 deprecates `smtpd_tls_eecdh_grade` and warns about it on
+/// every `postconf` call; its advice is to leave it at the default, where
+/// OpenSSL picks from `tls_eecdh_auto_curves`, which is what auto mode
+/// means. Removed in main.cf, master.cf overrides and tlsproxy's copy; what
+/// it was is said, since `strong`/`ultra` pinned one curve.
+fn drop_deprecated_grade(cf: &mut ConfigFiles, versions: &Versions) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    if versions.postfix < Version::new(3, 9, 0) {
+        return Ok(notes);
+    }
+    for param in [postfix::EECDH_GRADE, postfix::TLSPROXY_EECDH_GRADE] {
+        if let Some(p) = cf.main.get(param).cloned() {
+            cf.main.remove(param);
+            notes.push(format!(
+                "{} line {}: removed {param} = {} (deprecated since Postfix 3.9, which warns while it is set); \
+                 OpenSSL now picks the curve from tls_eecdh_auto_curves",
+                cf.main_path.display(),
+                p.line,
+                p.value
+            ));
+        }
+        for key in cf.services_overriding(param) {
+            cf.remove_override(&key, param)?;
+            notes.push(format!(
+                "{}: removed the {param} override of service {key} (deprecated since Postfix 3.9)",
+                cf.master_path.display()
+            ));
+        }
+    }
+    Ok(notes)
 }
 
 /// tlsproxy(8) serves its own DH file when set apart from smtpd's.
