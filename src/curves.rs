@@ -14,7 +14,7 @@ use crate::rotation::plan::ConfigFiles;
 /// ECDHE (and hybrid) group preference list.
 pub const CURVES: &str = "tls_eecdh_auto_curves";
 /// `auto` uses the list; `strong`/`ultra` pin a single curve.
-pub const GRADE: &str = "smtpd_tls_eecdh_grade";
+pub const GRADE: &str = crate::postfix::EECDH_GRADE;
 /// TLS 1.3 FFDHE groups, Postfix >= 3.8.
 pub const FFDHE: &str = "tls_ffdhe_auto_groups";
 /// The three parameters, in display order.
@@ -39,12 +39,38 @@ pub fn names(value: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The names in `value` that OpenSSL does not know.
-pub fn unknown_names(value: &str) -> Vec<String> {
+/// One group named in a list, in OpenSSL 3.5's syntax as Postfix 3.11's
+/// defaults use it: `?name` (skip if unknown), `*name` (send a key share),
+/// `-name` (drop from DEFAULT), tuples split by `/`, OpenSSL's own `:`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Named<'a> {
+    /// The bare group name (or the keyword DEFAULT).
+    pub name: &'a str,
+    /// Marked `?`: where OpenSSL lacks it, it is skipped by design.
+    pub optional: bool,
+}
+
+/// Every group a Postfix list value names, prefixes stripped.
+pub fn groups(value: &str) -> Vec<Named<'_>> {
     names(value)
         .into_iter()
-        .filter(|n| !openssl_knows(n))
-        .map(str::to_owned)
+        .flat_map(|token| token.split(['/', ':']))
+        .filter_map(|piece| {
+            let optional = piece.contains('?');
+            let name = piece.trim_start_matches(['?', '*', '-']);
+            (!name.is_empty()).then_some(Named { name, optional })
+        })
+        .collect()
+}
+
+/// The names in `value` that OpenSSL does not know and would skip
+/// silently; a `?`-marked name is meant to be skipped where unknown, so
+/// it is not reported.
+pub fn unknown_names(value: &str) -> Vec<String> {
+    groups(value)
+        .into_iter()
+        .filter(|g| !g.optional && !openssl_knows(g.name))
+        .map(|g| g.name.to_owned())
         .collect()
 }
 
@@ -189,6 +215,25 @@ mod tests {
         }
         assert!(!openssl_knows("X99999"));
         assert_eq!(unknown_names("X25519, bogus  secp384r1"), vec!["bogus"]);
+    }
+
+    #[test]
+    fn openssl_35_list_syntax_is_read_name_by_name() {
+        let g = groups("*X25519 / ?X25519MLKEM768, secp256r1:-ffdhe2048 DEFAULT");
+        let bare: Vec<(&str, bool)> = g.iter().map(|n| (n.name, n.optional)).collect();
+        assert_eq!(
+            bare,
+            vec![
+                ("X25519", false),
+                ("X25519MLKEM768", true),
+                ("secp256r1", false),
+                ("ffdhe2048", false),
+                ("DEFAULT", false),
+            ]
+        );
+        // Optional names are skipped by design where OpenSSL lacks them.
+        assert_eq!(unknown_names("?X99999 X25519"), Vec::<String>::new());
+        assert_eq!(unknown_names("*X99999 / X25519"), vec!["X99999"]);
     }
 
     #[test]

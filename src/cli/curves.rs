@@ -175,7 +175,7 @@ pub fn view(pf: &dyn Postfix) -> Result<CurvesView> {
         let has_pq = params.iter().any(|p| {
             p.value
                 .as_deref()
-                .is_some_and(|v| curves::names(v).contains(&curves::PQ_GROUP))
+                .is_some_and(|v| curves::groups(v).iter().any(|g| g.name == curves::PQ_GROUP))
         });
         if !has_pq {
             advice.push(format!(
