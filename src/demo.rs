@@ -23,17 +23,26 @@ const SEARCHING: &str = "searching a 2048-bit and a 1024-bit safe prime on every
 const EXAMPLE_MAIN_CF: &str = include_str!("../examples/demo/main.cf");
 const EXAMPLE_MASTER_CF: &str = include_str!("../examples/demo/master.cf");
 
+/// Where the demo with a private Postfix lives. Not in the checkout: the
+/// postfix user must be able to reach its queue and data directories, and
+/// a checkout under /root (0700) or a `mktemp -d` directory bars it.
+const POSTFIX_DEMO_DIR: &str = "/var/tmp/dhrotate-demo";
+
 /// Runs the demo.
 pub fn run(dry_run: bool) -> Result<u8> {
-    let base = demo_dir();
-    if base.exists() {
-        std::fs::remove_dir_all(&base)
-            .with_context(|| format!("removing old demo {}", base.display()))?;
-    }
-    std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
-    let base = base.canonicalize()?;
-    println!("demo directory: {}", base.display());
     let real = nix::unistd::geteuid().is_root() && Path::new("/usr/sbin/postfix").exists();
+    let base = if real {
+        fresh_shared_dir(Path::new(POSTFIX_DEMO_DIR))?
+    } else {
+        let base = demo_dir();
+        if base.exists() {
+            std::fs::remove_dir_all(&base)
+                .with_context(|| format!("removing old demo {}", base.display()))?;
+        }
+        std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
+        base.canonicalize()?
+    };
+    println!("demo directory: {}", base.display());
     if real {
         with_private_postfix(&base, dry_run)
     } else {
@@ -44,6 +53,34 @@ pub fn run(dry_run: bool) -> Result<u8> {
         );
         without_postfix(&base, dry_run)
     }
+}
+
+/// A new, empty `dir` (mode 0755, root's) in a world-writable place such as
+/// /var/tmp. A previous demo's directory is removed first, but only when it
+/// is a real directory of ours: anything else there (a link, another
+/// user's directory) may be someone's trap, so it is refused, not followed.
+fn fresh_shared_dir(dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && !m.file_type().is_symlink() && m.uid() == 0 => {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("removing the old demo {}", dir.display()))?;
+        }
+        Ok(_) => bail!(
+            "{} exists but is not a directory owned by root; remove it (it is not the demo's) and run the demo again",
+            dir.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("inspecting {}", dir.display())),
+    }
+    // mkdir fails if something appeared meanwhile: nothing is followed.
+    std::fs::DirBuilder::new()
+        .mode(0o755)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .with_context(|| format!("setting the mode of {}", dir.display()))?;
+    Ok(dir.to_path_buf())
 }
 
 fn demo_dir() -> PathBuf {
@@ -219,4 +256,22 @@ fn without_postfix(base: &Path, dry_run: bool) -> Result<u8> {
         },
         dry_run,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fresh_shared_dir;
+
+    #[test]
+    fn a_link_where_the_demo_lives_is_refused_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        std::fs::write(victim.join("keep"), b"x").unwrap();
+        let dir = tmp.path().join("dhrotate-demo");
+        std::os::unix::fs::symlink(&victim, &dir).unwrap();
+        let err = fresh_shared_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("not a directory owned by root"), "{err}");
+        assert!(victim.join("keep").exists());
+    }
 }

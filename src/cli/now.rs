@@ -29,9 +29,10 @@ pub struct Args {
     /// systemd unit runs it as its own step instead).
     #[arg(long)]
     pub no_refill: bool,
-    /// Run on a throwaway demo Postfix configuration under target/ (or the
-    /// temp directory), with a private Postfix instance when Postfix is
-    /// installed and you are root. Ignores --config and --postfix-dir.
+    /// Run on a throwaway demo configuration: as root with Postfix
+    /// installed, a private Postfix instance in /var/tmp/dhrotate-demo;
+    /// otherwise the example files under target/ (or the temp directory),
+    /// without check and reload. Ignores --config and --postfix-dir.
     #[arg(long)]
     pub demo: bool,
 }

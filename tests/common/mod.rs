@@ -50,10 +50,25 @@ pub fn show(o: &Output) -> String {
     )
 }
 
-/// A fresh directory under target/ (not /tmp: Postfix checks the path's owners).
+/// A fresh directory for one test. Not under target/: a private Postfix
+/// lives in some, and the postfix user may not pass through the checkout's
+/// parents (a clone under /root is 0700). Not /tmp: Postfix checks the
+/// path's owners. So /var/tmp/dhrotate-tests-UID, which must be ours.
 pub fn scratch(name: &str) -> PathBuf {
-    let base =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    use std::os::unix::fs::MetadataExt;
+    let uid = nix::unistd::geteuid().as_raw();
+    let root = PathBuf::from(format!("/var/tmp/dhrotate-tests-{uid}"));
+    if std::fs::create_dir(&root).is_ok() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let m = std::fs::symlink_metadata(&root).unwrap();
+    assert!(
+        m.is_dir() && m.uid() == uid,
+        "{} is not a directory of uid {uid}: remove it",
+        root.display()
+    );
+    let base = root.join(format!("{name}-{}", std::process::id()));
     if base.exists() {
         std::fs::remove_dir_all(&base).unwrap();
     }
