@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with the Rust toolchain.
 # Installs what the tests need (Postfix, OpenSSL headers, e2fsprogs for
-# chattr, lintian/rpm/man-db and cargo-deb for the packages), then runs
-# formatting, lints, every test, and the package tests (build the .deb,
-# lintian, install, use, purge; build the RPM and list it). The end-to-end
-# tests start private Postfix instances and the .deb is installed, so this
-# runs as root (sudo if needed).
+# chattr, lintian/rpm/man-db and cargo-deb for the packages, debootstrap
+# and systemd-container for the real systems), then runs formatting, lints,
+# every test, the package tests (build the .deb, lintian, install, use,
+# purge; build the RPM and list it) and the real-systems harness (the .deb
+# on booted Debian 12, 13 and unstable, tests/system/run.sh). The
+# end-to-end tests start private Postfix instances and the .deb is
+# installed, so this runs as root (sudo if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v lintian >/dev/null || need+=(lintian)
 command -v rpmbuild >/dev/null || need+=(rpm)
 command -v man >/dev/null || need+=(man-db)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   echo "postfix postfix/main_mailer_type select Local only" | $SUDO debconf-set-selections
@@ -29,6 +33,15 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
+
+# The real systems' root filesystems download while the code compiles;
+# cached in /var/lib/machines, so later runs on this machine skip this.
+mkdir -p target
+rootfs_pids=()
+for suite in bookworm trixie sid; do
+  $SUDO tests/system/rootfs.sh "$suite" > "target/rootfs-$suite.log" 2>&1 &
+  rootfs_pids+=($!)
+done
 
 cargo fmt --all -- --check
 # The hardened unit's exposure, for the record (tests assert <= 3.0).
@@ -49,3 +62,8 @@ fi
 cat target/tmp/reports/*.txt
 $SUDO env "PATH=$PATH" packaging/test-deb.sh
 packaging/test-rpm.sh
+for pid in "${rootfs_pids[@]}"; do
+  # A failed build is reported by the harness, which retries it once.
+  wait "$pid" || true
+done
+$SUDO env "PATH=$PATH" DHROTATE_DEB="$(ls -t target/debian/dhrotate_*.deb | head -n 1)" tests/system/run.sh

@@ -1,10 +1,8 @@
-//! The systemd units in systemd/: valid, hardened (exposure at most 3.0),
-//! and their restrictions leave the job the paths it writes.
-//!
-//! systemd is not PID 1 on the build machines, so `systemd-run` with the
-//! unit's properties cannot run the job here; instead the writable paths
-//! the unit grants are checked against what dhrotate and the real Postfix
-//! say the job writes.
+//! Static checks of the units in systemd/: `systemd-analyze verify` is
+//! clean, the exposure stays low, and the daemon carries the oneshot's
+//! hardening. Whether the hardened job actually works is shown where it
+//! runs: tests/system/run.sh boots Debian 12, 13 and unstable with systemd
+//! as PID 1 and starts both services from the installed package.
 
 mod common;
 
@@ -20,13 +18,6 @@ fn unit(name: &str) -> String {
             .join(name),
     )
     .unwrap()
-}
-
-fn values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-        .flat_map(str::split_whitespace)
-        .collect()
 }
 
 const UNITS: [&str; 3] = [
@@ -108,48 +99,4 @@ fn exposure(name: &str) -> f64 {
         .and_then(|r| r.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("cannot read {line:?}"))
-}
-
-#[test]
-fn the_unit_lets_the_job_write_what_it_writes() {
-    require_postfix();
-    let service = unit("dhrotate.service");
-    let writable = values(&service, "ReadWritePaths");
-    let settings = dhrotate::config::load(
-        Path::new("/nonexistent/dhrotate.toml"),
-        false,
-        &dhrotate::config::Overrides::default(),
-    )
-    .unwrap();
-    // The default Postfix config dir, where the DH files and main.cf live.
-    assert!(
-        writable.contains(&settings.postfix_config_dir.to_str().unwrap()),
-        "{writable:?}"
-    );
-    // The default state dir is the unit's StateDirectory.
-    assert_eq!(
-        settings.state_dir,
-        Path::new("/var/lib").join(values(&service, "StateDirectory")[0])
-    );
-    // What `postfix check` and `postfix reload` touch on this Postfix.
-    for param in ["queue_directory", "data_directory"] {
-        let (ok, value, err) = postconf(Path::new("/etc/postfix"), &["-h", param]);
-        assert!(ok, "{err}");
-        assert!(
-            writable.contains(&value.trim()),
-            "{param} = {} is not writable: {writable:?}",
-            value.trim()
-        );
-    }
-    // postfix reload signals the master; postfix check chowns.
-    let caps = values(&service, "CapabilityBoundingSet");
-    for cap in ["CAP_KILL", "CAP_CHOWN", "CAP_FOWNER"] {
-        assert!(caps.contains(&cap), "{cap} missing: {caps:?}");
-    }
-    // The loopback probe after a reload needs IPv4/IPv6 sockets to localhost.
-    let families = values(&service, "RestrictAddressFamilies");
-    assert!(families.contains(&"AF_INET") && families.contains(&"AF_INET6"));
-    assert!(values(&service, "IPAddressAllow").contains(&"localhost"));
-    // The refill runs as its own step, so the rotation does not spawn one.
-    assert!(service.contains("ExecStart=/usr/bin/dhrotate now --no-refill"));
 }

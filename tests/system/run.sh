@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# The real-systems harness: for each Debian release, boot a throwaway
+# Debian with systemd as PID 1, journald and its own Postfix, install the
+# dhrotate .deb there and use it only through what the package ships
+# (/usr/bin/dhrotate, its units, its default configuration).
+#
+#   sudo tests/system/run.sh [SUITE...]      (default: bookworm trixie sid)
+#
+# DHROTATE_DEB=path uses that package instead of building one;
+# DHROTATE_ROOTFS_CACHE=dir keeps the root filesystems elsewhere than
+# /var/lib/machines. Prints, per release, the Postfix and OpenSSL versions
+# and each step's outcome; exits 1 if any step failed. It never skips: a
+# container that cannot be built or booted is a failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=tests/system
+. "$here/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (systemd-nspawn, debootstrap)" >&2; exit 1; }
+for tool in debootstrap systemd-nspawn nsenter python3; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (scripts/test.sh installs it)" >&2; exit 1; }
+done
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie sid)
+
+deb=${DHROTATE_DEB:-}
+if [ -z "$deb" ]; then
+  packaging/build-deb.sh >&2
+  deb=$(ls -t target/debian/dhrotate_*.deb | head -n 1)
+fi
+deb=$(readlink -f "$deb")
+echo "package: $deb"
+
+summary=()
+failed=0
+current=""
+STEP_FAILED=0
+
+# pass/fail record one line per step; a failed step does not stop the
+# release's later steps (they say what they can), but fails the run.
+pass() { echo "  [ok]   $*"; summary+=("$current  ok    $*"); }
+fail() { echo "  [FAIL] $*"; summary+=("$current  FAIL  $*"); failed=1; STEP_FAILED=1; }
+# check DESCRIPTION CMD...: runs CMD on the host side, which itself uses ct.
+check() {
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+note() { echo "         $*"; }
+
+# The served DHE prime (hex) of a listener, seen by OpenSSL's s_client
+# inside the container: a TLS 1.2 handshake that offers only DHE.
+served_prime() {
+  local port=$1 starttls=(-starttls smtp)
+  ct openssl s_client -connect "127.0.0.1:$port" "${starttls[@]}" -tls1_2 \
+    -cipher 'kEDH:@SECLEVEL=0' -msg < /dev/null 2>&1 | python3 "$here/ske.py"
+}
+# The prime of a PEM file in the container, hex, as openssl prints it.
+file_prime() {
+  ct openssl pkeyparam -in "$1" -noout -text 2>/dev/null \
+    | awk '/^ *(P|prime):/ { on = 1; next } on && /^ *[0-9a-f][0-9a-f](:|$)/ { gsub(/[: ]/, ""); printf "%s", $0; next } on { exit }' \
+    | sed 's/^00//'
+}
+# Waits up to $2 seconds for the listener on port $1 to serve prime $3.
+wait_served() {
+  local port=$1 secs=$2 want=$3 got="" i
+  for i in $(seq 1 "$secs"); do
+    got=$(served_prime "$port" || true)
+    [ "$got" = "$want" ] && return 0
+    sleep 1
+  done
+  note "127.0.0.1:$port serves ${got:0:24}..., expected ${want:0:24}..."
+  return 1
+}
+catalog_name() {
+  awk -F'\t' -v p="$1" '!/^#/ && tolower($6) == p { print $1; exit }' data/known-dh-groups.tsv
+}
+
+scenario() {
+  local suite=$1 work=$2 rootfs ver_pf ver_ssl
+  current=$suite
+  echo "== $suite"
+  if ! rootfs=$("$here/rootfs.sh" "$suite"); then
+    fail "root filesystem for $suite could not be built"
+    return
+  fi
+  ct_prepare "$rootfs" "$work" "$deb" || { fail "preparing the $suite container"; return; }
+  if ! ct_boot "dhr-$suite" "$work"; then
+    fail "booting $suite with systemd as PID 1"
+    return
+  fi
+  ver_pf=$(ct postconf -h mail_version)
+  ver_ssl=$(ct openssl version | awk '{print $2}')
+  echo "  $suite: Postfix $ver_pf, OpenSSL $ver_ssl, $(ct systemctl --version | head -n 1)"
+  summary+=("$suite  ----  Postfix $ver_pf, OpenSSL $ver_ssl")
+  setup_postfix
+
+  step_install
+  step_default_run "$ver_pf"
+  step_explicit
+  step_daemon
+  step_curves "$ver_ssl"
+  step_purge
+}
+
+# A Postfix as years of following FORWARD_SECRECY_README leave it: a
+# self-signed certificate, TLS on, a hand-made DH file and a pinned curve
+# grade; and a submission listener.
+setup_postfix() {
+  ct openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
+    -keyout /etc/postfix/tls-key.pem -out /etc/postfix/tls-cert.pem 2>/dev/null
+  ct openssl dhparam -out /etc/postfix/dh1024.pem 1024 2>/dev/null
+  ct postconf -e smtpd_tls_security_level=may smtpd_tls_cert_file=/etc/postfix/tls-cert.pem \
+    smtpd_tls_key_file=/etc/postfix/tls-key.pem smtpd_tls_dh1024_param_file=/etc/postfix/dh1024.pem \
+    smtpd_tls_eecdh_grade=strong 2>/dev/null
+  ct sh -c 'printf "%s\n" "submission inet n       -       y       -       -       smtpd" \
+    "  -o syslog_name=postfix/submission" "  -o smtpd_tls_security_level=encrypt" >> /etc/postfix/master.cf'
+  ct systemctl restart postfix
+  local i
+  for i in $(seq 1 50); do served_prime 587 > /dev/null 2>&1 && break; sleep 0.2; done
+  if [ -n "$(served_prime 25 || true)" ] && [ -n "$(served_prime 587 || true)" ]; then
+    note "Postfix serves DHE on 25 and 587 (hand-made dh1024.pem, eecdh_grade strong)"
+  else
+    fail "setting up Postfix with TLS on 25 and 587"
+  fi
+}
+
+step_install() {
+  local out
+  if out=$(ct apt-get install -y /root/dhrotate.deb 2>&1); then
+    note "$(echo "$out" | grep -E '^(Setting up|The following NEW)' | tr '\n' ' ')"
+    pass "1 apt-get install ./dhrotate.deb resolved its dependencies"
+  else
+    echo "$out" | tail -n 20
+    fail "1 apt-get install ./dhrotate.deb"
+    return
+  fi
+  check "1 dhrotate.timer enabled and active" \
+    ct sh -c 'systemctl is-enabled dhrotate.timer >/dev/null && systemctl is-active dhrotate.timer >/dev/null'
+  local timers
+  timers=$(ct systemctl list-timers --all --no-legend dhrotate.timer)
+  note "list-timers: $timers"
+  check "1 systemctl list-timers shows dhrotate.timer" grep -q dhrotate.timer <<< "$timers"
+  check "1 dhrotate-daemon.service installed, not enabled" \
+    ct sh -c '! systemctl is-enabled dhrotate-daemon.service >/dev/null 2>&1 && systemctl cat dhrotate-daemon.service >/dev/null'
+}
+
+# Starts a unit and reports; on failure shows its journal.
+start_unit() {
+  local unit=$1
+  if ct systemctl start "$unit"; then
+    return 0
+  fi
+  ct systemctl status --no-pager "$unit" | tail -n 5 || true
+  ct journalctl -u "$unit" -b --no-pager | tail -n 25
+  return 1
+}
+
+step_default_run() {
+  local pf=$1 warnings
+  ct journalctl --rotate >/dev/null 2>&1 || true
+  check "2 systemctl start dhrotate.service (default config, shipped hardening)" start_unit dhrotate.service
+  warnings=$(ct sh -c 'postconf -n 2>&1 >/dev/null; postconf -P 2>&1 >/dev/null' | grep -iE 'will be removed|deprecat' || true)
+  local major minor
+  IFS=. read -r major minor _ <<< "$pf"
+  if [ "$major" -gt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -ge 9 ]; }; then
+    check "5 Postfix $pf: no deprecation warning from postconf -n / -P" test -z "$warnings"
+    [ -z "$warnings" ] || note "$warnings"
+    check "5 Postfix $pf: smtpd_tls_dh1024_param_file and smtpd_tls_eecdh_grade left at default" \
+      ct sh -c '! postconf -n | grep -qE "^(smtpd|tlsproxy)_tls_(dh1024_param_file|eecdh_grade) ="'
+  else
+    check "5 Postfix $pf: smtpd_tls_dh1024_param_file = auto" \
+      test "$(ct postconf -h smtpd_tls_dh1024_param_file)" = auto
+  fi
+  local p name
+  p=$(served_prime 25 || true)
+  name=$(catalog_name "$p")
+  if [ -n "$name" ]; then
+    pass "5 served DHE group is OpenSSL's own: $name ($(( ${#p} * 4 )) bits)"
+  else
+    fail "5 served DHE group is OpenSSL's own (got ${p:0:24}..., not in the catalog)"
+  fi
+  local status rc=0
+  status=$(ct dhrotate status 2>&1) || rc=$?
+  echo "$status" | sed 's/^/         | /' | head -n 12
+  check "5 dhrotate status healthy (exit 0) and names the mode" \
+    bash -c "[ $rc -eq 0 ] && grep -q 'mode: Auto' <<< \"\$1\"" _ "$status"
+}
+
+step_explicit() {
+  ct sh -c 'mkdir -p /etc/dhrotate/conf.d && cat > /etc/dhrotate/conf.d/50-explicit.toml' <<'TOML'
+mode = "explicit"
+
+[[group]]
+name = "main"
+bits = 2048
+file = "dh2048.pem"
+use = ["main.cf"]
+
+[[group]]
+name = "submission"
+bits = 1024
+file = "dh1024-submission.pem"
+use = ["submission/inet"]
+
+[pool]
+size = 1
+TOML
+  local since
+  since=$(ct date '+%Y-%m-%d %H:%M:%S')
+  check "3 systemctl start dhrotate.service (explicit drop-in)" start_unit dhrotate.service
+  local want
+  want=$(file_prime /etc/postfix/dh2048.pem)
+  check "3 127.0.0.1:25 serves the prime of /etc/postfix/dh2048.pem" wait_served 25 20 "$want"
+  want=$(file_prime /etc/postfix/dh1024-submission.pem)
+  check "3 127.0.0.1:587 serves the prime of /etc/postfix/dh1024-submission.pem" wait_served 587 20 "$want"
+  local records
+  records=$(ct journalctl -u dhrotate.service --since "$since" OUTCOME=installed -o json --no-pager)
+  note "$(python3 - "$records" <<'PY'
+import json, sys
+for line in sys.argv[1].splitlines():
+    r = json.loads(line)
+    print("journal:", " ".join(f"{k}={r.get(k)}" for k in ("GROUP", "BITS", "FINGERPRINT", "SOURCE")))
+PY
+)"
+  check "3 journalctl -u dhrotate OUTCOME=installed has GROUP, BITS, FINGERPRINT, SOURCE for both groups" \
+    python3 - "$records" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+groups = {r.get("GROUP") for r in recs if all(r.get(k) for k in ("GROUP", "BITS", "FINGERPRINT", "SOURCE"))}
+sys.exit(0 if {"main", "submission"} <= groups else 1)
+PY
+  local pool
+  pool=$(ct dhrotate pool status)
+  note "$(echo "$pool" | tr '\n' ';')"
+  check "3 ExecStartPost pool fill left the pool full" \
+    bash -c '! grep -vE "^[0-9]+ bits: ([1-9][0-9]*) ready \(pool size 1\)$" <<< "$1" | grep -q .' _ "$pool"
+}
+
+step_daemon() {
+  ct systemctl disable --now dhrotate.timer >/dev/null 2>&1
+  ct sh -c 'cat > /etc/dhrotate/conf.d/60-schedule.toml' <<'TOML'
+[schedule]
+cron = "*/15 * * * * *"
+jitter = "0s"
+catch_up = false
+TOML
+  local before
+  before=$(served_prime 25 || true)
+  check "4 systemctl start dhrotate-daemon (Type=notify)" start_unit dhrotate-daemon.service
+  local status_text
+  status_text=$(ct systemctl show -p StatusText --value dhrotate-daemon.service)
+  note "StatusText: $status_text"
+  check "4 StatusText set by the daemon" test -n "$status_text"
+  local i now=""
+  for i in $(seq 1 60); do
+    now=$(served_prime 25 || true)
+    [ -n "$now" ] && [ "$now" != "$before" ] && break
+    sleep 1
+  done
+  check "4 a scheduled rotation changed the served group" bash -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$now" "$before"
+  check "4 systemctl reload dhrotate-daemon" ct systemctl reload dhrotate-daemon.service
+  check "4 the daemon re-read its configuration" \
+    bash -c 'ct() { nsenter -t "$0" -a "$@"; }; ct journalctl -u dhrotate-daemon -b --no-pager | grep -q "configuration re-read"' "$CT_PID"
+  # A generation that takes minutes, then a stop in the middle of it.
+  ct sh -c 'cat > /etc/dhrotate/conf.d/70-large.toml' <<'TOML'
+[[group]]
+name = "main"
+bits = 8192
+TOML
+  local main_before
+  main_before=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+  ct systemctl reload dhrotate-daemon.service
+  for i in $(seq 1 40); do
+    ct journalctl -u dhrotate-daemon -b --no-pager | grep -q "bits=8192" && break
+    sleep 0.5
+  done
+  local t0 t1
+  t0=$(date +%s.%N)
+  ct systemctl stop dhrotate-daemon.service
+  t1=$(date +%s.%N)
+  local took
+  took=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
+  note "systemctl stop during an 8192-bit search took $took s (TimeoutStopSec=$(ct systemctl show -p TimeoutStopUSec --value dhrotate-daemon.service))"
+  check "4 systemctl stop during a large generation finished within 10 s" python3 -c "import sys; sys.exit(0 if $took < 10 else 1)"
+  check "4 stop left main.cf/master.cf untouched and no temp files" \
+    bash -c '[ "$1" = "$2" ] && [ -z "$3" ]' _ "$main_before" "$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)" \
+    "$(ct find /etc/postfix /var/lib/dhrotate -name '*.tmp' -o -name '.dhrotate-*')"
+  ct rm -f /etc/dhrotate/conf.d/70-large.toml /etc/dhrotate/conf.d/60-schedule.toml
+}
+
+step_curves() {
+  local ossl=$1 out rc=0
+  local major minor
+  IFS=. read -r major minor _ <<< "$ossl"
+  out=$(ct dhrotate curves 2>&1) || rc=$?
+  echo "$out" | sed 's/^/         | /' | head -n 8
+  check "6 dhrotate curves reads the default lists, no valid name called unknown (exit $rc)" \
+    bash -c "[ $rc -eq 0 ] && ! grep -qi unknown <<< \"\$1\"" _ "$out"
+  # Postfix 3.11's default list already offers the hybrid (?X25519MLKEM768:DEFAULT).
+  if grep -q '^tls_eecdh_auto_curves = .*X25519MLKEM768' <<< "$out"; then
+    check "6 no advice to add X25519MLKEM768 to a list that has it" \
+      bash -c '! grep -q "offers it first" <<< "$1"' _ "$out"
+  fi
+  rc=0
+  out=$(ct dhrotate curves --set pq-hybrid 2>&1) || rc=$?
+  if [ "$major" -gt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -ge 5 ]; }; then
+    check "6 curves --set pq-hybrid (OpenSSL $ossl has ML-KEM)" test "$rc" -eq 0
+    [ "$rc" -eq 0 ] || note "$out"
+    local neg
+    neg=$(ct openssl s_client -connect 127.0.0.1:25 -starttls smtp -tls1_3 -groups X25519MLKEM768 < /dev/null 2>&1 \
+      | grep -E 'Negotiated TLS1.3 group|Server Temp Key|Peer Temp Key' | head -n 1)
+    note "s_client offering only X25519MLKEM768: $neg"
+    check "6 a client offering only X25519MLKEM768 negotiates it" grep -q X25519MLKEM768 <<< "$neg"
+    rc=0
+    out=$(ct dhrotate probe 127.0.0.1:25 --json 2>&1) || rc=$?
+    local group
+    group=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tls13"]["group"])' "$out" 2>/dev/null || echo "?")
+    note "dhrotate probe: exit $rc, tls13 group $group"
+    check "6 dhrotate probe reports X25519MLKEM768 by name, exit 0" bash -c "[ $rc -eq 0 ] && [ '$group' = X25519MLKEM768 ]"
+  else
+    note "$out"
+    check "6 curves --set pq-hybrid refused where OpenSSL $ossl lacks ML-KEM (exit 2, says why)" \
+      bash -c "[ $rc -eq 2 ] && grep -q 'OpenSSL >= 3.5' <<< \"\$1\"" _ "$out"
+  fi
+}
+
+step_purge() {
+  local files left
+  files=$(ct dpkg-query -L dhrotate | grep -v '^/\.$')
+  # The drop-ins are the administrator's (here: this harness's), not the
+  # package's: dpkg rightly keeps a directory holding them. Gone first.
+  ct rm -rf /etc/dhrotate/conf.d
+  check "7 dpkg --purge dhrotate" ct dpkg --purge dhrotate
+  # Directories may be shared with other packages (systemd ships zsh
+  # completions too): dpkg keeps those; every file must go, and dhrotate's
+  # own directories.
+  left=$(ct sh -c 'for p in "$@"; do [ -d "$p" ] && [ ! -L "$p" ] && continue; [ -e "$p" ] || [ -L "$p" ] && echo "$p"; done; ls -d /etc/dhrotate /var/lib/dhrotate /etc/systemd/system/*/dhrotate* 2>/dev/null; true' _ $files)
+  [ -z "$left" ] || note "left behind: $left"
+  check "7 nothing of the package left behind" test -z "$left"
+}
+
+started=$(date +%s)
+for suite in "${suites[@]}"; do
+  work=/var/tmp/dhrotate-harness-$suite-$$
+  STEP_FAILED=0
+  scenario "$suite" "$work" || fail "$suite: the scenario stopped early"
+  if [ "$STEP_FAILED" -ne 0 ] && [ -n "${CT_PID:-}" ]; then
+    echo "  --- journal of $suite (dhrotate units, last lines)"
+    ct journalctl -b --no-pager -u 'dhrotate*' | tail -n 30 || true
+  fi
+  ct_halt "$work"
+done
+
+echo
+echo "== real systems: summary ($(( $(date +%s) - started )) s)"
+printf '%s\n' "${summary[@]}"
+exit "$failed"
