@@ -24,6 +24,10 @@ pub enum Failure {
     /// A probe could not see what the server serves (exit 7-11 by kind).
     #[error(transparent)]
     Probe(#[from] crate::probe::ProbeError),
+    /// The new groups are installed and Postfix reloaded, but a listener
+    /// does not serve its group; the files stay, they are valid (exit 12).
+    #[error("{0:#}")]
+    Unverified(anyhow::Error),
 }
 
 impl Failure {
@@ -36,6 +40,7 @@ impl Failure {
             Failure::Locked(_) => 5,
             Failure::Degraded(_) => 6,
             Failure::Probe(e) => e.exit_code(),
+            Failure::Unverified(_) => 12,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Injected failures leave every file byte-identical and exit with
-//! DESIGN.md's codes: `postfix check` failing, `postfix reload` failing or
+//! DESIGN.md's codes: a configuration that fails `postfix check` before any
+//! edit (exit 2, Postfix's reason shown), `postfix check` failing after the
+//! edit, `postfix reload` failing or
 //! hanging past `[postfix] timeout` (exit 4, rolled back); a write the
 //! filesystem refuses: immutable file, full filesystem (ENOSPC on a small
 //! tmpfs), read-only filesystem, no permission (run as nobody) (exit 1);
@@ -39,10 +41,74 @@ fn rotated_instance(name: &str, extra: &str) -> (PathBuf, Instance, PathBuf) {
     (base, inst, cfg)
 }
 
+/// A `postfix` whose `check` passes once (dhrotate's look before it edits)
+/// and fails from then on, like a check the edit itself broke.
+fn check_fails_after_the_edit(dir: &Path) -> PathBuf {
+    let path = dir.join("postfix-check-fails-second-time");
+    let count = dir.join("checks");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh
+if [ \"$3\" = check ]; then
+  echo x >> {c}
+  if [ \"$(wc -l < {c})\" -gt 1 ]; then
+    echo \"postfix: fatal: injected check failure\" >&2
+    exit 1
+  fi
+fi
+exec /usr/sbin/postfix \"$@\"\n",
+            c = count.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn a_configuration_that_already_fails_check_is_refused_untouched_with_exit_2() {
+    let dir = scratch("inject-bin-precheck");
+    let fake = failing_postfix(&dir, "check");
+    let extra = format!("[postfix]\npostfix = \"{}\"\n", fake.display());
+    let (_base, inst, cfg) = rotated_instance("fail-precheck", &extra);
+    let err = now_refused(
+        &inst.config_dir,
+        &cfg,
+        2,
+        &[
+            "`postfix check` already fails, before any change by dhrotate",
+            "injected check failure",
+            "nothing was changed",
+        ],
+    );
+    assert!(!err.contains("rejected the new configuration"), "{err}");
+}
+
+#[test]
+fn a_real_check_failure_says_postfixs_reason() {
+    // Postfix prints its reason only to a terminal; dhrotate gives it one.
+    let (base, inst) = instance("precheck-reason", false);
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let main_cf = inst.config_dir.join("main.cf");
+    let mut text = std::fs::read_to_string(&main_cf).unwrap();
+    text.push_str("queue_directory = /nonexistent-queue-dir\n");
+    std::fs::write(&main_cf, text).unwrap();
+    now_refused(
+        &inst.config_dir,
+        &cfg,
+        2,
+        &[
+            "`postfix check` already fails",
+            "chdir(/nonexistent-queue-dir): No such file or directory",
+        ],
+    );
+}
+
 #[test]
 fn failing_postfix_check_rolls_back_every_file_and_exits_4() {
     let dir = scratch("inject-bin-check");
-    let fake = failing_postfix(&dir, "check");
+    let fake = check_fails_after_the_edit(&dir);
     let extra = format!("[postfix]\npostfix = \"{}\"\n", fake.display());
     let (_base, inst, cfg) = rotated_instance("fail-check", &extra);
     let before = snapshot_tree(&inst.config_dir);
@@ -157,9 +223,12 @@ fn a_reload_that_does_not_take_effect_is_caught_by_verification() {
     let old = served(inst.smtp_port).fingerprint;
 
     let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
-    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(out.status.code(), Some(12), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("the new groups are installed, but"), "{err}");
+    assert!(
+        err.contains("the new groups are installed and Postfix was reloaded, but"),
+        "{err}"
+    );
     assert!(
         err.contains(&format!("sha256(p) {old}) instead of group")),
         "{err}"
@@ -267,8 +336,10 @@ fn a_read_only_filesystem_fails_the_write_and_changes_nothing() {
 
 #[test]
 fn without_permission_to_write_it_fails_and_changes_nothing() {
-    // An administrator running dhrotate without root: it gets as far as
-    // writing the first file, which the kernel refuses (EACCES). Built
+    // An administrator running dhrotate without root: `postfix check`,
+    // tried before any change, says it is reserved for the superuser
+    // (exit 2). With a check that passes, the run gets as far as writing
+    // the first file, which the kernel refuses (EACCES, exit 1). Built
     // under /tmp with a copy of the binary, because `nobody` may not be
     // able to enter the checkout (it may live under /root).
     require_postfix();
@@ -292,14 +363,28 @@ fn without_permission_to_write_it_fails_and_changes_nothing() {
         .unwrap();
     assert!(s.success());
     let before = snapshot_tree(&inst.config_dir);
-    let out = Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-        .arg(&bin)
-        .args(["--config", cfg.to_str().unwrap(), "now"])
-        .current_dir(base)
-        .env_remove("DHROTATE_CONFIG")
-        .output()
-        .expect("setpriv (util-linux)");
+    let as_nobody = |cfg: &Path| {
+        Command::new("setpriv")
+            .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(&bin)
+            .args(["--config", cfg.to_str().unwrap(), "now"])
+            .current_dir(base)
+            .env_remove("DHROTATE_CONFIG")
+            .output()
+            .expect("setpriv (util-linux)")
+    };
+    let out = as_nobody(&cfg);
+    let text = show(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("reserved for the superuser"), "{text}");
+    assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
+
+    let passes = base.join("postfix-check-passes");
+    std::fs::write(&passes, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&passes, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let extra = format!("[postfix]\npostfix = \"{}\"\n", passes.display());
+    let cfg = instance_config(base, &inst, 1024, 1024, &extra);
+    let out = as_nobody(&cfg);
     let text = show(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("Permission denied"), "{text}");
@@ -332,7 +417,7 @@ fn a_hanging_reload_is_killed_at_the_timeout_and_rolled_back() {
         &cfg,
         4,
         &[
-            "did not finish within 3s and was killed",
+            "did not finish within 3s; it and the processes it started were killed",
             "reload",
             "restored to its previous bytes",
         ],

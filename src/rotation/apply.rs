@@ -141,6 +141,15 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     let owed = ReloadOwed::new(settings);
     let was_owed = owed.is_set();
     let changes = plan.changes_anything() || was_owed;
+    // A configuration that fails before we touch it must not be blamed on
+    // the edit (and would be "rolled back" to the same failure).
+    if changes && let Err(e) = env.postfix.check() {
+        return Err(Failure::Config(anyhow!(
+            "`postfix check` already fails, before any change by dhrotate: {e:#}; \
+             fix that first (nothing was changed)"
+        ))
+        .into());
+    }
     if was_owed {
         warn!(
             marker = %owed.path.display(),
@@ -163,11 +172,22 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     }
     failpoint::hit("checked");
 
+    let running = if changes && settings.reload.enabled {
+        match env.postfix.is_running() {
+            Ok(r) => r,
+            Err(e) => {
+                let e = e.context("cannot tell whether Postfix is running");
+                return Err(owed.settle(was_owed, journal.roll_back(e, Step::Status)));
+            }
+        }
+    } else {
+        false
+    };
     let reload = if !changes {
         Reload::NotNeeded
     } else if !settings.reload.enabled {
         Reload::Disabled
-    } else if !env.postfix.is_running()? {
+    } else if !running {
         Reload::NotRunning
     } else {
         match env.postfix.reload() {
@@ -189,7 +209,13 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         && settings.reload.verify != crate::config::Verify::Off
         && !fresh.is_empty()
     {
-        verify_fresh(settings, &fresh)?
+        // Reloaded and valid: a failure to look is no reason to roll back,
+        // but it is no success either.
+        verify_fresh(settings, &fresh).map_err(|e| {
+            Failure::Unverified(e.context(
+                "the new groups are installed and Postfix was reloaded, but the listeners could not be verified",
+            ))
+        })?
     } else {
         Vec::new()
     };
@@ -389,6 +415,8 @@ impl ReloadOwed {
 enum Step<'a> {
     Write,
     Check,
+    /// `postfix status` could not say whether Postfix runs.
+    Status,
     Reload(&'a dyn Postfix),
 }
 

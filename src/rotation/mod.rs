@@ -120,10 +120,13 @@ pub fn execute(
     state::write(&settings.state_dir, &record)?;
     let applied = result?;
     if !failed.is_empty() && verify_is_error {
-        anyhow::bail!(
-            "the new groups are installed, but {} (set [reload] verify = \"warn\" to only warn)",
+        return Err(crate::error::Failure::Unverified(anyhow::anyhow!(
+            "the new groups are installed and Postfix was reloaded, but {}; the files were kept \
+             (they are valid): look for a master.cf override or a restart Postfix still owes \
+             (set [reload] verify = \"warn\" to only warn)",
             failed.join("; ")
-        );
+        ))
+        .into());
     }
     Ok(Report::Done(plan, applied))
 }
