@@ -2,9 +2,11 @@
 //!
 //! A service entry is a logical line (see `lines`) with the fields
 //! `service type private unpriv chroot wakeup maxproc command args...`.
-//! Overrides are `-o name=value` or `-o { name = value }` among the
-//! leading options of the command's arguments; the first argument that is
-//! not an option ends them (getopt rules, as master(8) parses them).
+//! Overrides are `-o name=value`, `-o { name = value }`, or the same glued
+//! to the flag (`-oname=value`, `-o{ name = value }`) among the leading
+//! options of the command's arguments; the first argument that is not an
+//! option ends them (getopt rules, as the daemons parse them). Fields split
+//! as Postfix splits them: braces group whitespace anywhere in a field.
 
 use std::ops::Range;
 
@@ -46,6 +48,9 @@ pub struct Service {
     pub last_line: usize,
     /// The `-o` overrides, in order.
     pub overrides: Vec<Override>,
+    /// Its options are spelled in a way getopt accepts but this reader
+    /// does not model; it is read, never edited.
+    unsure: bool,
     /// Where a new override goes: before the first non-option argument,
     /// or after the entry's last content line.
     insert: Insert,
@@ -136,18 +141,44 @@ impl MasterCf {
         self.services.iter().rev().find(|s| s.key() == key)
     }
 
+    /// The entry for `key`, if it is one this reader may edit.
+    fn editable(&self, key: &str, name: &str) -> Result<&Service, EditError> {
+        let svc = self
+            .service(key)
+            .ok_or_else(|| EditError::NoService(key.to_owned()))?;
+        if svc.unsure {
+            return Err(EditError::Unsafe {
+                key: key.to_owned(),
+                line: svc.line,
+                name: name.to_owned(),
+            });
+        }
+        Ok(svc)
+    }
+
     /// Sets `-o name=value` on the service `key`.
     pub fn set(&mut self, key: &str, name: &str, value: &str) -> Result<Change, EditError> {
         if value.contains(['{', '}', '\n']) || name.contains(['{', '}', '=', ' ', '\n']) {
             return Err(EditError::BadValue(format!("{name}={value}")));
         }
-        let svc = self
-            .service(key)
-            .ok_or_else(|| EditError::NoService(key.to_owned()))?;
+        let svc = self.editable(key, name)?;
         let needs_braces = value.bytes().any(lines::is_space) || value.is_empty();
         let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
         match svc.get(name) {
             Some(o) if o.value == value => return Ok(Change::Unchanged),
+            // Postfix's own reader cuts a glued `-oARG` / `-o{ ... }` at the
+            // next letter o (`postconf -P` shows `-ox=/a/dhrotate` as
+            // `x = /a/dhr`), so a glued override is rewritten whole in the
+            // plain spelling rather than edited inside.
+            Some(o) if o.opt.range.end > o.arg.range.start => {
+                let mut with = b"-o ".to_vec();
+                with.extend(if needs_braces {
+                    braced(name, value)
+                } else {
+                    format!("{name}={value}").into_bytes()
+                });
+                edits.push((o.opt.range.clone(), with));
+            }
             Some(o) if o.braced || !needs_braces => {
                 edits.push((o.value_range.clone(), value.as_bytes().to_vec()))
             }
@@ -237,9 +268,7 @@ impl MasterCf {
 
     /// Removes every `-o name=...` from the service `key`.
     pub fn remove(&mut self, key: &str, name: &str) -> Result<Change, EditError> {
-        let svc = self
-            .service(key)
-            .ok_or_else(|| EditError::NoService(key.to_owned()))?;
+        let svc = self.editable(key, name)?;
         // An `-o value` pair on one line goes as one range, so the spacing
         // around it is judged once.
         let mut doomed: Vec<Token> = Vec::new();
@@ -325,6 +354,9 @@ fn widen(text: &[u8], line: &RawLine, r: &Range<usize>) -> Range<usize> {
     start..r.end
 }
 
+/// Fields as Postfix splits them (mystrtokq): whitespace separates, except
+/// inside braces, which group anywhere in a field (`{ a = b }`, but also
+/// `-o{ a = b }`), across continuation lines.
 fn tokenize(text: &[u8], raw: &[RawLine], content_lines: &[usize]) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut open: Option<(usize, usize, u32)> = None; // start, line, brace depth
@@ -334,29 +366,16 @@ fn tokenize(text: &[u8], raw: &[RawLine], content_lines: &[usize]) -> Vec<Token>
         while i < l.content_end {
             let b = text[i];
             match &mut open {
-                Some((start, line, depth)) if *depth > 0 => {
-                    if b == b'{' {
-                        *depth += 1;
-                    } else if b == b'}' {
-                        *depth -= 1;
-                        if *depth == 0 {
-                            tokens.push(Token {
-                                range: *start..i + 1,
-                                line: *line,
-                            });
-                            open = None;
-                        }
-                    }
+                Some((_, _, depth)) if b == b'{' => *depth += 1,
+                Some((_, _, depth)) if b == b'}' && *depth > 0 => *depth -= 1,
+                Some((start, line, 0)) if lines::is_space(b) => {
+                    tokens.push(Token {
+                        range: *start..i,
+                        line: *line,
+                    });
+                    open = None;
                 }
-                Some((start, line, _)) => {
-                    if lines::is_space(b) {
-                        tokens.push(Token {
-                            range: *start..i,
-                            line: *line,
-                        });
-                        open = None;
-                    }
-                }
+                Some(_) => {}
                 None if lines::is_space(b) => {}
                 None => open = Some((i, li, u32::from(b == b'{'))),
             }
@@ -388,16 +407,35 @@ fn parse_service(text: &[u8], raw: &[RawLine], content_lines: &[usize]) -> Optio
     }
     let word = |t: &Token| String::from_utf8_lossy(&text[t.range.clone()]).into_owned();
     let mut overrides = Vec::new();
+    let mut unsure = false;
     let mut i = 8;
     let mut insert = None;
+    // The leading options, as the daemon's getopt reads them: `-o ARG`,
+    // `-oARG` (ARG may be `{ name = value }`), other flags. Spellings that
+    // getopt reads but this does not model (`-vo ARG`, a braced `{-o}`)
+    // make the entry one to leave to the administrator.
     while i < tokens.len() {
         let t = &text[tokens[i].range.clone()];
-        if t == b"-o" && i + 1 < tokens.len() {
-            if let Some(o) = parse_override(text, &tokens[i], &tokens[i + 1]) {
-                overrides.push(o);
+        if t == b"-o" {
+            match tokens.get(i + 1) {
+                Some(arg) => {
+                    overrides.extend(parse_override(text, &tokens[i], arg));
+                }
+                None => unsure = true,
             }
             i += 2;
+        } else if t.starts_with(b"-o") {
+            let arg = Token {
+                range: tokens[i].range.start + 2..tokens[i].range.end,
+                line: tokens[i].line,
+            };
+            overrides.extend(parse_override(text, &tokens[i], &arg));
+            i += 1;
         } else if t.first() == Some(&b'-') && t != b"--" {
+            unsure |= t[1..].contains(&b'o');
+            i += 1;
+        } else if t.first() == Some(&b'{') && lines::trim(&t[1..]).first() == Some(&b'-') {
+            unsure = true;
             i += 1;
         } else {
             insert = Some(Insert::BeforeArg(tokens[i].range.start));
@@ -426,6 +464,7 @@ fn parse_service(text: &[u8], raw: &[RawLine], content_lines: &[usize]) -> Optio
         line: content_lines[0] + 1,
         last_line: content_lines[content_lines.len() - 1] + 1,
         overrides,
+        unsure,
         insert,
     })
 }
@@ -575,5 +614,89 @@ maildrop  unix  -       n       n       -       -       pipe
                 .value,
             "a b"
         );
+    }
+
+    const GLUED: &[u8] = b"submission inet n       -       y       -       -       smtpd
+  -o{ smtpd_tls_security_level = encrypt }
+  -o syslog_name=postfix/submission
+a inet n - n - - smtpd
+  -o{smtpd_tls_dh1024_param_file=/etc/postfix/old.pem}
+b inet n - n - - smtpd
+  -osmtpd_tls_dh1024_param_file=/etc/postfix/old.pem
+";
+
+    #[test]
+    fn every_spelling_postfix_accepts_is_an_override() {
+        // The values `postconf -P` prints for GLUED (Postfix 3.7).
+        let m = MasterCf::parse(GLUED);
+        let sub = m.service("submission/inet").unwrap();
+        assert_eq!(
+            sub.get("smtpd_tls_security_level").unwrap().value,
+            "encrypt"
+        );
+        assert_eq!(sub.get("syslog_name").unwrap().value, "postfix/submission");
+        for key in ["a/inet", "b/inet"] {
+            let o = m.service(key).unwrap();
+            assert_eq!(o.overrides.len(), 1, "{key}");
+            assert_eq!(o.overrides[0].value, "/etc/postfix/old.pem", "{key}");
+        }
+    }
+
+    #[test]
+    fn a_glued_braced_override_is_not_swallowed_by_the_edit() {
+        let mut m = MasterCf::parse(GLUED);
+        m.set(
+            "submission/inet",
+            "smtpd_tls_dh1024_param_file",
+            "/etc/postfix/dh-sub.pem",
+        )
+        .unwrap();
+        let text = text(&m);
+        assert!(
+            text.contains("  -o{ smtpd_tls_security_level = encrypt }\n"),
+            "{text}"
+        );
+        let sub = m.service("submission/inet").unwrap();
+        assert_eq!(
+            sub.get("smtpd_tls_security_level").unwrap().value,
+            "encrypt"
+        );
+        assert_eq!(
+            sub.get("smtpd_tls_dh1024_param_file").unwrap().value,
+            "/etc/postfix/dh-sub.pem"
+        );
+    }
+
+    #[test]
+    fn glued_overrides_are_edited_in_place_leaving_one_setting() {
+        let mut m = MasterCf::parse(GLUED);
+        for key in ["a/inet", "b/inet"] {
+            m.set(key, "smtpd_tls_dh1024_param_file", "/etc/postfix/new.pem")
+                .unwrap();
+            let svc = m.service(key).unwrap();
+            assert_eq!(svc.overrides.len(), 1, "{key}: {}", text(&m));
+            assert_eq!(svc.overrides[0].value, "/etc/postfix/new.pem");
+        }
+        // Rewritten in the plain spelling (Postfix misreads glued values
+        // that contain an o).
+        let text = text(&m);
+        assert_eq!(
+            text.matches("  -o smtpd_tls_dh1024_param_file=/etc/postfix/new.pem\n")
+                .count(),
+            2,
+            "{text}"
+        );
+        m.remove("b/inet", "smtpd_tls_dh1024_param_file").unwrap();
+        assert!(m.service("b/inet").unwrap().overrides.is_empty());
+    }
+
+    #[test]
+    fn combined_flags_with_o_are_left_to_the_administrator() {
+        let mut m =
+            MasterCf::parse(b"x inet n - n - - smtpd -vo smtpd_tls_security_level=encrypt\n");
+        let err = m
+            .set("x/inet", "smtpd_tls_dh1024_param_file", "/f.pem")
+            .unwrap_err();
+        assert!(matches!(err, EditError::Unsafe { .. }), "{err}");
     }
 }
