@@ -168,19 +168,19 @@ pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Resu
     let mut notes = Vec::new();
     match &ecdhe {
         Some(list) => {
-            cf.main.set(CURVES, list);
+            cf.set_main(CURVES, list);
         }
         None => {
-            cf.main.remove(CURVES);
+            cf.remove_main(CURVES);
         }
     }
     if v.postfix >= Version::new(3, 8, 0) {
         match &ffdhe {
             Some(list) => {
-                cf.main.set(FFDHE, list);
+                cf.set_main(FFDHE, list);
             }
             None if *policy == Policy::Default => {
-                cf.main.remove(FFDHE);
+                cf.remove_main(FFDHE);
             }
             None => {}
         }
@@ -188,7 +188,7 @@ pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Resu
     if let Some(grade) = cf.main.get(GRADE).map(|p| p.value.clone())
         && (grade != "auto" || *policy == Policy::Default)
     {
-        cf.main.remove(GRADE);
+        cf.remove_main(GRADE);
         notes.push(format!(
             "removed {GRADE} = {grade} so that the group list is used"
         ));

@@ -17,3 +17,18 @@ pub fn hit(name: &str) {
     #[cfg(not(debug_assertions))]
     let _ = name;
 }
+
+/// A reader bug on demand, for the test of Postfix's parser as the judge
+/// (debug builds only): `DHROTATE_MISEDIT=FROM=>TO` replaces FROM with TO
+/// in every edited main.cf/master.cf, behind the back of dhrotate's own
+/// reader, as a parser gap would.
+pub fn misedit(bytes: Vec<u8>) -> Vec<u8> {
+    #[cfg(debug_assertions)]
+    if let Some(spec) = std::env::var_os("DHROTATE_MISEDIT")
+        && let Some((from, to)) = spec.to_string_lossy().split_once("=>")
+    {
+        let text = String::from_utf8_lossy(&bytes).replace(from, to);
+        return text.into_bytes();
+    }
+    bytes
+}

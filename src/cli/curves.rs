@@ -80,6 +80,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         let mut cf = ConfigFiles::load(&s.postfix_config_dir)?;
         let warnings = curves::apply_policy(&mut cf, &policy, &versions)?;
         Ok(Plan {
+            intents: cf.intents(),
             edits: cf.edits(),
             versions,
             decision: None,

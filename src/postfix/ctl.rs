@@ -21,6 +21,13 @@ pub trait Postfix {
     fn is_running(&self) -> Result<bool>;
     /// The configuration directory this instance reads.
     fn config_dir(&self) -> &Path;
+    /// Runs `postconf -c DIR ARGS...` on another directory (a staged copy)
+    /// and returns stdout and stderr; `None` where there is no real
+    /// postconf to ask (then edits are judged by dhrotate's reader alone).
+    fn postconf_in(&self, dir: &Path, args: &[&str]) -> Result<Option<(String, String)>> {
+        let _ = (dir, args);
+        Ok(None)
+    }
 }
 
 /// The real Postfix, reached through its command-line tools.
@@ -229,5 +236,21 @@ impl Postfix for SystemPostfix {
 
     fn config_dir(&self) -> &Path {
         &self.config_dir
+    }
+
+    fn postconf_in(&self, dir: &Path, args: &[&str]) -> Result<Option<(String, String)>> {
+        let dir = dir.to_string_lossy();
+        let argv = Self::argv(&dir, args);
+        let done = run_child(&self.postconf, &argv, self.timeout, Stderr::Pipe)?;
+        if !done.status.success() {
+            bail!(
+                "`{} {}` failed ({}): {}",
+                self.postconf.display(),
+                argv.join(" "),
+                done.status,
+                done.stderr.trim()
+            );
+        }
+        Ok(Some((done.stdout, done.stderr)))
     }
 }

@@ -6,6 +6,7 @@ pub mod instance;
 pub mod lines;
 pub mod maincf;
 pub mod mastercf;
+pub mod oracle;
 pub mod version;
 
 pub use ctl::{Postfix, SystemPostfix};

@@ -159,6 +159,9 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     if plan.changes_anything() {
         owed.set()?;
     }
+    if !plan.edits.is_empty() {
+        confirm_with_postconf(plan, settings, env.postfix)?;
+    }
     let mut journal = Journal::default();
     let result = write_all(plan, settings, &fresh, &mut journal);
     failpoint::hit("written");
@@ -248,6 +251,83 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         reload,
         verification,
     })
+}
+
+/// Stages the old and the edited main.cf/master.cf in the state directory
+/// and lets Postfix's own parser confirm that the edits change exactly what
+/// they mean to (see `postfix::oracle`). Refused edits change nothing.
+fn confirm_with_postconf(plan: &Plan, settings: &Settings, pf: &dyn Postfix) -> Result<()> {
+    use crate::postfix::oracle;
+    let stage = settings.state_dir.join("stage");
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage)
+            .with_context(|| format!("removing the old stage {}", stage.display()))?;
+    }
+    let mut views = Vec::new();
+    for (side, pick) in [("old", true), ("new", false)] {
+        let dir = stage.join(side);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        for name in ["main.cf", "master.cf"] {
+            let bytes = match plan
+                .edits
+                .iter()
+                .find(|e| e.path.file_name() == Some(name.as_ref()))
+            {
+                Some(e) if pick => e.before.clone(),
+                Some(e) => e.after.clone(),
+                None => fsutil::read_regular(&settings.postfix_config_dir.join(name))?,
+            };
+            let to = dir.join(name);
+            std::fs::write(&to, bytes).with_context(|| format!("writing {}", to.display()))?;
+        }
+        let run = |args: &[&str]| -> Result<(String, String)> {
+            pf.postconf_in(&dir, args)?
+                .ok_or_else(|| anyhow!("no postconf"))
+        };
+        // No postconf to ask (a test double, the demo without Postfix).
+        if pf.postconf_in(&dir, &["-h", "mail_version"])?.is_none() {
+            let _ = std::fs::remove_dir_all(&stage);
+            return Ok(());
+        }
+        let view = oracle::View::read(&dir, &run).map_err(|e| {
+            if pick {
+                e.context("postconf cannot read a copy of the current configuration")
+            } else {
+                Failure::Config(e.context(
+                    "Postfix's parser rejects the edited configuration; nothing was changed: set it by hand",
+                ))
+                .into()
+            }
+        })?;
+        views.push(view);
+    }
+    let _ = std::fs::remove_dir_all(&stage);
+    let current = |name: &str| -> Vec<u8> {
+        plan.edits
+            .iter()
+            .find(|e| e.path.file_name() == Some(name.as_ref()))
+            .map(|e| e.before.clone())
+            .unwrap_or_default()
+    };
+    let main = crate::postfix::MainCf::parse(&current("main.cf"));
+    let master = crate::postfix::MasterCf::parse(&current("master.cf"));
+    let line_of = |scope: &oracle::Scope, name: &str| match scope {
+        oracle::Scope::Main => main.get(name).map(|p| p.line),
+        oracle::Scope::Service(key) => master.service(key).map(|s| s.line),
+    };
+    let problems = oracle::judge(&views[0], &views[1], &plan.intents, &line_of);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Config(anyhow!(
+        "Postfix's own parser reads the edit differently from dhrotate, so nothing was changed; \
+         set these by hand: {}",
+        problems.join("; ")
+    ))
+    .into())
 }
 
 /// Probes the listeners that read the fresh groups (DESIGN.md step 10).

@@ -10,6 +10,7 @@ use crate::config::{GroupSpec, Mode, Settings, Use};
 use crate::error::Failure;
 use crate::fsutil::{self, FileMode};
 use crate::postfix::mastercf::EditError;
+use crate::postfix::oracle::Scope;
 use crate::postfix::{self, MainCf, MasterCf, Postfix, Version, Versions};
 
 /// The mode a run really uses, after `detect`.
@@ -107,6 +108,9 @@ pub struct Plan {
     pub old_files: Vec<OldFile>,
     /// Things the administrator should know (duplicate keys, odd lines).
     pub warnings: Vec<String>,
+    /// The settings the edits mean to change, for Postfix's own parser to
+    /// confirm before anything is installed.
+    pub intents: Vec<postfix::oracle::Intent>,
 }
 
 /// A group file that auto mode no longer uses.
@@ -136,6 +140,7 @@ pub struct ConfigFiles {
     /// master.cf, edited in memory.
     pub master: MasterCf,
     originals: [(Vec<u8>, FileMode); 2],
+    intents: Vec<postfix::oracle::Intent>,
 }
 
 impl ConfigFiles {
@@ -160,7 +165,25 @@ impl ConfigFiles {
             main_path,
             master_path,
             originals: [main_orig, master_orig],
+            intents: Vec::new(),
         })
+    }
+
+    /// What the edits so far mean to change.
+    pub fn intents(&self) -> Vec<postfix::oracle::Intent> {
+        self.intents.clone()
+    }
+
+    /// Sets `name = value` in main.cf.
+    pub fn set_main(&mut self, name: &str, value: &str) -> postfix::maincf::Change {
+        postfix::oracle::record(&mut self.intents, Scope::Main, name, Some(value));
+        self.main.set(name, value)
+    }
+
+    /// Removes every `name =` from main.cf.
+    pub fn remove_main(&mut self, name: &str) -> postfix::maincf::Change {
+        postfix::oracle::record(&mut self.intents, Scope::Main, name, None);
+        self.main.remove(name)
     }
 
     /// The files whose bytes the in-memory edits changed.
@@ -180,7 +203,7 @@ impl ConfigFiles {
                 edits.push(FileEdit {
                     path: path.clone(),
                     before: before.clone(),
-                    after: after.to_vec(),
+                    after: crate::failpoint::misedit(after.to_vec()),
                     mode: *mode,
                 });
             }
@@ -195,6 +218,12 @@ impl ConfigFiles {
         name: &str,
         value: &str,
     ) -> Result<postfix::maincf::Change> {
+        postfix::oracle::record(
+            &mut self.intents,
+            Scope::Service(key.into()),
+            name,
+            Some(value),
+        );
         self.master
             .set(key, name, value)
             .map_err(|e| service_error(e, &self.master, &self.master_path))
@@ -202,6 +231,7 @@ impl ConfigFiles {
 
     /// Removes `-o name=...` from a service.
     pub fn remove_override(&mut self, key: &str, name: &str) -> Result<postfix::maincf::Change> {
+        postfix::oracle::record(&mut self.intents, Scope::Service(key.into()), name, None);
         self.master
             .remove(key, name)
             .map_err(|e| service_error(e, &self.master, &self.master_path))
@@ -242,7 +272,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
                                 .get(param)
                                 .map(|p| postfix::expand_config_directory(&p.value, dir));
                             if current.as_deref() != Some(value.as_ref()) {
-                                let change = cf.main.set(param, &value);
+                                let change = cf.set_main(param, &value);
                                 warn_duplicates(change, param, &cf.main_path, &mut warnings);
                             }
                         }
@@ -289,6 +319,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
     };
 
     Ok(Plan {
+        intents: cf.intents(),
         edits: cf.edits(),
         versions,
         decision: Some(decision),
@@ -306,9 +337,9 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
 pub fn reset_to_auto(cf: &mut ConfigFiles, versions: &Versions) -> Result<()> {
     let remove = versions.postfix >= Version::new(3, 9, 0);
     if remove {
-        cf.main.remove(postfix::DH1024);
+        cf.remove_main(postfix::DH1024);
     } else if cf.main.get(postfix::DH1024).map(|p| p.value.as_str()) != Some("auto") {
-        cf.main.set(postfix::DH1024, "auto");
+        cf.set_main(postfix::DH1024, "auto");
     }
     for key in cf.services_overriding(postfix::DH1024) {
         if remove {
@@ -317,7 +348,7 @@ pub fn reset_to_auto(cf: &mut ConfigFiles, versions: &Versions) -> Result<()> {
             cf.set_override(&key, postfix::DH1024, "auto")?;
         }
     }
-    cf.main.remove(postfix::TLSPROXY_DH1024);
+    cf.remove_main(postfix::TLSPROXY_DH1024);
     for key in cf.services_overriding(postfix::TLSPROXY_DH1024) {
         cf.remove_override(&key, postfix::TLSPROXY_DH1024)?;
     }
@@ -336,7 +367,7 @@ fn drop_deprecated_grade(cf: &mut ConfigFiles, versions: &Versions) -> Result<Ve
     }
     for param in [postfix::EECDH_GRADE, postfix::TLSPROXY_EECDH_GRADE] {
         if let Some(p) = cf.main.get(param).cloned() {
-            cf.main.remove(param);
+            cf.remove_main(param);
             notes.push(format!(
                 "{} line {}: removed {param} = {} (deprecated since Postfix 3.9, which warns while it is set); \
                  OpenSSL now picks the curve from tls_eecdh_auto_curves",

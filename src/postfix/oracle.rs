@@ -1,0 +1,334 @@
+//! Postfix's own parser as the judge of every edit, at run time.
+//!
+//! dhrotate edits main.cf and master.cf with its own reader. Before the
+//! edited files are installed, both versions are copied into a private
+//! stage and read by `postconf -n`, `-P` and `-M`: exactly the intended
+//! parameters of exactly the intended services may change, to exactly the
+//! intended values, and no new warning may appear. Whatever dhrotate's
+//! reader gets wrong (a spelling nobody has thought of yet) then shows up
+//! as a difference, and the edit is refused before anything is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::Result;
+
+/// Where an intended setting lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// main.cf.
+    Main,
+    /// A master.cf `-o` override of `service/type`.
+    Service(String),
+}
+
+/// One setting an edit means to change: to `value`, or away (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// main.cf or a service.
+    pub scope: Scope,
+    /// The parameter.
+    pub name: String,
+    /// The new value; `None` removes the setting.
+    pub value: Option<String>,
+}
+
+/// Records intents, the last one per setting winning.
+pub fn record(intents: &mut Vec<Intent>, scope: Scope, name: &str, value: Option<&str>) {
+    intents.retain(|i| !(i.scope == scope && i.name == name));
+    intents.push(Intent {
+        scope,
+        name: name.to_owned(),
+        value: value.map(str::to_owned),
+    });
+}
+
+/// Runs `postconf -c STAGE ARGS...`: its stdout and stderr.
+pub type Postconf<'a> = &'a dyn Fn(&[&str]) -> Result<(String, String)>;
+
+/// What `postconf` reads from one copy of the configuration.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct View {
+    main: BTreeMap<String, String>,
+    overrides: BTreeMap<(String, String), String>,
+    entries: BTreeMap<String, String>,
+    warnings: BTreeSet<String>,
+}
+
+impl View {
+    /// Asks postconf about the copy in `dir`; `run` runs `postconf -c dir
+    /// ARGS` and returns its stdout and stderr.
+    pub fn read(dir: &Path, run: Postconf) -> Result<View> {
+        let mut view = View::default();
+        let shown = dir.display().to_string();
+        let mut warn = |stderr: &str| {
+            for line in stderr.lines().filter(|l| l.contains("warning:")) {
+                let line = line.replace(&shown, "<config>");
+                let line = line
+                    .split_once("warning:")
+                    .map_or(line.as_str(), |(_, w)| w);
+                view.warnings.insert(line.trim().to_owned());
+            }
+        };
+        let (n, e) = run(&["-n"])?;
+        warn(&e);
+        let (p, e) = run(&["-P"])?;
+        warn(&e);
+        let (m, e) = run(&["-M"])?;
+        warn(&e);
+        view.main = n.lines().filter_map(assignment).collect();
+        view.overrides = p
+            .lines()
+            .filter_map(assignment)
+            .filter_map(|(k, v)| {
+                let (svc, name) = k.rsplit_once('/')?;
+                Some(((svc.to_owned(), name.to_owned()), v))
+            })
+            .collect();
+        view.entries = m
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let key = format!("{}/{}", f.next()?, f.next()?);
+                Some((key, l.split_whitespace().collect::<Vec<_>>().join(" ")))
+            })
+            .collect();
+        Ok(view)
+    }
+}
+
+/// `name = value` (postconf prints `name =` for an empty value).
+fn assignment(line: &str) -> Option<(String, String)> {
+    let (k, v) = line.split_once(" =")?;
+    Some((k.trim().to_owned(), v.trim().to_owned()))
+}
+
+fn norm(v: Option<&String>) -> Option<String> {
+    v.map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Compares what Postfix reads before and after with what was meant;
+/// every difference is one sentence for the administrator. `line_of`
+/// tells the line of main.cf (`Scope::Main`, parameter) or of the master.cf
+/// entry (`Scope::Service`) in the current file, where there is one.
+pub fn judge(
+    old: &View,
+    new: &View,
+    intents: &[Intent],
+    line_of: &dyn Fn(&Scope, &str) -> Option<usize>,
+) -> Vec<String> {
+    let at = |scope: &Scope, name: &str| {
+        line_of(scope, name).map_or_else(String::new, |l| format!(" (line {l})"))
+    };
+    let mut problems = Vec::new();
+    let meant = |scope: &Scope, name: &str| {
+        intents
+            .iter()
+            .find(|i| &i.scope == scope && i.name == name)
+            .map(|i| i.value.clone())
+    };
+    let show = |v: &Option<String>| {
+        v.as_deref()
+            .map_or("(not set)".into(), |v| format!("{v:?}"))
+    };
+
+    let mut compare = |what: String,
+                       scope: &Scope,
+                       name: &str,
+                       before: Option<String>,
+                       after: Option<String>| {
+        match meant(scope, name) {
+            None if before != after => problems.push(format!(
+                "{what}: Postfix would read {name} as {} instead of {}, a change dhrotate did not make on purpose",
+                show(&after),
+                show(&before)
+            )),
+            Some(want) if norm(want.as_ref()) != after => problems.push(format!(
+                "{what}: dhrotate meant {name} = {}, but Postfix would read {}",
+                show(&want),
+                show(&after)
+            )),
+            _ => {}
+        }
+    };
+    // `postconf -c STAGE -n` lists config_directory (the stage itself).
+    let names: BTreeSet<&String> = old
+        .main
+        .keys()
+        .chain(new.main.keys())
+        .filter(|n| *n != "config_directory")
+        .collect();
+    for name in names {
+        compare(
+            format!("main.cf{}", at(&Scope::Main, name)),
+            &Scope::Main,
+            name,
+            norm(old.main.get(name)),
+            norm(new.main.get(name)),
+        );
+    }
+    for i in intents.iter().filter(|i| i.scope == Scope::Main) {
+        if !old.main.contains_key(&i.name) && !new.main.contains_key(&i.name) {
+            compare(
+                format!("main.cf{}", at(&Scope::Main, &i.name)),
+                &Scope::Main,
+                &i.name,
+                None,
+                None,
+            );
+        }
+    }
+    let keys: BTreeSet<&(String, String)> =
+        old.overrides.keys().chain(new.overrides.keys()).collect();
+    let mut seen = BTreeSet::new();
+    for key in keys {
+        let (svc, name) = key;
+        seen.insert(key.clone());
+        let scope = Scope::Service(svc.clone());
+        compare(
+            format!("master.cf service {svc}{}", at(&scope, name)),
+            &scope,
+            name,
+            norm(old.overrides.get(key)),
+            norm(new.overrides.get(key)),
+        );
+    }
+    for i in intents {
+        if let Scope::Service(svc) = &i.scope
+            && !seen.contains(&(svc.clone(), i.name.clone()))
+        {
+            compare(
+                format!("master.cf service {svc}{}", at(&i.scope, &i.name)),
+                &i.scope,
+                &i.name,
+                None,
+                None,
+            );
+        }
+    }
+
+    let edited: BTreeSet<&str> = intents
+        .iter()
+        .filter_map(|i| match &i.scope {
+            Scope::Service(s) => Some(s.as_str()),
+            Scope::Main => None,
+        })
+        .collect();
+    let services: BTreeSet<&String> = old.entries.keys().chain(new.entries.keys()).collect();
+    for svc in services {
+        match (old.entries.get(svc), new.entries.get(svc)) {
+            (Some(_), None) => problems.push(format!(
+                "master.cf: Postfix would no longer see service {svc}"
+            )),
+            (None, Some(_)) => {
+                problems.push(format!("master.cf: Postfix would see a new service {svc}"))
+            }
+            (Some(a), Some(b)) if a != b && !edited.contains(svc.as_str()) => {
+                problems.push(format!(
+                    "master.cf service {svc}{}: would change, although dhrotate did not edit it",
+                    at(&Scope::Service(svc.clone()), "")
+                ))
+            }
+            _ => {}
+        }
+    }
+
+    for w in new.warnings.difference(&old.warnings) {
+        // Setting a parameter Postfix deprecates (explicit mode on 3.9+)
+        // warns by nature; that is the administrator's choice of mode.
+        let about_intent = intents
+            .iter()
+            .any(|i| i.value.is_some() && w.contains(&format!("\"{}\"", i.name)));
+        if !about_intent {
+            problems.push(format!("postconf warns about the edited files: {w}"));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(main: &[(&str, &str)], overrides: &[(&str, &str, &str)]) -> View {
+        View {
+            main: main
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            overrides: overrides
+                .iter()
+                .map(|(s, k, v)| ((s.to_string(), k.to_string()), v.to_string()))
+                .collect(),
+            entries: overrides
+                .iter()
+                .map(|(s, _, _)| (s.to_string(), format!("{s} smtpd")))
+                .collect(),
+            warnings: BTreeSet::new(),
+        }
+    }
+
+    fn intent(scope: Scope, name: &str, value: Option<&str>) -> Intent {
+        Intent {
+            scope,
+            name: name.into(),
+            value: value.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_intended_change_and_nothing_else_passes() {
+        let old = view(&[("a", "1")], &[("sub/inet", "tls", "encrypt")]);
+        let new = view(
+            &[("a", "1"), ("dh", "/f.pem")],
+            &[("sub/inet", "tls", "encrypt")],
+        );
+        let intents = [intent(Scope::Main, "dh", Some("/f.pem"))];
+        assert!(judge(&old, &new, &intents, &|_, _| None).is_empty());
+    }
+
+    #[test]
+    fn a_lost_override_is_named() {
+        // What the unclosed-brace edit did: the service lost mandatory TLS.
+        let old = view(&[], &[("sub/inet", "smtpd_tls_security_level", "encrypt")]);
+        let new = view(
+            &[],
+            &[(
+                "sub/inet",
+                "smtpd_tls_dh1024_param_file",
+                "/f.pem smtpd_tls_security_level = encrypt }",
+            )],
+        );
+        let intents = [intent(
+            Scope::Service("sub/inet".into()),
+            "smtpd_tls_dh1024_param_file",
+            Some("/f.pem"),
+        )];
+        let problems = judge(&old, &new, &intents, &|_, _| None);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("smtpd_tls_dh1024_param_file"),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("smtpd_tls_security_level")
+                    && p.contains("did not make on purpose")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_warning_refuses_unless_it_is_about_the_intended_setting() {
+        let old = view(&[], &[]);
+        let mut new = view(&[("dh", "/f.pem")], &[]);
+        new.warnings
+            .insert("<config>/main.cf: support for parameter \"dh\" will be removed".into());
+        let intents = [intent(Scope::Main, "dh", Some("/f.pem"))];
+        assert!(judge(&old, &new, &intents, &|_, _| None).is_empty());
+        new.warnings
+            .insert("<config>/master.cf: missing '}'".into());
+        assert_eq!(judge(&old, &new, &intents, &|_, _| None).len(), 1);
+    }
+}
