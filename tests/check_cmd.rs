@@ -163,3 +163,54 @@ fn missing_file_and_symlink_are_refused() {
     assert_eq!(code, Some(3), "{text}");
     assert!(text.contains("symbolic link"), "{text}");
 }
+
+/// Work on untrusted input is bounded before the costly tests: a huge
+/// file, an oversized prime and a large composite are refused at once.
+#[test]
+fn hostile_sizes_are_refused_before_the_costly_tests() {
+    use openssl::bn::MsbOption;
+    let dir = scratch("check-hostile-sizes");
+    let odd = |bits: i32| {
+        let mut n = BigNum::new().unwrap();
+        n.rand(bits, MsbOption::ONE, true).unwrap();
+        n
+    };
+    let big = write(
+        &dir,
+        "65536.pem",
+        &pem_of(odd(65536), BigNum::from_u32(2).unwrap()),
+    );
+    let (code, out) = check(&[big.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("dhrotate reads at most 8192"), "{out}");
+
+    let over = write(
+        &dir,
+        "20000.pem",
+        &pem_of(odd(20000), BigNum::from_u32(2).unwrap()),
+    );
+    let start = std::time::Instant::now();
+    let (code, out) = check(&[over.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("more than the 16384 dhrotate tests"), "{out}");
+    assert!(out.contains("not tested"), "{out}");
+
+    // An odd 16382-bit number is composite (with overwhelming likelihood);
+    // one round of OpenSSL's Miller-Rabin says so, without num-prime's
+    // much slower test of p and (p-1)/2.
+    let composite = write(
+        &dir,
+        "16382.pem",
+        &pem_of(odd(16382), BigNum::from_u32(2).unwrap()),
+    );
+    let (code, out) = check(&[composite.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("p is not prime"), "{out}");
+    report(
+        "check-hostile-sizes",
+        &format!(
+            "three hostile sizes refused in {:?} in all (debug build)\n",
+            start.elapsed()
+        ),
+    );
+}

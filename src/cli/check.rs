@@ -108,13 +108,25 @@ fn print_human(r: &FileReport) {
             "  generator     {} (order {:?})",
             v.generator, v.generator_order
         );
-        println!("  p prime       {}", yes(v.p_prime));
-        println!(
-            "  (p-1)/2 prime {}{}",
-            yes(v.q_prime),
-            if v.q_prime { " (safe prime)" } else { "" }
-        );
-        if v.openssl_check.is_empty() {
+        if v.screened_out {
+            let composite = v.problems.iter().any(|p| p == "p is not prime");
+            println!(
+                "  p prime       {}",
+                if composite { "NO" } else { "not tested" }
+            );
+            println!(
+                "  (p-1)/2, generator order, DH_check: not tested (refused before these costly tests)"
+            );
+        } else {
+            println!("  p prime       {}", yes(v.p_prime));
+            println!(
+                "  (p-1)/2 prime {}{}",
+                yes(v.q_prime),
+                if v.q_prime { " (safe prime)" } else { "" }
+            );
+        }
+        if v.screened_out {
+        } else if v.openssl_check.is_empty() {
             println!("  OpenSSL check passed (DH_check)");
         } else {
             println!("  OpenSSL check {}", v.openssl_check.join(", "));

@@ -13,6 +13,11 @@ const END: &str = "-----END DH PARAMETERS-----";
 /// Why a file is not a usable PEM DH parameter file.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PemError {
+    /// Larger than any DH parameter file dhrotate accepts.
+    #[error(
+        "the file is {0} bytes; a DH parameter file of up to 16384 bits is under 3 KiB, and dhrotate reads at most {MAX_PEM_BYTES}"
+    )]
+    TooLarge(usize),
     /// The file is empty or only whitespace.
     #[error("the file is empty")]
     Empty,
@@ -43,8 +48,15 @@ pub enum PemError {
     Decode(String),
 }
 
+/// Most a PEM file may hold: decided before any decoding, so a huge or
+/// hostile file costs nothing.
+pub const MAX_PEM_BYTES: usize = 8 * 1024;
+
 /// Parses `bytes` as exactly one PEM DH PARAMETERS block.
 pub fn parse(bytes: &[u8]) -> Result<Dh<Params>, PemError> {
+    if bytes.len() > MAX_PEM_BYTES {
+        return Err(PemError::TooLarge(bytes.len()));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(PemError::Empty);
     }

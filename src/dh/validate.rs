@@ -57,6 +57,9 @@ pub struct Verdict {
     pub known: Option<KnownGroup>,
     /// Every reason to refuse the group; empty means accepted.
     pub problems: Vec<String>,
+    /// The primality, generator and DH_check tests did not run: the size
+    /// alone refuses it, or p is plainly composite.
+    pub screened_out: bool,
 }
 
 impl Verdict {
@@ -117,6 +120,9 @@ pub fn accept(
     Ok(ValidGroup { pem, verdict })
 }
 
+/// The largest prime dhrotate validates (RFC 7919 stops at 8192).
+pub const MAX_BITS: u32 = 16384;
+
 /// Runs every check on `dh`.
 pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict {
     let p = to_biguint(dh.prime_p());
@@ -134,6 +140,36 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
             "prime is {bits} bits, below the minimum of {}",
             policy.min_bits
         ));
+    }
+
+    if bits > MAX_BITS {
+        problems.push(format!(
+            "prime is {bits} bits, more than the {MAX_BITS} dhrotate tests (and far more than any client accepts)"
+        ));
+    }
+    // The tests below cost seconds to minutes on large input: a size that
+    // is refused anyway, or a p that one round of OpenSSL's Miller-Rabin
+    // (which never calls a composite prime) shows composite, skips them.
+    let screened_composite = problems.is_empty()
+        && !openssl::bn::BigNumContext::new()
+            .and_then(|mut ctx| dh.prime_p().is_prime(1, &mut ctx))
+            .unwrap_or(true);
+    if !problems.is_empty() || screened_composite {
+        if screened_composite {
+            problems.push("p is not prime".into());
+        }
+        return Verdict {
+            bits,
+            generator: g.to_string(),
+            fingerprint: fingerprint(dh.prime_p()),
+            p_prime: false,
+            q_prime: false,
+            generator_order: GeneratorOrder::Other,
+            openssl_check: Vec::new(),
+            known: catalog.lookup(dh.prime_p()).cloned(),
+            problems,
+            screened_out: true,
+        };
     }
 
     let one = BigUint::from(1u32);
@@ -207,6 +243,7 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
         openssl_check,
         known,
         problems,
+        screened_out: false,
     }
 }
 
