@@ -116,6 +116,73 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
 
 /// Refuses to write into a directory that someone other than root (or us)
 /// could write: they could swap files under us between check and rename.
+/// Whether a file or directory that tells root what to do (a config file,
+/// conf.d, a program dhrotate runs) is one only root, or the user running
+/// dhrotate, controls: owned by one of them, writable by nobody else.
+/// `None` when trusted, else the reason and the fix.
+fn untrusted(path: &Path, meta: &fs::Metadata) -> Option<String> {
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Some(format!(
+            "{} is owned by uid {}, not by root{}; `chown root {}`",
+            path.display(),
+            meta.uid(),
+            if me == 0 {
+                String::new()
+            } else {
+                format!(" or uid {me}")
+            },
+            path.display()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Some(format!(
+            "{} is group- or world-writable (mode {:o}); `chmod go-w {}`",
+            path.display(),
+            meta.mode() & 0o7777,
+            path.display()
+        ));
+    }
+    None
+}
+
+/// A configuration file or directory is trusted (see `untrusted`).
+pub fn check_trusted(path: &Path) -> Result<()> {
+    let meta = fs::metadata(path).with_context(|| format!("inspecting {}", path.display()))?;
+    match untrusted(path, &meta) {
+        Some(why) => bail!("refusing {why}"),
+        None => Ok(()),
+    }
+}
+
+/// A program dhrotate will run is trusted, and so is every directory on
+/// the way to it: anyone who can replace a directory on the path can
+/// replace the program. A root-owned directory with the sticky bit (/tmp,
+/// /var/tmp) is fine: nobody else can rename or remove entries in it. A
+/// program that does not exist is left to the command that runs it, which
+/// names it.
+pub fn check_trusted_program(path: &Path) -> Result<()> {
+    let real = match fs::canonicalize(path) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("resolving {}", path.display())),
+    };
+    let meta = fs::metadata(&real).with_context(|| format!("inspecting {}", real.display()))?;
+    if let Some(why) = untrusted(&real, &meta) {
+        bail!("refusing to run {}: {why}", path.display());
+    }
+    for dir in real.ancestors().skip(1) {
+        let meta = fs::metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
+        let sticky_root = meta.uid() == 0 && meta.mode() & 0o1000 != 0;
+        if let Some(why) = untrusted(dir, &meta)
+            && !sticky_root
+        {
+            bail!("refusing to run {}: its directory {why}", path.display());
+        }
+    }
+    Ok(())
+}
+
 pub fn check_dir_safe(dir: &Path) -> Result<()> {
     let meta =
         fs::symlink_metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;

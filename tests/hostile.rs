@@ -113,6 +113,93 @@ fn rows() -> Vec<Row> {
             says: &["group- or world-writable"],
             files: Files::Unchanged,
         },
+        // Trust: whoever controls these files controls a root process.
+        Row {
+            name: "config owned by another user (nobody), mode 0644",
+            setup: |c| {
+                chown_nobody(&c.cfg);
+                now()
+            },
+            code: 2,
+            says: &["is owned by uid", "not by root", "chown root"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "conf.d owned by another user",
+            setup: |c| {
+                let d = c.cfg.parent().unwrap().join("conf.d");
+                std::fs::create_dir_all(&d).unwrap();
+                c.chmod(&d, 0o755);
+                chown_nobody(&d);
+                now()
+            },
+            code: 2,
+            says: &["configuration directory", "conf.d is owned by uid"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "conf.d writable by others",
+            setup: |c| {
+                let d = c.cfg.parent().unwrap().join("conf.d");
+                std::fs::create_dir_all(&d).unwrap();
+                c.chmod(&d, 0o777);
+                now()
+            },
+            code: 2,
+            says: &["conf.d is group- or world-writable"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "postconf owned by another user",
+            setup: |c| {
+                let prog = c.file(
+                    "fake-postconf",
+                    b"#!/bin/sh\nexec /usr/sbin/postconf \"$@\"\n",
+                );
+                c.chmod(Path::new(&prog), 0o755);
+                chown_nobody(Path::new(&prog));
+                c.append_cfg(&format!("[postfix]\npostconf = \"{prog}\"\n"));
+                now()
+            },
+            code: 2,
+            says: &["refusing to run", "fake-postconf is owned by uid", "line"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "postfix writable by its group",
+            setup: |c| {
+                let prog = c.file(
+                    "fake-postfix",
+                    b"#!/bin/sh\nexec /usr/sbin/postfix \"$@\"\n",
+                );
+                c.chmod(Path::new(&prog), 0o775);
+                c.append_cfg(&format!("[postfix]\npostfix = \"{prog}\"\n"));
+                now()
+            },
+            code: 2,
+            says: &["refusing to run", "group- or world-writable", "chmod go-w"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "postconf in a directory others may write (no sticky bit)",
+            setup: |c| {
+                let d = c.base.join("open-bin");
+                std::fs::create_dir_all(&d).unwrap();
+                c.chmod(&d, 0o777);
+                let prog = d.join("postconf");
+                std::fs::write(&prog, b"#!/bin/sh\nexec /usr/sbin/postconf \"$@\"\n").unwrap();
+                c.chmod(&prog, 0o755);
+                c.append_cfg(&format!("[postfix]\npostconf = \"{}\"\n", prog.display()));
+                now()
+            },
+            code: 2,
+            says: &[
+                "refusing to run",
+                "its directory",
+                "open-bin is group- or world-writable",
+            ],
+            files: Files::Unchanged,
+        },
         Row {
             name: "config that is not UTF-8",
             setup: |c| {
@@ -593,6 +680,11 @@ fn every_hostile_input_is_refused_or_survived_as_the_table_says() {
     );
     assert!(rows.len() >= 30);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn chown_nobody(path: &Path) {
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    nix::unistd::chown(path, Some(nobody.uid), None).unwrap();
 }
 
 /// Sets every file's mtime a few seconds back (Postfix waits while a

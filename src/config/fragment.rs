@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -125,17 +125,8 @@ impl Loaded {
 /// Reads and parses one file; refuses one that others may write, since
 /// it tells a root process what to do.
 pub fn load(path: &Path) -> Result<Loaded> {
-    use std::os::unix::fs::MetadataExt;
     let bytes = crate::fsutil::read_regular(path)?;
-    let meta = std::fs::metadata(path).with_context(|| format!("inspecting {}", path.display()))?;
-    if meta.mode() & 0o022 != 0 {
-        bail!(
-            "refusing configuration {}: it is group- or world-writable (mode {:o}); `chmod go-w {}`",
-            path.display(),
-            meta.mode() & 0o7777,
-            path.display()
-        );
-    }
+    crate::fsutil::check_trusted(path).context("configuration")?;
     let text = String::from_utf8(bytes)
         .map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 ({e})", path.display()))?;
     let fragment: Fragment = toml::from_str(&text)

@@ -360,8 +360,16 @@ fn duration(v: Option<Origin<String>>, key: &str, default: &str) -> Result<Durat
 
 fn tool_path(v: Option<Origin<PathBuf>>, default: &str) -> Result<PathBuf> {
     match v {
-        None => Ok(PathBuf::from(default)),
-        Some(o) if o.value.is_absolute() => Ok(o.value),
+        None => {
+            let path = PathBuf::from(default);
+            crate::fsutil::check_trusted_program(&path)?;
+            Ok(path)
+        }
+        Some(o) if o.value.is_absolute() => {
+            crate::fsutil::check_trusted_program(&o.value)
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", o.at))?;
+            Ok(o.value)
+        }
         Some(o) => bail!(
             "{}: {} must be an absolute path (no PATH lookup as root)",
             o.at,
