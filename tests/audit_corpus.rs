@@ -288,3 +288,35 @@ fn a_large_file_is_counted_exactly_like_its_parts() {
     assert_eq!(v["lines"]["session"].as_u64(), Some(26 * n));
     assert_eq!(v["key_exchange"]["X25519"].as_u64(), Some(3 * n));
 }
+
+/// The portable prefilter (what Debian's architectures without the SIMD
+/// searcher run) gives the same report as the fast path, on every corpus
+/// log and on a large mixed log read in one piece (two threads).
+#[test]
+fn the_portable_prefilter_reports_exactly_what_the_simd_one_does() {
+    use dhrotate::audit::Auditor;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus/logs");
+    let mut logs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    // A large one, past the size at which the auditor splits work.
+    let big: Vec<u8> = logs
+        .iter()
+        .flatten()
+        .copied()
+        .cycle()
+        .take(3 << 20)
+        .collect();
+    logs.push(big);
+    for (i, log) in logs.iter().enumerate() {
+        let report = |mut a: Auditor| {
+            a.read(log.as_slice()).unwrap();
+            serde_json::to_string(&a.finish()).unwrap()
+        };
+        let fast = report(Auditor::new());
+        let portable = report(Auditor::portable());
+        assert_eq!(fast, portable, "log {i}");
+        assert!(fast.contains("\"total\""), "log {i}: {fast}");
+    }
+}

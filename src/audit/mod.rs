@@ -163,10 +163,56 @@ pub struct Auditor {
     /// Cores to use; the second works through a helper auditor.
     threads: usize,
     helper: Option<Box<Auditor>>,
-    prefilter: aho_corasick::packed::Searcher,
+    prefilter: Prefilter,
     /// " TLS connection established ", then FAILURES, then UNPARSED_MARKERS.
     markers: AhoCorasick,
     postfix_tag: Finder<'static>,
+}
+
+/// Finds the next line worth a closer look. The packed SIMD (Teddy)
+/// searcher skips unrelated text at memory speed where the CPU has it
+/// (x86_64, aarch64); elsewhere (armhf, ppc64el, s390x, riscv64...) the
+/// general automaton, with the same patterns and the same answers.
+enum Prefilter {
+    Packed(aho_corasick::packed::Searcher),
+    Portable(AhoCorasick),
+}
+
+impl Prefilter {
+    fn patterns() -> impl Iterator<Item = &'static str> {
+        std::iter::once(" TLS connection established ")
+            .chain(FAILURES)
+            .chain(UNPARSED_MARKERS)
+            .chain(["Received:"])
+    }
+
+    fn new(portable: bool) -> Prefilter {
+        let packed = (!portable)
+            .then(|| {
+                aho_corasick::packed::Config::new()
+                    .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(Self::patterns())
+                    .build()
+            })
+            .flatten();
+        match packed {
+            Some(s) => Prefilter::Packed(s),
+            None => Prefilter::Portable(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(Self::patterns())
+                    .expect("static patterns"),
+            ),
+        }
+    }
+
+    fn find(&self, haystack: &[u8]) -> Option<aho_corasick::Match> {
+        match self {
+            Prefilter::Packed(s) => s.find(haystack),
+            Prefilter::Portable(a) => a.find(haystack),
+        }
+    }
 }
 
 impl Default for Auditor {
@@ -178,6 +224,16 @@ impl Default for Auditor {
 impl Auditor {
     /// A fresh auditor.
     pub fn new() -> Auditor {
+        Auditor::with_prefilter(false)
+    }
+
+    /// A fresh auditor that uses the portable prefilter even where the SIMD
+    /// one is available: what other architectures run, for tests.
+    pub fn portable() -> Auditor {
+        Auditor::with_prefilter(true)
+    }
+
+    fn with_prefilter(portable: bool) -> Auditor {
         Auditor {
             report: Report::default(),
             peers: HashMap::new(),
@@ -185,20 +241,7 @@ impl Auditor {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
             helper: None,
             // Any line worth a closer look contains one of these.
-            // The full markers with the packed SIMD (Teddy) searcher: it skips
-            // unrelated text at memory speed, where the general automaton's
-            // rare-byte prefilter stopped at every common letter.
-            prefilter: aho_corasick::packed::Config::new()
-                .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
-                .builder()
-                .extend(
-                    std::iter::once(" TLS connection established ")
-                        .chain(FAILURES)
-                        .chain(UNPARSED_MARKERS)
-                        .chain(["Received:"]),
-                )
-                .build()
-                .expect("Teddy is available on this CPU"),
+            prefilter: Prefilter::new(portable),
             markers: AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostFirst)
                 .build(
@@ -294,8 +337,9 @@ impl Auditor {
             return;
         };
         let (first, second) = block.split_at(mid);
+        let portable = matches!(self.prefilter, Prefilter::Portable(_));
         let mut helper = self.helper.take().unwrap_or_else(|| {
-            let mut h = Auditor::new();
+            let mut h = Auditor::with_prefilter(portable);
             h.threads = 1;
             Box::new(h)
         });
