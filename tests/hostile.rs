@@ -113,6 +113,42 @@ fn rows() -> Vec<Row> {
             says: &["group- or world-writable"],
             files: Files::Unchanged,
         },
+        // Durations out of range (a 0 s timeout kills every command; a huge
+        // wait overflows the arithmetic on instants).
+        Row {
+            name: "command timeout of 0s",
+            setup: |c| {
+                c.append_cfg("[postfix]\ntimeout = \"0s\"\n");
+                now()
+            },
+            code: 2,
+            says: &[
+                "postfix.timeout = \"0s\" is out of range",
+                "between 1s and 1h",
+                "line",
+            ],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "lock_wait of a million days",
+            setup: |c| {
+                c.edit_cfg("lock_wait = \"0s\"", "lock_wait = \"1000000d\"");
+                now()
+            },
+            code: 2,
+            says: &["lock_wait = \"1000000d\" is out of range"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "schedule jitter of 100 years",
+            setup: |c| {
+                c.append_cfg("[schedule]\njitter = \"100years\"\n");
+                now()
+            },
+            code: 2,
+            says: &["schedule.jitter = \"100years\" is out of range"],
+            files: Files::Unchanged,
+        },
         // Trust: whoever controls these files controls a root process.
         Row {
             name: "config owned by another user (nobody), mode 0644",

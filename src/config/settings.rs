@@ -345,17 +345,43 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
     })
 }
 
+/// The range each duration must fall in: below it a setting makes no
+/// sense (a 0 s command timeout kills every command), above it the
+/// arithmetic on instants could overflow and nobody means it.
+fn duration_range(key: &str) -> (Duration, Duration) {
+    const DAY: u64 = 86400;
+    let (lo, hi) = match key {
+        "max_age" => (3600, 3650 * DAY),
+        "schedule.jitter" => (0, 7 * DAY),
+        "postfix.timeout" => (1, 3600),
+        "lock_wait" => (0, DAY),
+        _ => (0, 3650 * DAY),
+    };
+    (Duration::from_secs(lo), Duration::from_secs(hi))
+}
+
 fn duration(v: Option<Origin<String>>, key: &str, default: &str) -> Result<Duration> {
-    match v {
-        None => Ok(humantime::parse_duration(default).expect("valid default")),
-        Some(o) => humantime::parse_duration(&o.value).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {key} = {:?} is not a duration ({e}); write e.g. \"7d\", \"12h\", \"90s\"",
-                o.at,
-                o.value
-            )
-        }),
+    let Some(o) = v else {
+        return Ok(humantime::parse_duration(default).expect("valid default"));
+    };
+    let d = humantime::parse_duration(&o.value).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {key} = {:?} is not a duration ({e}); write e.g. \"7d\", \"12h\", \"90s\"",
+            o.at,
+            o.value
+        )
+    })?;
+    let (lo, hi) = duration_range(key);
+    if d < lo || d > hi {
+        bail!(
+            "{}: {key} = {:?} is out of range; it must be between {} and {}",
+            o.at,
+            o.value,
+            humantime::format_duration(lo),
+            humantime::format_duration(hi)
+        );
     }
+    Ok(d)
 }
 
 fn tool_path(v: Option<Origin<PathBuf>>, default: &str) -> Result<PathBuf> {
