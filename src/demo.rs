@@ -29,7 +29,7 @@ const EXAMPLE_MASTER_CF: &str = include_str!("../examples/demo/master.cf");
 const POSTFIX_DEMO_DIR: &str = "/var/tmp/dhrotate-demo";
 
 /// Runs the demo.
-pub fn run(dry_run: bool) -> Result<u8> {
+pub fn run(dry_run: bool, interrupt: crate::signals::Interrupt) -> Result<u8> {
     let real = nix::unistd::geteuid().is_root() && Path::new("/usr/sbin/postfix").exists();
     let base = if real {
         fresh_shared_dir(Path::new(POSTFIX_DEMO_DIR))?
@@ -44,14 +44,14 @@ pub fn run(dry_run: bool) -> Result<u8> {
     };
     println!("demo directory: {}", base.display());
     if real {
-        with_private_postfix(&base, dry_run)
+        with_private_postfix(&base, dry_run, interrupt)
     } else {
         println!(
             "Postfix is not installed or you are not root: running without a Postfix instance. \
              Generation, validation, atomic writes and config edits are real; `postfix check` and \
              reload are skipped and planning assumes Postfix 3.7."
         );
-        without_postfix(&base, dry_run)
+        without_postfix(&base, dry_run, interrupt)
     }
 }
 
@@ -132,7 +132,11 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
     s
 }
 
-fn with_private_postfix(base: &Path, dry_run: bool) -> Result<u8> {
+fn with_private_postfix(
+    base: &Path,
+    dry_run: bool,
+    interrupt: crate::signals::Interrupt,
+) -> Result<u8> {
     let mut instance = Instance::create(&base.join("postfix"))?;
     instance.start()?;
     println!(
@@ -152,7 +156,7 @@ fn with_private_postfix(base: &Path, dry_run: bool) -> Result<u8> {
     };
     show_served(&instance, "before")?;
     println!("{SEARCHING}");
-    crate::cli::now::rotate_and_print(&settings, &pf, dry_run)?;
+    crate::cli::now::rotate_and_print(&settings, &pf, dry_run, interrupt)?;
     if dry_run {
         return Ok(0);
     }
@@ -242,7 +246,7 @@ impl Postfix for Absent {
     }
 }
 
-fn without_postfix(base: &Path, dry_run: bool) -> Result<u8> {
+fn without_postfix(base: &Path, dry_run: bool, interrupt: crate::signals::Interrupt) -> Result<u8> {
     let config_dir = base.join("etc");
     std::fs::create_dir_all(&config_dir)?;
     std::fs::write(config_dir.join("main.cf"), EXAMPLE_MAIN_CF)?;
@@ -255,6 +259,7 @@ fn without_postfix(base: &Path, dry_run: bool) -> Result<u8> {
             config_dir: config_dir.clone(),
         },
         dry_run,
+        interrupt,
     )
 }
 

@@ -16,5 +16,6 @@ pub mod postfix;
 pub mod probe;
 pub mod rotation;
 pub mod schedule;
+pub mod signals;
 pub mod state;
 pub mod verify;

@@ -434,3 +434,69 @@ fn a_missing_postconf_is_named_and_changes_nothing() {
     );
     now_refused(&inst.config_dir, &cfg, 1, &["/nonexistent/sbin/postconf"]);
 }
+
+#[test]
+fn signals_still_work_after_the_search_a_second_one_ends_the_run_at_once() {
+    // The search used to unregister its handlers, which left SIGINT and
+    // SIGTERM ignored for the rest of the run: a hanging reload could then
+    // not be stopped at all. Now the first signal is noted (a rotation
+    // that is writing finishes or rolls back) and a second one ends the
+    // process at once; the reload it owed is paid by the next run.
+    let dir = scratch("inject-bin-slow-reload");
+    let marker = dir.join("reloading");
+    let slow = dir.join("postfix-slow-reload");
+    std::fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh\nif [ \"$3\" = reload ]; then touch {}; exec sleep 30; fi\nexec /usr/sbin/postfix \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let extra = format!("[postfix]\npostfix = \"{}\"\n", slow.display());
+    let (_base, _inst, cfg) = rotated_instance("signal-after-search", &extra);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+        .args(["--config", cfg.to_str().unwrap(), "now"])
+        .env_remove("DHROTATE_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let sent = std::time::Instant::now();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first signal alone ended the run"
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(5),
+            "dhrotate ignored two SIGTERMs during the reload"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    report(
+        "signals",
+        &format!(
+            "second SIGTERM during a hanging reload: ended after {:?}\n",
+            sent.elapsed()
+        ),
+    );
+}

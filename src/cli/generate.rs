@@ -44,7 +44,12 @@ pub fn run(args: &Args) -> Result<u8> {
     let threads = args.threads.unwrap_or_else(default_threads);
     let dh = match args.engine {
         Engine::Openssl => crate::dh::generate::generate(args.bits)?,
-        Engine::Search => match search_with_signals(args.bits, threads, &control)? {
+        Engine::Search => match search_with_signals(
+            args.bits,
+            threads,
+            &control,
+            &crate::signals::Interrupt::install()?,
+        )? {
             Some(dh) => dh,
             None => bail!("interrupted; nothing was written"),
         },
@@ -83,15 +88,8 @@ pub fn search_with_signals(
     bits: u32,
     threads: usize,
     control: &Arc<Control>,
+    interrupt: &crate::signals::Interrupt,
 ) -> Result<Option<openssl::dh::Dh<openssl::pkey::Params>>> {
-    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut ids = Vec::new();
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        ids.push(
-            signal_hook::flag::register(sig, Arc::clone(&interrupted))
-                .context("installing signal handlers")?,
-        );
-    }
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(
@@ -104,7 +102,7 @@ pub fn search_with_signals(
         let worker = s.spawn(|| crate::dh::search::generate(bits, threads, control));
         // Watch for signals and keep the terminal informed meanwhile.
         while !worker.is_finished() {
-            if interrupted.load(Ordering::Relaxed) {
+            if interrupt.is_set() {
                 control.cancel.store(true, Ordering::SeqCst);
             }
             if let Some(b) = &bar {
@@ -127,10 +125,7 @@ pub fn search_with_signals(
         tested = control.tested.load(Ordering::Relaxed),
         "search finished"
     );
-    for id in ids {
-        signal_hook::low_level::unregister(id);
-    }
-    if interrupted.load(Ordering::Relaxed) {
+    if interrupt.is_set() {
         return Ok(None);
     }
     result

@@ -39,8 +39,9 @@ pub struct Args {
 
 /// Runs `now`.
 pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
+    let interrupt = crate::signals::Interrupt::install()?;
     if args.demo {
-        return crate::demo::run(args.dry_run);
+        return crate::demo::run(args.dry_run, interrupt);
     }
     let settings = super::settings(
         cli,
@@ -51,7 +52,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         },
     )?;
     let postfix = super::system_postfix(&settings);
-    let code = rotate_and_print(&settings, &postfix, args.dry_run)?;
+    let code = rotate_and_print(&settings, &postfix, args.dry_run, interrupt)?;
     if !args.dry_run && !args.no_refill && settings.pool_size > 0 {
         refill_in_background(cli);
     }
@@ -62,19 +63,27 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
 pub struct PoolOrSearch {
     pool: Pool,
     control: std::sync::Arc<Control>,
+    interrupt: crate::signals::Interrupt,
 }
 
 impl PoolOrSearch {
-    /// Source backed by the pool in `settings.state_dir`.
-    pub fn new(settings: &Settings) -> PoolOrSearch {
-        PoolOrSearch::with_control(settings, std::sync::Arc::new(Control::default()))
+    /// Source backed by the pool in `settings.state_dir`; SIGINT/SIGTERM
+    /// (`interrupt`) stop a search.
+    pub fn new(settings: &Settings, interrupt: crate::signals::Interrupt) -> PoolOrSearch {
+        PoolOrSearch {
+            pool: Pool::new(&settings.state_dir),
+            control: std::sync::Arc::new(Control::default()),
+            interrupt,
+        }
     }
 
-    /// The same, with a search the caller can cancel (the daemon's shutdown).
+    /// The same, with a search the caller cancels itself (the daemon's
+    /// shutdown, which has its own signal handling).
     pub fn with_control(settings: &Settings, control: std::sync::Arc<Control>) -> PoolOrSearch {
         PoolOrSearch {
             pool: Pool::new(&settings.state_dir),
             control,
+            interrupt: crate::signals::Interrupt::never(),
         }
     }
 }
@@ -88,7 +97,7 @@ impl GroupSource for PoolOrSearch {
             return Ok((dh, "pool"));
         }
         let threads = super::generate::default_threads();
-        match super::generate::search_with_signals(bits, threads, &self.control)? {
+        match super::generate::search_with_signals(bits, threads, &self.control, &self.interrupt)? {
             Some(dh) => Ok((dh, "search")),
             None => anyhow::bail!(
                 "interrupted while generating a {bits}-bit group; nothing was changed"
@@ -118,11 +127,16 @@ fn refill_in_background(cli: &Cli) {
 }
 
 /// Rotates with `postfix` and prints what happened; shared with the demo.
-pub fn rotate_and_print(settings: &Settings, postfix: &dyn Postfix, dry_run: bool) -> Result<u8> {
+pub fn rotate_and_print(
+    settings: &Settings,
+    postfix: &dyn Postfix,
+    dry_run: bool,
+    interrupt: crate::signals::Interrupt,
+) -> Result<u8> {
     let catalog = Catalog::embedded();
     let env = Env {
         postfix,
-        source: &PoolOrSearch::new(settings),
+        source: &PoolOrSearch::new(settings, interrupt),
         catalog: &catalog,
         now: SystemTime::now(),
     };

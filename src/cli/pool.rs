@@ -73,6 +73,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
             }
             let threads = threads.unwrap_or_else(super::generate::default_threads);
             let control = Arc::new(Control::default());
+            let interrupt = crate::signals::Interrupt::install()?;
             let catalog = Catalog::embedded();
             for bits in bits.map_or_else(|| sizes(&settings), |b| vec![b]) {
                 let want = match count {
@@ -80,7 +81,8 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
                     None => (settings.pool_size as usize).saturating_sub(pool.count(bits)?),
                 };
                 for _ in 0..want {
-                    let Some(dh) = super::generate::search_with_signals(bits, threads, &control)?
+                    let Some(dh) =
+                        super::generate::search_with_signals(bits, threads, &control, &interrupt)?
                     else {
                         bail!("interrupted; the groups added so far stay in the pool");
                     };
