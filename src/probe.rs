@@ -282,6 +282,8 @@ fn starttls(addr: &str, stream: &TcpStream, timeout: Duration) -> Result<(), Pro
     let mut conn = Smtp {
         stream,
         buf: Vec::new(),
+        deadline: std::time::Instant::now() + timeout * 2,
+        budget: MAX_SMTP_BYTES,
     };
     match conn.reply() {
         Ok(lines) if lines[0].starts_with("220") => {}
@@ -292,6 +294,7 @@ fn starttls(addr: &str, stream: &TcpStream, timeout: Duration) -> Result<(), Pro
             ));
         }
         Err(Silence::Io(e)) => return Err(not_smtp(format!("reading its greeting failed: {e}"))),
+        Err(Silence::TooMuch) => return Err(not_smtp(too_much())),
         Err(Silence::Timeout) => {
             // HTTP servers wait for a request, TLS servers for a ClientHello.
             let _ = (&*stream).write_all(b"EHLO dhrotate.invalid\r\n");
@@ -319,9 +322,10 @@ fn starttls(addr: &str, stream: &TcpStream, timeout: Duration) -> Result<(), Pro
     (&*stream)
         .write_all(b"EHLO dhrotate.invalid\r\n")
         .map_err(|e| not_smtp(e.to_string()))?;
-    let ehlo = conn
-        .reply()
-        .map_err(|_| not_smtp("no reply to EHLO".into()))?;
+    let ehlo = conn.reply().map_err(|e| match e {
+        Silence::TooMuch => not_smtp(too_much()),
+        _ => not_smtp("no reply to EHLO".into()),
+    })?;
     if !ehlo[0].starts_with("250") {
         return Err(not_smtp(format!("EHLO was answered with {:?}", ehlo[0])));
     }
@@ -345,6 +349,12 @@ fn starttls(addr: &str, stream: &TcpStream, timeout: Duration) -> Result<(), Pro
         }),
         Err(_) => Err(not_smtp("no reply to STARTTLS".into())),
     }
+}
+
+fn too_much() -> String {
+    format!(
+        "it sent more than an SMTP server sends before STARTTLS (over {MAX_REPLY_LINES} lines in a reply, or {MAX_SMTP_BYTES} bytes)"
+    )
 }
 
 fn describe_stranger(addr: &str, line: &str) -> ProbeError {
@@ -375,15 +385,27 @@ fn answers_tls(addr: &str, timeout: Duration) -> bool {
 enum Silence {
     Timeout,
     Closed,
+    /// More lines or bytes than any SMTP server sends before STARTTLS.
+    TooMuch,
     Binary(u8),
     Io(std::io::Error),
 }
 
+/// Most a server may send before STARTTLS (a real greeting and EHLO reply
+/// are well under 2 KiB), and most lines in one reply: a hostile or broken
+/// peer cannot keep the probe reading.
+const MAX_SMTP_BYTES: usize = 64 * 1024;
+const MAX_REPLY_LINES: usize = 100;
+
 /// Just enough SMTP to reach STARTTLS, reading byte-exactly so no TLS
-/// bytes are swallowed by a buffer.
+/// bytes are swallowed by a buffer. The whole exchange has a deadline
+/// (a peer that drips a byte at a time within the read timeout still
+/// ends) and a byte budget.
 struct Smtp<'a> {
     stream: &'a TcpStream,
     buf: Vec<u8>,
+    deadline: std::time::Instant,
+    budget: usize,
 }
 
 impl Smtp<'_> {
@@ -391,9 +413,14 @@ impl Smtp<'_> {
         self.buf.clear();
         let mut byte = [0u8; 1];
         loop {
+            if std::time::Instant::now() > self.deadline {
+                return Err(Silence::Timeout);
+            }
             match (&*self.stream).read(&mut byte) {
                 Ok(0) => return Err(Silence::Closed),
+                Ok(_) if self.budget == 0 => return Err(Silence::TooMuch),
                 Ok(_) => {
+                    self.budget -= 1;
                     if self.buf.is_empty() && !(byte[0].is_ascii_graphic() || byte[0] == b' ') {
                         return Err(Silence::Binary(byte[0]));
                     }
@@ -425,6 +452,9 @@ impl Smtp<'_> {
             .last()
             .is_some_and(|l| l.len() >= 4 && l.as_bytes()[3] == b'-')
         {
+            if lines.len() >= MAX_REPLY_LINES {
+                return Err(Silence::TooMuch);
+            }
             lines.push(self.line()?);
         }
         Ok(lines)

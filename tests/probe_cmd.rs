@@ -159,3 +159,43 @@ fn tls_only_server_probed_with_starttls_is_exit_9() {
         "{text}"
     );
 }
+
+/// A peer that never ends its reply (an endless `220-` continuation, or a
+/// byte at a time just inside the read timeout) cannot keep the probe.
+#[test]
+fn an_endless_or_dripping_greeting_is_cut_off() {
+    for drip in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Some(conn) = listener.incoming().flatten().next() {
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_secs(30) {
+                    let sent = if drip {
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        (&conn).write_all(b"2")
+                    } else {
+                        (&conn).write_all(b"220-still greeting\r\n")
+                    };
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let start = std::time::Instant::now();
+        let (code, text) = probe(&[&format!("127.0.0.1:{port}")]);
+        assert_eq!(code, Some(8), "drip {drip}: {text}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "drip {drip}: took {:?}",
+            start.elapsed()
+        );
+        let why = if drip {
+            "no SMTP greeting within"
+        } else {
+            "more than an SMTP server sends"
+        };
+        assert!(text.contains(why), "drip {drip}: {text}");
+    }
+}
