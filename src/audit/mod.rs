@@ -17,6 +17,10 @@ use session::{Direction, Session};
 /// this, further new peers are only counted, so memory stays bounded.
 const MAX_PEERS: usize = 10_000;
 const CHUNK: usize = 4 << 20;
+/// A folded record (log record or Received: header) longer than this
+/// stops growing: its further fold lines are counted, their text dropped.
+/// Real ones are a few hundred bytes.
+const MAX_FOLDED: usize = 64 << 10;
 
 /// Failure messages worth counting, as Postfix logs them.
 const FAILURES: [&str; 7] = [
@@ -132,6 +136,35 @@ pub struct Report {
     pub peers_without_fs: BTreeMap<String, u64>,
     /// Sessions whose peer was not tracked because of the peer limit.
     pub peers_untracked: u64,
+    /// Limits hit on hostile or broken input, so nothing is dropped in
+    /// silence: records longer than the read buffer (4 MiB), cut where a
+    /// line ends or skipped to the next line; folded records capped at
+    /// 64 KiB of text.
+    pub limits: Limits,
+}
+
+/// How often each input limit was hit.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Records over 4 MiB that were split at a line end.
+    pub records_split: u64,
+    /// Lines over 4 MiB, counted as one line each and otherwise skipped.
+    pub lines_skipped: u64,
+    /// Folded records whose text was capped at 64 KiB.
+    pub folds_capped: u64,
+}
+
+impl Limits {
+    fn add(&mut self, o: &Limits) {
+        self.records_split += o.records_split;
+        self.lines_skipped += o.lines_skipped;
+        self.folds_capped += o.folds_capped;
+    }
+
+    /// Whether any limit was hit.
+    pub fn any(&self) -> bool {
+        *self != Limits::default()
+    }
 }
 
 impl Report {
@@ -254,22 +287,52 @@ impl Auditor {
         }
     }
 
-    /// Reads a whole stream, a chunk at a time.
+    /// Reads a whole stream, a chunk at a time, in memory bounded by the
+    /// chunk whatever the input (no newline at all, endless folds).
     pub fn read(&mut self, mut input: impl Read) -> std::io::Result<()> {
         let mut buf = vec![0u8; CHUNK];
         let mut filled = 0;
+        // Inside a line longer than the buffer: drop bytes up to its end.
+        let mut skipping = false;
         loop {
             if filled == buf.len() {
-                // A record longer than the buffer: grow, records are not split.
-                buf.resize(buf.len() * 2, 0);
+                // A record longer than the buffer: cut it at its last line
+                // end, or, with none, skip the line (counted once).
+                match memchr::memrchr(b'\n', &buf[..filled]) {
+                    Some(i) => {
+                        self.report.limits.records_split += 1;
+                        self.block(&buf[..=i], false);
+                        buf.copy_within(i + 1..filled, 0);
+                        filled -= i + 1;
+                    }
+                    None => {
+                        filled = 0;
+                        skipping = true;
+                    }
+                }
             }
             let n = input.read(&mut buf[filled..])?;
             if n == 0 {
+                if skipping {
+                    self.skipped_line();
+                }
                 if filled > 0 {
                     self.block(&buf[..filled], true);
                 }
                 self.finish_pending();
                 return Ok(());
+            }
+            if skipping {
+                match memchr::memchr(b'\n', &buf[filled..filled + n]) {
+                    Some(i) => {
+                        self.skipped_line();
+                        skipping = false;
+                        buf.copy_within(filled + i + 1..filled + n, filled);
+                        filled += n - i - 1;
+                    }
+                    None => continue,
+                }
+                continue;
             }
             filled += n;
             if filled < buf.len() / 2 {
@@ -386,6 +449,7 @@ impl Auditor {
         r.received_plaintext += o.received_plaintext;
         r.received_foreign += o.received_foreign;
         r.peers_untracked += o.peers_untracked;
+        r.limits.add(&o.limits);
         for (mine, theirs) in [
             (&mut r.by_direction, o.by_direction),
             (&mut r.protocols, o.protocols),
@@ -515,6 +579,12 @@ impl Auditor {
         }
     }
 
+    fn skipped_line(&mut self) {
+        self.report.limits.lines_skipped += 1;
+        self.report.lines.total += 1;
+        self.report.lines.other += 1;
+    }
+
     /// Appends a folded continuation to the pending record, if it is one.
     fn continue_pending(&mut self, line: &str) -> bool {
         let indented = line.starts_with([' ', '\t']) && !line.trim().is_empty();
@@ -533,8 +603,13 @@ impl Auditor {
                     && self.postfix_tag.find(line.as_bytes()).is_none()
                     && (!complete || wants_more || ATTRIBUTES.iter().any(|a| t.starts_with(a)));
                 if joins {
-                    text.push(' ');
-                    text.push_str(t.trim_end_matches('"'));
+                    if text.len() < MAX_FOLDED {
+                        text.push(' ');
+                        text.push_str(t.trim_end_matches('"'));
+                        if text.len() >= MAX_FOLDED {
+                            self.report.limits.folds_capped += 1;
+                        }
+                    }
                     *lines += 1;
                 }
                 joins
@@ -542,8 +617,13 @@ impl Auditor {
             Pending::Received { text, lines } => {
                 let joins = indented && !line.trim_start().starts_with("Received: ");
                 if joins {
-                    text.push(' ');
-                    text.push_str(line.trim());
+                    if text.len() < MAX_FOLDED {
+                        text.push(' ');
+                        text.push_str(line.trim());
+                        if text.len() >= MAX_FOLDED {
+                            self.report.limits.folds_capped += 1;
+                        }
+                    }
                     *lines += 1;
                 }
                 joins
@@ -672,6 +752,38 @@ Nov 29 10:00:02 mx postfix/qmgr[3]: ABC: removed\n";
         a.threads = threads;
         a.read(input).unwrap();
         a.finish()
+    }
+
+    #[test]
+    fn a_line_longer_than_the_buffer_is_skipped_and_counted_once() {
+        let mut input = vec![b'a'; 9 << 20];
+        input.extend_from_slice(b"\n");
+        input.extend(sample(1));
+        let r = run(&input, 1);
+        let plain = run(&sample(1), 1);
+        assert_eq!(r.limits.lines_skipped, 1);
+        assert_eq!(r.lines.total, plain.lines.total + 1);
+        assert_eq!(r.sessions, plain.sessions);
+        // No newline at all, up to the end.
+        let r = run(&vec![b'x'; 9 << 20], 1);
+        assert_eq!((r.lines.total, r.limits.lines_skipped), (1, 1));
+    }
+
+    #[test]
+    fn endless_folds_are_capped_but_every_line_is_counted() {
+        let mut input = b"Received: from d.example (d.example [192.0.2.4])\n".to_vec();
+        for _ in 0..200_000 {
+            input.extend_from_slice(b"\t(a fold that never ends)\n");
+        }
+        let r = run(&input, 1);
+        assert_eq!(r.lines.total, 200_001);
+        assert_eq!(r.limits.folds_capped, 1);
+        assert!(r.limits.records_split >= 1, "{:?}", r.limits);
+        let l = &r.lines;
+        assert_eq!(
+            l.session + l.failure + l.received_other + l.unparsed + l.other,
+            l.total
+        );
     }
 
     #[test]

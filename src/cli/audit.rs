@@ -117,4 +117,12 @@ fn print_human(r: &Report) {
         "lines: {} read; {} in sessions, {} failures, {} other Received:, {} unparsed TLS-like, {} unrelated",
         l.total, l.session, l.failure, l.received_other, l.unparsed, l.other
     );
+    let m = &r.limits;
+    if m.any() {
+        println!(
+            "input limits hit (hostile or broken input): {} records over 4 MiB split at a line end, \
+             {} lines over 4 MiB skipped, {} folded records capped at 64 KiB of text",
+            m.records_split, m.lines_skipped, m.folds_capped
+        );
+    }
 }
