@@ -200,10 +200,11 @@ async fn add_job(
         .with_context(|| format!("scheduling {:?}", schedule.expr()))
 }
 
-/// When the last rotation ran, from the state file.
+/// When the last rotation succeeded, from the state file: a failed run
+/// is not a run done, so catch-up retries it.
 fn last_run(settings: &Settings) -> Option<chrono::DateTime<Local>> {
     match crate::state::read(&settings.state_dir) {
-        Ok(Some(s)) if s.last_run > 0 => Local.timestamp_opt(s.last_run as i64, 0).single(),
+        Ok(Some(s)) if s.last_success > 0 => Local.timestamp_opt(s.last_success as i64, 0).single(),
         Ok(_) => None,
         Err(e) => {
             warn!("{e:#}; treating the last run as unknown");

@@ -28,8 +28,12 @@ pub struct GroupState {
 /// The whole state file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct State {
-    /// When the last run finished (Unix seconds).
+    /// When the last run finished (Unix seconds), whatever its outcome.
     pub last_run: u64,
+    /// When the last run that succeeded finished (0: none yet). Catch-up
+    /// goes by this: a failed run is retried, not counted as done.
+    #[serde(default)]
+    pub last_success: u64,
     /// `ok`, `rolled-back`, `failed`.
     pub outcome: String,
     /// Mode in effect for that run.

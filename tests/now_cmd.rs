@@ -261,3 +261,31 @@ fn now_takes_groups_from_the_pool_and_refills_it_in_the_background() {
         show(&out)
     );
 }
+
+/// A run that fails while planning is recorded as failed (status and the
+/// daemon's catch-up see it), and only a success moves `last_success`.
+#[test]
+fn a_planning_failure_is_recorded_and_only_success_counts_as_done() {
+    let (base, inst) = instance("now-plan-fail", false);
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let state = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(base.join("state/state.json")).unwrap()).unwrap()
+    };
+    let ok = state();
+    assert_eq!(ok["outcome"], "ok");
+    assert_eq!(ok["last_success"], ok["last_run"]);
+    let main_cf = inst.config_dir.join("main.cf");
+    let saved = std::fs::read(&main_cf).unwrap();
+    std::fs::remove_file(&main_cf).unwrap();
+    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let failed = state();
+    assert!(
+        failed["outcome"].as_str().unwrap().starts_with("failed:"),
+        "{failed}"
+    );
+    assert_eq!(failed["last_success"], ok["last_success"], "{failed}");
+    std::fs::write(&main_cf, saved).unwrap();
+}

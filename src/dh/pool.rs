@@ -33,6 +33,47 @@ impl Pool {
         self.dir.join(bits.to_string())
     }
 
+    /// Removes what interrupted pool users left: claims (`.taken-PID-…`)
+    /// whose process is gone, and temp files older than an hour (a live
+    /// writer needs milliseconds for a group; a younger temp may be one).
+    /// Returns how many went.
+    pub fn clean_stale(&self) -> Result<usize> {
+        let dirs = match std::fs::read_dir(&self.dir) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e).with_context(|| format!("listing {}", self.dir.display())),
+        };
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let mut removed = 0;
+        for d in dirs.flatten().filter(|d| d.path().is_dir()) {
+            for e in std::fs::read_dir(d.path())
+                .with_context(|| format!("listing {}", d.path().display()))?
+                .flatten()
+            {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let dead_claim = name
+                    .strip_prefix(".taken-")
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|pid| pid.parse::<i32>().ok())
+                    .is_some_and(|pid| {
+                        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                            == Err(nix::errno::Errno::ESRCH)
+                    });
+                let old_temp = name.starts_with(".dhrotate-")
+                    && name.ends_with(".tmp")
+                    && e.metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t < hour_ago);
+                if dead_claim || old_temp {
+                    std::fs::remove_file(e.path())
+                        .with_context(|| format!("removing stale {}", e.path().display()))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Groups ready for `bits`, oldest first.
     fn entries(&self, bits: u32) -> Result<Vec<PathBuf>> {
         let dir = self.bits_dir(bits);
@@ -120,6 +161,31 @@ mod tests {
             min_bits: bits,
         };
         validate::accept(&dh, "test", &policy, &Catalog::embedded()).unwrap()
+    }
+
+    #[test]
+    fn dead_claims_and_old_temps_are_cleaned_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::new(dir.path());
+        let d = dir.path().join("pool/1024");
+        std::fs::create_dir_all(&d).unwrap();
+        let mine = d.join(format!(".taken-{}-a.pem", std::process::id()));
+        // PIDs above the kernel's pid_max (4194304) never exist.
+        let dead = d.join(".taken-99999999-b.pem");
+        let fresh_temp = d.join(".dhrotate-new.tmp");
+        let old_temp = d.join(".dhrotate-old.tmp");
+        for p in [&mine, &dead, &fresh_temp, &old_temp] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(&old_temp)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+            .unwrap();
+        assert_eq!(pool.clean_stale().unwrap(), 2);
+        assert!(mine.exists() && fresh_temp.exists());
+        assert!(!dead.exists() && !old_temp.exists());
     }
 
     #[test]

@@ -55,7 +55,23 @@ pub fn execute(
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
     clean_stale_temps(settings)?;
-    let plan = planner(settings, env.postfix)?;
+    let plan = match planner(settings, env.postfix) {
+        Ok(p) => p,
+        Err(e) => {
+            // A run that failed before it could plan still ran, and failed:
+            // status and the daemon's catch-up must see it.
+            if record {
+                let mut r = state::read(&settings.state_dir)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                r.last_run = unix_now(env);
+                r.outcome = format!("failed: {e:#}");
+                state::write(&settings.state_dir, &r)?;
+            }
+            return Err(e);
+        }
+    };
     for w in &plan.warnings {
         tracing::warn!("{w}");
     }
@@ -70,11 +86,7 @@ pub fn execute(
         .ok()
         .flatten()
         .unwrap_or_default();
-    record.last_run = env
-        .now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    record.last_run = unix_now(env);
     let auto = plan
         .decision
         .as_ref()
@@ -83,6 +95,7 @@ pub fn execute(
     match &result {
         Ok(applied) => {
             record.outcome = "ok".into();
+            record.last_success = record.last_run;
             for g in &applied.written {
                 // Structured fields for journald: one event per group.
                 info!(
@@ -131,6 +144,13 @@ pub fn execute(
     Ok(Report::Done(plan, applied))
 }
 
+fn unix_now(env: &Env) -> u64 {
+    env.now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 fn ensure_state_dir(dir: &Path) -> Result<()> {
     if !dir.exists() {
         std::fs::DirBuilder::new()
@@ -161,6 +181,13 @@ fn clean_stale_temps(settings: &Settings) -> Result<()> {
         if n > 0 {
             info!(dir = %d.display(), removed = n, "removed temp files left by an interrupted run");
         }
+    }
+    let n = crate::dh::pool::Pool::new(&settings.state_dir).clean_stale()?;
+    if n > 0 {
+        info!(
+            removed = n,
+            "removed pool claims and temp files left by interrupted runs"
+        );
     }
     Ok(())
 }
