@@ -255,8 +255,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     file.set_permissions(fs::Permissions::from_mode(mode.mode))
         .with_context(ctx)?;
     file.sync_all().with_context(ctx)?;
+    // Named by directory and file: the backup of main.cf in the state
+    // directory is not the write of main.cf itself.
     crate::failpoint::hit(&format!(
-        "temp:{}",
+        "temp:{}/{}",
+        path.parent()
+            .and_then(Path::file_name)
+            .unwrap_or_default()
+            .to_string_lossy(),
         path.file_name().unwrap_or_default().to_string_lossy()
     ));
     tmp.persist(path)

@@ -20,7 +20,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,25 +29,29 @@ use std::time::{Duration, Instant};
 use common::*;
 use dhrotate::dh::pool::Pool;
 
-/// Crash points a run passes through (src/rotation/apply.rs, fsutil.rs).
+/// Crash points a run passes through (src/rotation/apply.rs, fsutil.rs),
+/// each named after the write it interrupts: `temp:DIR/FILE` fires after
+/// the temp file is complete and before it is renamed over FILE. The
+/// private Postfix's config dir is `etc`, the state dir `state`.
 const POINTS: &[&str] = &[
     "generated",
-    "temp:main.cf",
-    "temp:master.cf",
-    "temp:dh1024.pem",
-    "temp:dh1024-submission.pem",
-    "temp:dh1024.pem.prev",
+    "temp:backup/main.cf",
+    "temp:backup/master.cf",
+    "temp:etc/dh1024.pem.prev",
     "prev-written:main",
+    "temp:etc/dh1024.pem",
     "group-written:main",
-    "prev-written:submission",
+    "temp:etc/dh1024-submission.pem",
     "group-written:submission",
+    "temp:etc/main.cf",
     "edited:main.cf",
+    "temp:etc/master.cf",
     "edited:master.cf",
     "written",
     "checked",
     "reloaded",
-    "temp:state.json",
-    "temp:reload-owed",
+    "temp:state/state.json",
+    "temp:state/reload-owed",
 ];
 
 struct Lane {
@@ -225,6 +229,8 @@ struct Tally {
     runs_finished_before_the_kill: usize,
     temps_left_by_kills: usize,
     reloads_owed: usize,
+    /// Kills per crash point: each must have been reached.
+    per_point: BTreeMap<&'static str, usize>,
 }
 
 fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed: u64) -> Tally {
@@ -235,9 +241,17 @@ fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed
     let mut rng = Rng(seed);
     let mut t = Tally::default();
     let mut i = 0usize;
+    // Crash points in turn, each tried in both modes, so that every one is
+    // reached; random moments in between.
+    let mut next_point = 0usize;
     while t.kills_at_points + t.kills_at_random < kills {
         i += 1;
-        let mode = if i.is_multiple_of(2) {
+        let at_point = rng.below(2) == 0;
+        let point = at_point.then(|| {
+            next_point += 1;
+            POINTS[(next_point / 2) % POINTS.len()]
+        });
+        let mode = if point.map_or(i, |_| next_point).is_multiple_of(2) {
             "auto"
         } else {
             "explicit"
@@ -248,10 +262,8 @@ fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed
         } else {
             lane.fill_pool(known, i);
         }
-        let at_point = rng.below(2) == 0;
         let start = Instant::now();
-        let mut child = if at_point {
-            let p = POINTS[rng.below(POINTS.len() as u64) as usize];
+        let mut child = if let Some(p) = point {
             run(&lane.kill_cfg, mode, Some(p))
         } else {
             let child = run(&lane.kill_cfg, mode, None);
@@ -274,8 +286,9 @@ fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed
             s
         };
         if status.signal() == Some(9) {
-            if at_point {
+            if let Some(p) = point {
                 t.kills_at_points += 1;
+                *t.per_point.entry(p).or_default() += 1;
             } else {
                 t.kills_at_random += 1;
             }
@@ -398,8 +411,31 @@ fn killed_runs_never_leave_postfix_half_configured() {
             start.elapsed().as_secs_f64()
         ),
     );
+    let mut per_point: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &tallies {
+        for (p, n) in &t.per_point {
+            *per_point.entry(p).or_default() += n;
+        }
+    }
+    let per_point_line = POINTS
+        .iter()
+        .map(|p| format!("{p} {}", per_point.get(p).unwrap_or(&0)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    report(
+        "crash-points",
+        &format!("kills per crash point: {per_point_line}\n"),
+    );
     assert!(at_points + at_random >= kills);
     assert!(at_points > 0 && at_random > 0);
+    let missed: Vec<&&str> = POINTS
+        .iter()
+        .filter(|p| !per_point.contains_key(**p))
+        .collect();
+    assert!(
+        missed.is_empty() || kills < 4 * POINTS.len(),
+        "crash points never reached: {missed:?} ({per_point_line})"
+    );
 }
 
 /// The reload a killed run owed is paid by the next run even when that run
