@@ -39,6 +39,9 @@ use crate::config::Settings;
 use crate::dh::search::Control;
 use crate::schedule::{self, Schedule};
 
+/// How long a stop waits for a rotation that is already editing.
+const STOP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// One rotation with the given settings; cancellable through the control.
 /// Returns a one-line summary for the log.
 pub type Rotate = dyn Fn(&Settings, &Arc<Control>) -> Result<String> + Send + Sync;
@@ -168,11 +171,20 @@ pub async fn run(seams: Seams) -> Result<()> {
     control.cancel.store(true, Ordering::SeqCst);
     if let Some(handle) = running {
         // A rotation still generating fails at once without writing; one
-        // already editing finishes (or rolls back) within its timeouts.
-        match handle.await {
-            Ok(Ok(summary)) => info!(outcome = "ok", "rotation finished: {summary}"),
-            Ok(Err(e)) => warn!(outcome = "cancelled", "rotation stopped: {e:#}"),
-            Err(e) => error!("rotation task died: {e}"),
+        // already editing finishes (or rolls back) within its timeouts,
+        // but no longer than STOP_DEADLINE, which stays below the unit's
+        // TimeoutStopSec=90: then the process ends anyway, which every
+        // step is built to survive (atomic writes; a reload owed is paid
+        // by the next run).
+        match tokio::time::timeout(STOP_DEADLINE, handle).await {
+            Ok(Ok(Ok(summary))) => info!(outcome = "ok", "rotation finished: {summary}"),
+            Ok(Ok(Err(e))) => warn!(outcome = "cancelled", "rotation stopped: {e:#}"),
+            Ok(Err(e)) => error!("rotation task died: {e}"),
+            Err(_) => warn!(
+                outcome = "abandoned",
+                "the rotation did not finish within {}s of the stop request; exiting anyway (the next run completes it)",
+                STOP_DEADLINE.as_secs()
+            ),
         }
     }
     stop_refill(&mut refill).await;

@@ -73,9 +73,9 @@ impl Daemon {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return (status, start.elapsed(), self.log());
             }
-            if start.elapsed() > Duration::from_secs(60) {
+            if start.elapsed() > Duration::from_secs(85) {
                 let _ = self.child.kill();
-                panic!("daemon ignored SIGTERM for 60 s:\n{}", self.log());
+                panic!("daemon ignored SIGTERM for 85 s:\n{}", self.log());
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -226,4 +226,50 @@ fn sigterm_during_a_generation_exits_promptly_and_changes_nothing() {
             .collect();
         assert!(temps.is_empty(), "temp files left: {temps:?}");
     }
+}
+
+#[test]
+fn a_stop_during_a_hanging_reload_ends_within_the_deadline_below_timeoutstopsec() {
+    // A rotation that is editing is waited for, but not past 60 s: the
+    // unit's TimeoutStopSec=90 would otherwise SIGKILL the daemon.
+    let (base, inst) = instance("daemon-stop-deadline", false);
+    let hang = base.join("postfix-hanging-reload");
+    let marker = base.join("reloading");
+    std::fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh\ncase \"$3\" in\n  reload) touch {}; exec sleep 600 ;;\n  status) exit 0 ;;\nesac\nexec /usr/sbin/postfix \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = instance_config(
+        &base,
+        &inst,
+        1024,
+        1024,
+        &format!(
+            "[schedule]\ncron = \"0 30 3 * * *\"\njitter = \"0s\"\ncatch_up = true\n[postfix]\npostfix = \"{}\"\ntimeout = \"10m\"\n",
+            hang.display()
+        ),
+    );
+    let mut d = Daemon::start(&cfg, base.join("daemon.log"), None);
+    d.wait_for(Duration::from_secs(120), "the reload", |_| marker.exists());
+    let (status, took, log) = d.terminate();
+    eprintln!("stop during a hanging reload took {took:?}");
+    assert!(status.success(), "{status}\n{log}");
+    assert!(
+        took >= Duration::from_secs(59) && took < Duration::from_secs(75),
+        "{took:?}\n{log}"
+    );
+    assert!(
+        log.contains("did not finish within 60s of the stop request"),
+        "{log}"
+    );
+    report(
+        "daemon-stop-deadline",
+        &format!("stop during a hanging reload: {took:?}\n"),
+    );
 }

@@ -31,7 +31,11 @@ pub fn run(_args: &Args, cli: &Cli) -> Result<u8> {
         load: Box::new(move || paths.settings(Overrides::default())),
         rotate: Arc::new(rotate),
     };
-    runtime.block_on(crate::daemon::run(seams))?;
+    let result = runtime.block_on(crate::daemon::run(seams));
+    // The daemon already waited as long as a stop may take; a rotation
+    // thread still running then is abandoned, not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result?;
     Ok(0)
 }
 

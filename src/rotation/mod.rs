@@ -130,7 +130,14 @@ pub fn execute(
     if !failed.is_empty() && verify_is_error {
         record.outcome = format!("written, but verification failed: {}", failed.join("; "));
     }
-    state::write(&settings.state_dir, &record)?;
+    if let Err(e) = state::write(&settings.state_dir, &record) {
+        return Err(match result {
+            Ok(_) => e.context(
+                "the rotation itself succeeded and is in place (nothing to roll back); only recording it failed",
+            ),
+            Err(run) => run.context(format!("(and recording the failure failed too: {e:#})")),
+        });
+    }
     let applied = result?;
     if !failed.is_empty() && verify_is_error {
         return Err(crate::error::Failure::Unverified(anyhow::anyhow!(
