@@ -273,3 +273,45 @@ fn a_stop_during_a_hanging_reload_ends_within_the_deadline_below_timeoutstopsec(
         &format!("stop during a hanging reload: {took:?}\n"),
     );
 }
+
+#[test]
+fn catch_up_retries_a_failed_run_but_not_a_successful_one() {
+    // The state file said when the last run was, whatever its outcome, and
+    // catch-up went by that: a run that failed counted as done.
+    let (base, inst) = instance("daemon-catch-up", false);
+    let cfg = instance_config(
+        &base,
+        &inst,
+        1024,
+        1024,
+        "[schedule]\ncron = \"0 30 3 * * *\"\njitter = \"0s\"\ncatch_up = true\n",
+    );
+    let state = base.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (outcome, last_success, runs) in [("failed: x", 0, true), ("ok", now - 60, false)] {
+        std::fs::write(
+            state.join("state.json"),
+            format!(
+                "{{\"last_run\": {now}, \"last_success\": {last_success}, \"outcome\": \"{outcome}\", \"mode\": \"explicit\", \"groups\": []}}"
+            ),
+        )
+        .unwrap();
+        let mut d = Daemon::start(&cfg, base.join("daemon.log"), None);
+        d.wait_for(Duration::from_secs(30), "the daemon's start", |log| {
+            log.contains("daemon started")
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let (_, _, log) = d.terminate();
+        assert_eq!(
+            log.contains("a scheduled rotation was missed; running one now"),
+            runs,
+            "outcome {outcome}:\n{log}"
+        );
+    }
+}

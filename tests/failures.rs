@@ -500,3 +500,49 @@ fn signals_still_work_after_the_search_a_second_one_ends_the_run_at_once() {
         ),
     );
 }
+
+#[test]
+fn a_postfix_status_that_hangs_and_forks_is_killed_with_its_children_and_rolled_back() {
+    // `postfix status` had no timeout, and a timeout killed only the direct
+    // child: a run then held the lock forever and left processes behind.
+    let dir = scratch("inject-bin-status-hang");
+    let tag = format!("dhrotate-status-hang-{}", std::process::id());
+    let hang = dir.join("postfix-status-hangs");
+    std::fs::write(
+        &hang,
+        format!(
+            "#!/bin/bash\nif [ \"$3\" = status ]; then\n  (exec -a {tag} sleep 300 &)\n  (exec -a {tag} sleep 300 &)\n  exec -a {tag} sleep 300\nfi\nexec /usr/sbin/postfix \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let extra = format!(
+        "[postfix]\npostfix = \"{}\"\ntimeout = \"3s\"\n",
+        hang.display()
+    );
+    let (_base, inst, cfg) = rotated_instance("fault-status-hang", &extra);
+    let start = std::time::Instant::now();
+    now_refused(
+        &inst.config_dir,
+        &cfg,
+        1,
+        &[
+            "cannot tell whether Postfix is running",
+            "did not finish within 3s; it and the processes it started were killed",
+            "restored to its previous bytes",
+        ],
+    );
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let left = Command::new("pgrep").args(["-f", &tag]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes outlived the run: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+    report(
+        "status-hang",
+        &format!("postfix status hanging and forking: run ended after {took:?}, no process left\n"),
+    );
+}

@@ -64,22 +64,35 @@ pub struct LineCounts {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally(Vec<(String, u64)>);
 
+/// Distinct values a tally keeps; real logs have a few dozen ciphers or
+/// groups, a hostile one could invent millions (and make the linear scan
+/// quadratic). The rest is counted under OTHER_VALUES.
+const MAX_TALLY: usize = 256;
+/// Where values past MAX_TALLY are counted.
+pub const OTHER_VALUES: &str = "(other values, past the limit)";
+
 impl Tally {
     /// Counts `key` once, allocating only the first time it is seen.
     pub fn bump(&mut self, key: &str) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some((_, n)) => *n += 1,
-            None => self.0.push((key.to_owned(), 1)),
+        self.add_n(key, 1);
+    }
+
+    fn add_n(&mut self, key: &str, n: u64) {
+        let key = match self.0.iter().position(|(k, _)| k == key) {
+            Some(i) => return self.0[i].1 += n,
+            None if self.0.len() < MAX_TALLY => key,
+            None => OTHER_VALUES,
+        };
+        match self.0.iter().position(|(k, _)| k == key) {
+            Some(i) => self.0[i].1 += n,
+            None => self.0.push((key.to_owned(), n)),
         }
     }
 
     /// Adds another tally's counts.
     pub fn add(&mut self, other: Tally) {
         for (k, n) in other.0 {
-            match self.0.iter_mut().find(|(m, _)| *m == k) {
-                Some((_, c)) => *c += n,
-                None => self.0.push((k, n)),
-            }
+            self.add_n(&k, n);
         }
     }
 
@@ -784,6 +797,16 @@ Nov 29 10:00:02 mx postfix/qmgr[3]: ABC: removed\n";
             l.session + l.failure + l.received_other + l.unparsed + l.other,
             l.total
         );
+    }
+
+    #[test]
+    fn a_flood_of_invented_values_is_counted_not_kept() {
+        let mut t = Tally::default();
+        for i in 0..100_000 {
+            t.bump(&format!("CIPHER-{i}"));
+        }
+        assert_eq!(t.0.len(), MAX_TALLY + 1);
+        assert_eq!(t.get(OTHER_VALUES), 100_000 - MAX_TALLY as u64);
     }
 
     #[test]
