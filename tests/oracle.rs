@@ -44,6 +44,10 @@ fn an_edit_the_reader_gets_wrong_is_refused_by_postconf_and_nothing_changes() {
     );
     assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
     assert!(!base.join("state/stage").exists(), "stage left behind");
+    assert!(
+        !base.join("state/reload-owed").exists(),
+        "a refused edit left a reload owed"
+    );
     report("oracle-misedit", &text);
 }
 

@@ -156,11 +156,12 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
             "an earlier run was interrupted before its reload; checking and reloading now"
         );
     }
-    if plan.changes_anything() {
-        owed.set()?;
-    }
+    // Before anything is marked or written: a refused edit leaves no trace.
     if !plan.edits.is_empty() {
         confirm_with_postconf(plan, settings, env.postfix)?;
+    }
+    if plan.changes_anything() {
+        owed.set()?;
     }
     let mut journal = Journal::default();
     let result = write_all(plan, settings, &fresh, &mut journal);
@@ -257,12 +258,18 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
 /// and lets Postfix's own parser confirm that the edits change exactly what
 /// they mean to (see `postfix::oracle`). Refused edits change nothing.
 fn confirm_with_postconf(plan: &Plan, settings: &Settings, pf: &dyn Postfix) -> Result<()> {
-    use crate::postfix::oracle;
     let stage = settings.state_dir.join("stage");
     if stage.exists() {
         std::fs::remove_dir_all(&stage)
             .with_context(|| format!("removing the old stage {}", stage.display()))?;
     }
+    let result = judge_staged(plan, settings, pf, &stage);
+    let _ = std::fs::remove_dir_all(&stage);
+    result
+}
+
+fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path) -> Result<()> {
+    use crate::postfix::oracle;
     let mut views = Vec::new();
     for (side, pick) in [("old", true), ("new", false)] {
         let dir = stage.join(side);
@@ -289,7 +296,6 @@ fn confirm_with_postconf(plan: &Plan, settings: &Settings, pf: &dyn Postfix) -> 
         };
         // No postconf to ask (a test double, the demo without Postfix).
         if pf.postconf_in(&dir, &["-h", "mail_version"])?.is_none() {
-            let _ = std::fs::remove_dir_all(&stage);
             return Ok(());
         }
         let view = oracle::View::read(&dir, &run).map_err(|e| {
@@ -304,7 +310,6 @@ fn confirm_with_postconf(plan: &Plan, settings: &Settings, pf: &dyn Postfix) -> 
         })?;
         views.push(view);
     }
-    let _ = std::fs::remove_dir_all(&stage);
     let current = |name: &str| -> Vec<u8> {
         plan.edits
             .iter()
