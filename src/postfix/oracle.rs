@@ -61,14 +61,29 @@ impl View {
     pub fn read(dir: &Path, run: Postconf) -> Result<View> {
         let mut view = View::default();
         let shown = dir.display().to_string();
+        // Postfix 3.11 follows a deprecation warning with a second one,
+        // "See https://www.postfix.org/DEPRECATION_README.html for details",
+        // which names nothing: it belongs to the warning before it.
         let mut warn = |stderr: &str| {
+            let mut pending: Option<String> = None;
             for line in stderr.lines().filter(|l| l.contains("warning:")) {
                 let line = line.replace(&shown, "<config>");
-                let line = line
+                let text = line
                     .split_once("warning:")
-                    .map_or(line.as_str(), |(_, w)| w);
-                view.warnings.insert(line.trim().to_owned());
+                    .map_or(line.as_str(), |(_, w)| w)
+                    .trim();
+                match pending.as_mut() {
+                    Some(p) if text.starts_with("See ") => {
+                        p.push(' ');
+                        p.push_str(text);
+                    }
+                    _ => {
+                        view.warnings.extend(pending.take());
+                        pending = Some(text.to_owned());
+                    }
+                }
             }
+            view.warnings.extend(pending);
         };
         let (n, e) = run(&["-n"])?;
         warn(&e);
@@ -317,6 +332,24 @@ mod tests {
                     && p.contains("did not make on purpose")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn postfix_311s_see_also_line_belongs_to_its_deprecation_warning() {
+        // What Postfix 3.11's postconf prints after explicit mode sets the
+        // DH file (seen on Debian unstable in the real-systems harness).
+        let stderr = "postconf: warning: /s/main.cf: support for parameter \"dh\" will be removed; instead, do not specify (leave at default)\n\
+                      postconf: warning: See https://www.postfix.org/DEPRECATION_README.html for details\n";
+        let run = |args: &[&str]| -> Result<(String, String)> {
+            Ok(match args {
+                ["-n"] => ("dh = /f.pem\n".into(), stderr.into()),
+                _ => (String::new(), String::new()),
+            })
+        };
+        let new = View::read(Path::new("/s"), &run).unwrap();
+        assert_eq!(new.warnings.len(), 1, "{:?}", new.warnings);
+        let intents = [intent(Scope::Main, "dh", Some("/f.pem"))];
+        assert!(judge(&View::default(), &new, &intents, &|_, _| None).is_empty());
     }
 
     #[test]
