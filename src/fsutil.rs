@@ -114,8 +114,6 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Refuses to write into a directory that someone other than root (or us)
-/// could write: they could swap files under us between check and rename.
 /// Whether a file or directory that tells root what to do (a config file,
 /// conf.d, a program dhrotate runs) is one only root, or the user running
 /// dhrotate, controls: owned by one of them, writable by nobody else.
@@ -183,6 +181,8 @@ pub fn check_trusted_program(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to write into a directory that someone other than root (or us)
+/// could write: they could swap files under us between check and rename.
 pub fn check_dir_safe(dir: &Path) -> Result<()> {
     let meta =
         fs::symlink_metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
@@ -195,24 +195,10 @@ pub fn check_dir_safe(dir: &Path) -> Result<()> {
     if !meta.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != me {
-        bail!(
-            "refusing to write in {}: owned by uid {}, not root; `chown root {}`",
-            dir.display(),
-            meta.uid(),
-            dir.display()
-        );
+    match untrusted(dir, &meta) {
+        Some(why) => bail!("refusing to write in {}: {why}", dir.display()),
+        None => Ok(()),
     }
-    if meta.mode() & 0o022 != 0 {
-        bail!(
-            "refusing to write in {}: it is group- or world-writable (mode {:o}); `chmod go-w {}`",
-            dir.display(),
-            meta.mode() & 0o7777,
-            dir.display()
-        );
-    }
-    Ok(())
 }
 
 /// Refuses a target path that is a symlink or anything but a regular file.

@@ -124,12 +124,11 @@ fn print_human(r: &FileReport) {
                 yes(v.q_prime),
                 if v.q_prime { " (safe prime)" } else { "" }
             );
-        }
-        if v.screened_out {
-        } else if v.openssl_check.is_empty() {
-            println!("  OpenSSL check passed (DH_check)");
-        } else {
-            println!("  OpenSSL check {}", v.openssl_check.join(", "));
+            if v.openssl_check.is_empty() {
+                println!("  OpenSSL check passed (DH_check)");
+            } else {
+                println!("  OpenSSL check {}", v.openssl_check.join(", "));
+            }
         }
         match &v.known {
             Some(k) => println!(
