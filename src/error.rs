@@ -23,7 +23,7 @@ pub enum Failure {
     Degraded(String),
     /// A probe could not see what the server serves (exit 7-11 by kind).
     #[error(transparent)]
-    Probe(#[from] crate::probe::ProbeError),
+    Probe(#[from] crate::ops::probe::ProbeError),
     /// The new groups are installed and Postfix reloaded, but a listener
     /// does not serve its group; the files stay, they are valid (exit 12).
     #[error("{0:#}")]

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     // children create, whatever umask the caller (cron, a shell) had.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let cli = dhrotate::cli::Cli::parse();
-    dhrotate::logging::init(cli.verbose, cli.quiet);
+    dhrotate::sys::logging::init(cli.verbose, cli.quiet);
     match dhrotate::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

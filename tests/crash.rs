@@ -56,7 +56,7 @@ const POINTS: &[&str] = &[
 
 struct Lane {
     base: PathBuf,
-    inst: dhrotate::postfix::instance::Instance,
+    inst: dhrotate::testbed::instance::Instance,
     /// Config for killed runs: no verification (the kill decides the end).
     kill_cfg: PathBuf,
     /// Config for the run after a kill: verification on.
@@ -188,7 +188,7 @@ impl Lane {
                 known.insert(fp);
             }
         }
-        dhrotate::state::read(&self.state_dir())
+        dhrotate::sys::state::read(&self.state_dir())
             .unwrap_or_else(|e| panic!("{when}: state file: {e:#}"));
     }
 

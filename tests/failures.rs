@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use dhrotate::postfix::instance::Instance;
+use dhrotate::testbed::instance::Instance;
 
 /// A `postfix` that fails the one subcommand named, and is the real one otherwise.
 fn failing_postfix(dir: &Path, sub: &str) -> PathBuf {

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::*;
-use dhrotate::postfix::instance::Instance;
+use dhrotate::testbed::instance::Instance;
 
 fn run_now(cfg: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use dhrotate::probe::{self, Wrap};
+use dhrotate::ops::probe::{self, Wrap};
 
 fn now(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];

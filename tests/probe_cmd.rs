@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use common::*;
-use dhrotate::postfix::instance::write_cert;
+use dhrotate::testbed::instance::write_cert;
 
 fn probe(args: &[&str]) -> (Option<i32>, String) {
     let mut all = vec!["probe", "--timeout", "3"];

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::audit::{Auditor, Report};
+use crate::ops::audit::{Auditor, Report};
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]

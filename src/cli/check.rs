@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::dh::{Catalog, Policy, Refused, validate};
-use crate::fsutil;
+use crate::sys::fsutil;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]

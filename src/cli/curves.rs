@@ -8,11 +8,11 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Overrides;
-use crate::curves::{self, Policy};
 use crate::dh::Catalog;
+use crate::ops::curves::{self, Policy};
+use crate::ops::rotate::plan::{ConfigFiles, Plan};
+use crate::ops::rotate::{self, Env, OpenSslSource, Report};
 use crate::postfix::{self, Postfix, Version};
-use crate::rotation::plan::{ConfigFiles, Plan};
-use crate::rotation::{self, Env, OpenSslSource, Report};
 
 use super::Cli;
 
@@ -96,7 +96,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         catalog: &catalog,
         now: SystemTime::now(),
     };
-    match rotation::execute(&settings, &env, args.dry_run, &planner, false)? {
+    match rotate::execute(&settings, &env, args.dry_run, &planner, false)? {
         Report::DryRun(plan) => {
             super::now::print_plan_head(&plan);
             super::now::print_edits(&plan);

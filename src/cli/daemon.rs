@@ -6,10 +6,10 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use crate::config::{Overrides, Settings};
-use crate::daemon::Seams;
 use crate::dh::Catalog;
 use crate::dh::search::Control;
-use crate::rotation::{self, Env, Report};
+use crate::ops::daemon::Seams;
+use crate::ops::rotate::{self, Env, Report};
 
 use super::Cli;
 
@@ -31,7 +31,7 @@ pub fn run(_args: &Args, cli: &Cli) -> Result<u8> {
         load: Box::new(move || paths.settings(Overrides::default())),
         rotate: Arc::new(rotate),
     };
-    let result = runtime.block_on(crate::daemon::run(seams));
+    let result = runtime.block_on(crate::ops::daemon::run(seams));
     // The daemon already waited as long as a stop may take; a rotation
     // thread still running then is abandoned, not waited for.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
@@ -51,7 +51,7 @@ fn rotate(settings: &Settings, control: &Arc<Control>) -> Result<String> {
         catalog: &catalog,
         now: SystemTime::now(),
     };
-    match rotation::run(settings, &env, false)? {
+    match rotate::run(settings, &env, false)? {
         Report::Done(_, applied) => Ok(applied.summary()),
         Report::DryRun(_) => unreachable!("not a dry run"),
     }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::dh::search::Control;
 use crate::dh::{Catalog, Policy, validate};
-use crate::fsutil::{self, FileMode};
+use crate::sys::fsutil::{self, FileMode};
 
 /// How groups are generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,7 +48,7 @@ pub fn run(args: &Args) -> Result<u8> {
             args.bits,
             threads,
             &control,
-            &crate::signals::Interrupt::install()?,
+            &crate::sys::signals::Interrupt::install()?,
         )? {
             Some(dh) => dh,
             None => bail!("interrupted; nothing was written"),
@@ -88,7 +88,7 @@ pub fn search_with_signals(
     bits: u32,
     threads: usize,
     control: &Arc<Control>,
-    interrupt: &crate::signals::Interrupt,
+    interrupt: &crate::sys::signals::Interrupt,
 ) -> Result<Option<openssl::dh::Dh<openssl::pkey::Params>>> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new_spinner();

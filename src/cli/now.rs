@@ -8,8 +8,8 @@ use crate::config::{Mode, Overrides, Settings};
 use crate::dh::Catalog;
 use crate::dh::pool::Pool;
 use crate::dh::search::Control;
+use crate::ops::rotate::{self, Env, GroupSource, Report};
 use crate::postfix::Postfix;
-use crate::rotation::{self, Env, GroupSource, Report};
 
 use super::Cli;
 
@@ -39,9 +39,9 @@ pub struct Args {
 
 /// Runs `now`.
 pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
-    let interrupt = crate::signals::Interrupt::install()?;
+    let interrupt = crate::sys::signals::Interrupt::install()?;
     if args.demo {
-        return crate::demo::run(args.dry_run, interrupt);
+        return crate::testbed::demo::run(args.dry_run, interrupt);
     }
     let settings = super::settings(
         cli,
@@ -63,13 +63,13 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
 pub struct PoolOrSearch {
     pool: Pool,
     control: std::sync::Arc<Control>,
-    interrupt: crate::signals::Interrupt,
+    interrupt: crate::sys::signals::Interrupt,
 }
 
 impl PoolOrSearch {
     /// Source backed by the pool in `settings.state_dir`; SIGINT/SIGTERM
     /// (`interrupt`) stop a search.
-    pub fn new(settings: &Settings, interrupt: crate::signals::Interrupt) -> PoolOrSearch {
+    pub fn new(settings: &Settings, interrupt: crate::sys::signals::Interrupt) -> PoolOrSearch {
         PoolOrSearch {
             pool: Pool::new(&settings.state_dir),
             control: std::sync::Arc::new(Control::default()),
@@ -83,7 +83,7 @@ impl PoolOrSearch {
         PoolOrSearch {
             pool: Pool::new(&settings.state_dir),
             control,
-            interrupt: crate::signals::Interrupt::never(),
+            interrupt: crate::sys::signals::Interrupt::never(),
         }
     }
 }
@@ -131,7 +131,7 @@ pub fn rotate_and_print(
     settings: &Settings,
     postfix: &dyn Postfix,
     dry_run: bool,
-    interrupt: crate::signals::Interrupt,
+    interrupt: crate::sys::signals::Interrupt,
 ) -> Result<u8> {
     let catalog = Catalog::embedded();
     let env = Env {
@@ -140,7 +140,7 @@ pub fn rotate_and_print(
         catalog: &catalog,
         now: SystemTime::now(),
     };
-    match rotation::run(settings, &env, dry_run)? {
+    match rotate::run(settings, &env, dry_run)? {
         Report::DryRun(plan) => {
             print_plan_head(&plan);
             for g in &plan.groups {
@@ -166,7 +166,7 @@ pub fn rotate_and_print(
 }
 
 /// Unified diffs of the config edits and the files a plan would remove.
-pub fn print_edits(plan: &rotation::Plan) {
+pub fn print_edits(plan: &rotate::Plan) {
     for e in &plan.edits {
         print!("{}", unified_diff(e));
     }
@@ -176,7 +176,7 @@ pub fn print_edits(plan: &rotation::Plan) {
 }
 
 /// What an applied plan wrote, edited, removed, and what became of Postfix.
-pub fn print_applied(applied: &rotation::Applied) {
+pub fn print_applied(applied: &rotate::Applied) {
     for g in &applied.written {
         println!(
             "wrote {} ({} bits, group {:?}, {}, sha256(p) {})",
@@ -205,7 +205,7 @@ pub fn print_applied(applied: &rotation::Applied) {
 }
 
 /// Versions, mode and warnings: the first lines of every plan's output.
-pub fn print_plan_head(plan: &rotation::Plan) {
+pub fn print_plan_head(plan: &rotate::Plan) {
     println!(
         "Postfix {}, OpenSSL {} ({})",
         plan.versions.postfix,
@@ -230,7 +230,7 @@ pub fn print_plan_head(plan: &rotation::Plan) {
     }
 }
 
-fn unified_diff(e: &rotation::plan::FileEdit) -> String {
+fn unified_diff(e: &rotate::plan::FileEdit) -> String {
     let before = String::from_utf8_lossy(&e.before);
     let after = String::from_utf8_lossy(&e.after);
     let name = e.path.display().to_string();

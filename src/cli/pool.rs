@@ -73,7 +73,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
             }
             let threads = threads.unwrap_or_else(super::generate::default_threads);
             let control = Arc::new(Control::default());
-            let interrupt = crate::signals::Interrupt::install()?;
+            let interrupt = crate::sys::signals::Interrupt::install()?;
             pool.clean_stale()?;
             let catalog = Catalog::embedded();
             for bits in bits.map_or_else(|| sizes(&settings), |b| vec![b]) {

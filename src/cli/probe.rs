@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::error::Failure;
-use crate::probe::{self, ProbeError, ServedGroup, Tls13, Wrap, parse_target};
+use crate::ops::probe::{self, ProbeError, ServedGroup, Tls13, Wrap, parse_target};
 
 /// Arguments of `probe`.
 #[derive(Debug, clap::Args)]

@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::config::{Overrides, Settings, Use};
 use crate::dh::{Catalog, validate};
 use crate::error::Failure;
+use crate::ops::rotate::{apply::group_policy, plan};
 use crate::postfix::{self, MainCf, MasterCf, Postfix};
-use crate::rotation::{apply::group_policy, plan};
-use crate::{fsutil, state};
+use crate::sys::{fsutil, state};
 
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
@@ -41,7 +41,7 @@ pub struct StatusReport {
     /// Curve / FFDHE group policy, names checked against OpenSSL.
     pub curves: Option<super::curves::CurvesView>,
     /// What each local TLS listener serves (explicit mode, Postfix running).
-    pub listeners: Vec<crate::verify::Finding>,
+    pub listeners: Vec<crate::ops::verify::Finding>,
     /// The last run recorded in the state file.
     pub last_run: Option<state::State>,
     /// What to do, in plain words.
@@ -243,8 +243,8 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
                         .unwrap_or_else(|| "none, the file is unusable".into()),
                 )
             };
-            crate::verify::check(
-                crate::verify::endpoints(settings, m, mm),
+            crate::ops::verify::check(
+                crate::ops::verify::endpoints(settings, m, mm),
                 expected,
                 std::time::Duration::ZERO,
             )
@@ -254,7 +254,7 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     for f in listeners.iter().filter(|f| !f.ok()) {
         problems.push(f.describe());
     }
-    let owed = crate::rotation::apply::reload_owed_marker(&settings.state_dir);
+    let owed = crate::ops::rotate::apply::reload_owed_marker(&settings.state_dir);
     if owed.exists() {
         problems.push(format!(
             "the files on disk may be newer than what Postfix has loaded (a run was interrupted \

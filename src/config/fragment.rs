@@ -125,8 +125,8 @@ impl Loaded {
 /// Reads and parses one file; refuses one that others may write, since
 /// it tells a root process what to do.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = crate::fsutil::read_regular(path)?;
-    crate::fsutil::check_trusted(path).context("configuration")?;
+    let bytes = crate::sys::fsutil::read_regular(path)?;
+    crate::sys::fsutil::check_trusted(path).context("configuration")?;
     let text = String::from_utf8(bytes)
         .map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 ({e})", path.display()))?;
     let fragment: Fragment = toml::from_str(&text)

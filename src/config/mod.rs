@@ -41,7 +41,7 @@ fn dropin_files(dir: &Path) -> Result<Vec<PathBuf>> {
         Err(e) => return Err(e).with_context(|| format!("listing {}", dir.display())),
     };
     // Whoever can add a file here configures a root process.
-    crate::fsutil::check_trusted(dir).context("configuration directory")?;
+    crate::sys::fsutil::check_trusted(dir).context("configuration directory")?;
     let mut files = Vec::new();
     for entry in entries {
         let path = entry

@@ -303,11 +303,11 @@ pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> 
     };
     let schedule_cron = match cron {
         Some(o) => {
-            crate::schedule::parse(&o.value)
+            crate::sys::schedule::parse(&o.value)
                 .map_err(|e| anyhow!("{}: schedule.cron = {e:#}", o.at))?;
             o.value
         }
-        None => crate::schedule::DEFAULT_CRON.into(),
+        None => crate::sys::schedule::DEFAULT_CRON.into(),
     };
 
     Ok(Settings {
@@ -388,11 +388,11 @@ fn tool_path(v: Option<Origin<PathBuf>>, default: &str) -> Result<PathBuf> {
     match v {
         None => {
             let path = PathBuf::from(default);
-            crate::fsutil::check_trusted_program(&path)?;
+            crate::sys::fsutil::check_trusted_program(&path)?;
             Ok(path)
         }
         Some(o) if o.value.is_absolute() => {
-            crate::fsutil::check_trusted_program(&o.value)
+            crate::sys::fsutil::check_trusted_program(&o.value)
                 .map_err(|e| anyhow::anyhow!("{}: {e:#}", o.at))?;
             Ok(o.value)
         }

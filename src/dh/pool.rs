@@ -13,7 +13,7 @@ use openssl::pkey::Params;
 use tracing::warn;
 
 use super::validate::ValidGroup;
-use crate::fsutil::{self, FileMode};
+use crate::sys::fsutil::{self, FileMode};
 
 /// The pool under a state directory.
 #[derive(Debug, Clone)]

@@ -2,7 +2,6 @@
 //! main.cf and master.cf.
 
 pub mod ctl;
-pub mod instance;
 pub mod lines;
 pub mod maincf;
 pub mod mastercf;

@@ -145,7 +145,7 @@ pub fn write_settled(path: &Path, bytes: &[u8]) {
 /// of `main_bits` and a `sub_bits` group for the submission listener.
 pub fn instance_config(
     base: &Path,
-    inst: &dhrotate::postfix::instance::Instance,
+    inst: &dhrotate::testbed::instance::Instance,
     main_bits: u32,
     sub_bits: u32,
     extra: &str,
@@ -179,13 +179,13 @@ pub fn file_fingerprint(path: &Path) -> String {
 }
 
 /// The group a listener serves, retrying while Postfix restarts smtpd.
-pub fn served(port: u16) -> dhrotate::probe::ServedGroup {
+pub fn served(port: u16) -> dhrotate::ops::probe::ServedGroup {
     let addr = format!("127.0.0.1:{port}");
     let mut last = None;
     for _ in 0..40 {
-        match dhrotate::probe::dhe_group(
+        match dhrotate::ops::probe::dhe_group(
             &addr,
-            dhrotate::probe::Wrap::StartTls,
+            dhrotate::ops::probe::Wrap::StartTls,
             std::time::Duration::from_secs(10),
         ) {
             Ok(g) => return g,
@@ -198,10 +198,10 @@ pub fn served(port: u16) -> dhrotate::probe::ServedGroup {
 
 /// A scratch directory `name` holding a private Postfix instance under
 /// `pf/`; started when `start`. Stopped when the instance is dropped.
-pub fn instance(name: &str, start: bool) -> (PathBuf, dhrotate::postfix::instance::Instance) {
+pub fn instance(name: &str, start: bool) -> (PathBuf, dhrotate::testbed::instance::Instance) {
     require_postfix();
     let base = scratch(name);
-    let mut inst = dhrotate::postfix::instance::Instance::create(&base.join("pf")).unwrap();
+    let mut inst = dhrotate::testbed::instance::Instance::create(&base.join("pf")).unwrap();
     if start {
         inst.start().unwrap();
     }

@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::dh::search::Control;
-use crate::schedule::{self, Schedule};
+use crate::sys::schedule::{self, Schedule};
 
 /// How long a stop waits for a rotation that is already editing.
 const STOP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -215,7 +215,7 @@ async fn add_job(
 /// When the last rotation succeeded, from the state file: a failed run
 /// is not a run done, so catch-up retries it.
 fn last_run(settings: &Settings) -> Option<chrono::DateTime<Local>> {
-    match crate::state::read(&settings.state_dir) {
+    match crate::sys::state::read(&settings.state_dir) {
         Ok(Some(s)) if s.last_success > 0 => Local.timestamp_opt(s.last_success as i64, 0).single(),
         Ok(_) => None,
         Err(e) => {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::{GroupSpec, Settings, Use};
+use crate::ops::probe::{self, Wrap};
 use crate::postfix::{DH1024, MainCf, MasterCf};
-use crate::probe::{self, Wrap};
 
 /// One listener and the group it should serve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

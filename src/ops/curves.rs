@@ -8,8 +8,8 @@ use anyhow::{Result, anyhow};
 use openssl::ssl::{SslContextBuilder, SslMethod};
 
 use crate::error::Failure;
+use crate::ops::rotate::plan::ConfigFiles;
 use crate::postfix::{Version, Versions};
-use crate::rotation::plan::ConfigFiles;
 
 /// ECDHE (and hybrid) group preference list.
 pub const CURVES: &str = "tls_eecdh_auto_curves";

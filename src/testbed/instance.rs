@@ -15,7 +15,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::x509::{X509, X509NameBuilder};
 
-use super::ctl::run_command;
+use crate::postfix::ctl::run_command;
 
 /// A private Postfix; stopped when dropped.
 #[derive(Debug)]

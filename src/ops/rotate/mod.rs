@@ -18,8 +18,8 @@ use anyhow::{Context, Result};
 use tracing::info;
 
 use crate::config::Settings;
-use crate::lock::RunLock;
-use crate::state;
+use crate::sys::lock::RunLock;
+use crate::sys::state;
 
 /// What `now` did, or would do with `--dry-run`.
 #[derive(Debug)]
@@ -168,7 +168,7 @@ fn ensure_state_dir(dir: &Path) -> Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("setting mode of {}", dir.display()))?;
     }
-    crate::fsutil::check_dir_safe(dir)
+    crate::sys::fsutil::check_dir_safe(dir)
         .map_err(|e| crate::error::Failure::Config(e.context("state_dir")).into())
 }
 
@@ -184,7 +184,7 @@ fn clean_stale_temps(settings: &Settings) -> Result<()> {
     dirs.sort();
     dirs.dedup();
     for d in dirs {
-        let n = crate::fsutil::remove_stale_temps(d)?;
+        let n = crate::sys::fsutil::remove_stale_temps(d)?;
         if n > 0 {
             info!(dir = %d.display(), removed = n, "removed temp files left by an interrupted run");
         }

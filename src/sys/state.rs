@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{self, FileMode};
+use crate::sys::fsutil::{self, FileMode};
 
 /// One group as last written.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

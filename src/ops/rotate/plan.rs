@@ -8,10 +8,10 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::config::{GroupSpec, Mode, Settings, Use};
 use crate::error::Failure;
-use crate::fsutil::{self, FileMode};
 use crate::postfix::mastercf::EditError;
 use crate::postfix::oracle::Scope;
 use crate::postfix::{self, MainCf, MasterCf, Postfix, Version, Versions};
+use crate::sys::fsutil::{self, FileMode};
 
 /// The mode a run really uses, after `detect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -203,7 +203,7 @@ impl ConfigFiles {
                 edits.push(FileEdit {
                     path: path.clone(),
                     before: before.clone(),
-                    after: crate::failpoint::misedit(after.to_vec()),
+                    after: crate::sys::failpoint::misedit(after.to_vec()),
                     mode: *mode,
                 });
             }

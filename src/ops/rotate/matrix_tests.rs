@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 
 use super::plan::{ConfigFiles, Effective, plan};
 use crate::config::{GroupSpec, Mode, Overrides, Settings, Use};
-use crate::curves::{self, Policy};
+use crate::ops::curves::{self, Policy};
 use crate::postfix::{self, Postfix};
 
 /// A Postfix that answers `postconf` like the given versions would.

@@ -243,7 +243,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     file.sync_all().with_context(ctx)?;
     // Named by directory and file: the backup of main.cf in the state
     // directory is not the write of main.cf itself.
-    crate::failpoint::hit(&format!(
+    crate::sys::failpoint::hit(&format!(
         "temp:{}/{}",
         path.parent()
             .and_then(Path::file_name)

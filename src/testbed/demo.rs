@@ -13,15 +13,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::config::{GroupSpec, Mode, ReloadSettings, Settings, Use, Verify};
-use crate::postfix::instance::Instance;
+use crate::ops::probe;
 use crate::postfix::{Postfix, SystemPostfix};
-use crate::probe;
+use crate::testbed::instance::Instance;
 
 /// Said before the groups are searched, which takes a moment.
 const SEARCHING: &str = "searching a 2048-bit and a 1024-bit safe prime on every core (seconds, now and then a minute)...";
 
-const EXAMPLE_MAIN_CF: &str = include_str!("../examples/demo/main.cf");
-const EXAMPLE_MASTER_CF: &str = include_str!("../examples/demo/master.cf");
+const EXAMPLE_MAIN_CF: &str = include_str!("../../examples/demo/main.cf");
+const EXAMPLE_MASTER_CF: &str = include_str!("../../examples/demo/master.cf");
 
 /// Where the demo with a private Postfix lives. Not in the checkout: the
 /// postfix user must be able to reach its queue and data directories, and
@@ -29,7 +29,7 @@ const EXAMPLE_MASTER_CF: &str = include_str!("../examples/demo/master.cf");
 const POSTFIX_DEMO_DIR: &str = "/var/tmp/dhrotate-demo";
 
 /// Runs the demo.
-pub fn run(dry_run: bool, interrupt: crate::signals::Interrupt) -> Result<u8> {
+pub fn run(dry_run: bool, interrupt: crate::sys::signals::Interrupt) -> Result<u8> {
     let real = nix::unistd::geteuid().is_root() && Path::new("/usr/sbin/postfix").exists();
     let base = if real {
         fresh_shared_dir(Path::new(POSTFIX_DEMO_DIR))?
@@ -135,7 +135,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
 fn with_private_postfix(
     base: &Path,
     dry_run: bool,
-    interrupt: crate::signals::Interrupt,
+    interrupt: crate::sys::signals::Interrupt,
 ) -> Result<u8> {
     let mut instance = Instance::create(&base.join("postfix"))?;
     instance.start()?;
@@ -161,7 +161,7 @@ fn with_private_postfix(
         return Ok(0);
     }
     let served = show_served(&instance, "after")?;
-    let state = crate::state::read(&settings.state_dir)?.context("no state recorded")?;
+    let state = crate::sys::state::read(&settings.state_dir)?.context("no state recorded")?;
     for (g, (port, got)) in settings.groups.iter().zip(served) {
         let want = state
             .groups
@@ -246,7 +246,11 @@ impl Postfix for Absent {
     }
 }
 
-fn without_postfix(base: &Path, dry_run: bool, interrupt: crate::signals::Interrupt) -> Result<u8> {
+fn without_postfix(
+    base: &Path,
+    dry_run: bool,
+    interrupt: crate::sys::signals::Interrupt,
+) -> Result<u8> {
     let config_dir = base.join("etc");
     std::fs::create_dir_all(&config_dir)?;
     std::fs::write(config_dir.join("main.cf"), EXAMPLE_MAIN_CF)?;

@@ -14,10 +14,10 @@ use super::plan::Plan;
 use crate::config::{GroupSpec, Settings, Use};
 use crate::dh::{self, Catalog, Policy, ValidGroup};
 use crate::error::Failure;
-use crate::failpoint;
-use crate::fsutil::{self, FileMode, Snapshot};
 use crate::postfix::Postfix;
-use crate::state::GroupState;
+use crate::sys::failpoint;
+use crate::sys::fsutil::{self, FileMode, Snapshot};
+use crate::sys::state::GroupState;
 
 /// Where fresh groups come from.
 pub trait GroupSource {
@@ -97,7 +97,7 @@ pub struct Applied {
     /// Reload outcome.
     pub reload: Reload,
     /// What each listener served after the reload (empty when not verified).
-    pub verification: Vec<crate::verify::Finding>,
+    pub verification: Vec<crate::ops::verify::Finding>,
 }
 
 impl Applied {
@@ -336,12 +336,12 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
 }
 
 /// Probes the listeners that read the fresh groups (DESIGN.md step 10).
-fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::verify::Finding>> {
+fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::verify::Finding>> {
     let dir = &settings.postfix_config_dir;
     let main = crate::postfix::MainCf::parse(&fsutil::read_regular(&dir.join("main.cf"))?);
     let master = crate::postfix::MasterCf::parse(&fsutil::read_regular(&dir.join("master.cf"))?);
-    let findings = crate::verify::check(
-        crate::verify::endpoints(settings, &main, &master),
+    let findings = crate::ops::verify::check(
+        crate::ops::verify::endpoints(settings, &main, &master),
         |group| {
             fresh
                 .iter()

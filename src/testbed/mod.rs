@@ -1,0 +1,4 @@
+//! The test bed: a private Postfix and the demo that runs on it.
+
+pub mod demo;
+pub mod instance;
