@@ -1,5 +1,7 @@
-//! The failures that decide dhrotate's exit code (DESIGN.md "Exit codes").
-//! Everything else is a plain `anyhow::Error` and exits 1.
+//! The failures callers tell apart, each with its exit code (docs/DESIGN.md
+//! "Exit codes"). A leaf: every layer may return these. Refused groups
+//! (`dh::Refused`) and probe failures (`ops::probe::ProbeError`) carry
+//! their own codes; `cli::exit_code` maps any error in one place.
 
 use std::path::PathBuf;
 
@@ -9,9 +11,6 @@ pub enum Failure {
     /// Bad command line or configuration (exit 2).
     #[error("{0:#}")]
     Config(anyhow::Error),
-    /// Validation refused a group or file (exit 3).
-    #[error(transparent)]
-    Refused(#[from] crate::dh::Refused),
     /// `postfix check` or `postfix reload` failed; everything was rolled back (exit 4).
     #[error("{0:#}")]
     PostfixRejected(anyhow::Error),
@@ -21,9 +20,6 @@ pub enum Failure {
     /// `status` found stale or broken files (exit 6).
     #[error("{0}")]
     Degraded(String),
-    /// A probe could not see what the server serves (exit 7-11 by kind).
-    #[error(transparent)]
-    Probe(#[from] crate::ops::probe::ProbeError),
     /// The new groups are installed and Postfix reloaded, but a listener
     /// does not serve its group; the files stay, they are valid (exit 12).
     #[error("{0:#}")]
@@ -35,23 +31,10 @@ impl Failure {
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Config(_) => 2,
-            Failure::Refused(_) => 3,
             Failure::PostfixRejected(_) => 4,
             Failure::Locked(_) => 5,
             Failure::Degraded(_) => 6,
-            Failure::Probe(e) => e.exit_code(),
             Failure::Unverified(_) => 12,
         }
     }
-}
-
-/// Exit code for any error: the `Failure` inside it, or 1.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if let Some(f) = err.downcast_ref::<Failure>() {
-        return f.exit_code();
-    }
-    if err.downcast_ref::<crate::dh::Refused>().is_some() {
-        return 3;
-    }
-    1
 }

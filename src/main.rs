@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("dhrotate: error: {err:#}");
-            ExitCode::from(dhrotate::error::exit_code(&err))
+            ExitCode::from(dhrotate::cli::exit_code(&err))
         }
     }
 }

@@ -1,13 +1,11 @@
 //! `dhrotate audit LOG...`: how much mail gets forward secrecy, from
 //! Postfix logs and Received: headers.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::ops::audit::{Auditor, Report};
+use crate::ops::audit::{self, Report};
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -23,54 +21,13 @@ pub struct Args {
 
 /// Runs `audit`.
 pub fn run(args: &Args) -> Result<u8> {
-    let mut auditor = Auditor::new();
-    for path in &args.logs {
-        let shown = path.display();
-        let input: Box<dyn Read> = if path.as_os_str() == "-" {
-            Box::new(std::io::stdin().lock())
-        } else {
-            let file = File::open(path).with_context(|| format!("opening {shown}"))?;
-            if is_plain_large(&file)?
-                && auditor
-                    .read_mapped(&file)
-                    .with_context(|| format!("reading {shown}"))?
-            {
-                continue;
-            }
-            Box::new(file)
-        };
-        let mut input = BufReader::with_capacity(1 << 16, input);
-        // gzip-rotated files (maillog.2.gz) are recognised by their magic.
-        let gz = input
-            .fill_buf()
-            .with_context(|| format!("reading {shown}"))?
-            .starts_with(&[0x1f, 0x8b]);
-        let result = if gz {
-            auditor.read(flate2::bufread::MultiGzDecoder::new(input))
-        } else {
-            auditor.read(input)
-        };
-        result.with_context(|| format!("reading {shown}"))?;
-    }
-    let report = auditor.finish();
+    let report = audit::read_paths(&args.logs)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_human(&report);
     }
     Ok(0)
-}
-
-/// A regular file of at least 1 MiB that is not gzip: worth mapping, as
-/// ripgrep does for large files.
-fn is_plain_large(file: &File) -> Result<bool> {
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() < 1 << 20 {
-        return Ok(false);
-    }
-    let mut magic = [0u8; 2];
-    let n = std::os::unix::fs::FileExt::read_at(file, &mut magic, 0)?;
-    Ok(!(n == 2 && magic == [0x1f, 0x8b]))
 }
 
 fn print_human(r: &Report) {

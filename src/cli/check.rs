@@ -1,12 +1,11 @@
 //! `dhrotate check FILE...`: validate PEM DH parameter files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use crate::dh::{Catalog, Policy, Refused, validate};
-use crate::sys::fsutil;
+use crate::dh::{Policy, Refused};
+use crate::ops::groups::{self, FileReport};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -25,27 +24,13 @@ pub struct Args {
     pub json: bool,
 }
 
-#[derive(Serialize)]
-struct FileReport {
-    file: PathBuf,
-    accepted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verdict: Option<validate::Verdict>,
-    problems: Vec<String>,
-}
-
 /// Checks every file, prints a report, and fails with exit 3 if any is refused.
 pub fn run(args: &Args) -> Result<u8> {
-    let catalog = Catalog::embedded();
     let policy = Policy {
         expected_bits: args.bits,
         min_bits: args.min_bits,
     };
-    let reports: Vec<FileReport> = args
-        .files
-        .iter()
-        .map(|f| check_one(f, &policy, &catalog))
-        .collect();
+    let reports = groups::check_files(&args.files, &policy);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
@@ -65,31 +50,6 @@ pub fn run(args: &Args) -> Result<u8> {
             .collect(),
     }
     .into())
-}
-
-fn check_one(file: &Path, policy: &Policy, catalog: &Catalog) -> FileReport {
-    let bytes = match fsutil::read_regular(file) {
-        Ok(b) => b,
-        Err(e) => return failed(file, format!("{e:#}")),
-    };
-    match validate::validate_pem(&bytes, policy, catalog) {
-        Ok((_, verdict)) => FileReport {
-            file: file.to_path_buf(),
-            accepted: verdict.accepted(),
-            problems: verdict.problems.clone(),
-            verdict: Some(verdict),
-        },
-        Err(e) => failed(file, e.to_string()),
-    }
-}
-
-fn failed(file: &Path, problem: String) -> FileReport {
-    FileReport {
-        file: file.to_path_buf(),
-        accepted: false,
-        verdict: None,
-        problems: vec![problem],
-    }
 }
 
 fn yes(b: bool) -> &'static str {

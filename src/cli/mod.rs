@@ -84,7 +84,22 @@ pub enum Command {
     Completions(completions::Args),
 }
 
-/// Runs the parsed command; `Ok(code)` for non-error exits (0, or 6 from status).
+/// The exit code for any error, in one place: a `Failure` has its own
+/// (2, 4, 5, 6, 12), a refused group 3, a probe failure 7-11, the rest 1.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(f) = err.downcast_ref::<Failure>() {
+        return f.exit_code();
+    }
+    if err.downcast_ref::<crate::dh::Refused>().is_some() {
+        return 3;
+    }
+    if let Some(p) = err.downcast_ref::<crate::ops::probe::ProbeError>() {
+        return p.exit_code();
+    }
+    1
+}
+
+/// Runs the parsed command; `Ok(code)` for non-error exits.
 pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Now(args) => now::run(args, &cli),
@@ -140,8 +155,8 @@ impl Paths {
         config::load(&path, explicit, &overrides).map_err(|e| Failure::Config(e).into())
     }
 
-    /// argv of `dhrotate [these paths] -q pool fill`, from this very binary.
-    pub fn refill_argv(&self) -> Vec<std::ffi::OsString> {
+    /// `dhrotate [these paths] -q pool fill`, from this very binary.
+    pub fn refill(&self) -> Option<crate::ops::refill::Refill> {
         let exe = std::env::current_exe().map_or_else(|_| "dhrotate".into(), Into::into);
         let mut argv = vec![exe];
         for (flag, value) in [
@@ -155,16 +170,6 @@ impl Paths {
             }
         }
         argv.extend(["-q", "pool", "fill"].map(Into::into));
-        argv
-    }
-}
-
-/// The real Postfix, as the settings name it.
-pub fn system_postfix(s: &Settings) -> crate::postfix::SystemPostfix {
-    crate::postfix::SystemPostfix {
-        config_dir: s.postfix_config_dir.clone(),
-        postconf: s.postconf.clone(),
-        postfix: s.postfix.clone(),
-        timeout: s.command_timeout,
+        crate::ops::refill::Refill::new(argv)
     }
 }

@@ -1,13 +1,10 @@
 //! `dhrotate pool status|fill`: the groups kept ready for rotations.
 
-use std::sync::Arc;
+use anyhow::Result;
 
-use anyhow::{Result, bail};
-
-use crate::config::{Overrides, Settings};
-use crate::dh::pool::Pool;
-use crate::dh::search::Control;
-use crate::dh::{Catalog, Policy, validate};
+use crate::config::Overrides;
+use crate::ops::groups;
+use crate::sys::signals::Interrupt;
 
 use super::Cli;
 
@@ -38,65 +35,35 @@ pub enum Action {
     },
 }
 
-/// The sizes configured groups use, each once.
-fn sizes(settings: &Settings) -> Vec<u32> {
-    let mut v: Vec<u32> = settings.groups.iter().map(|g| g.bits).collect();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
 /// Runs `pool`.
 pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     let settings = super::settings(cli, Overrides::default())?;
-    let pool = Pool::new(&settings.state_dir);
     match &args.action {
         Action::Status => {
-            for bits in sizes(&settings) {
+            for (bits, ready) in groups::pool_status(&settings)? {
                 println!(
-                    "{bits} bits: {} ready (pool size {})",
-                    pool.count(bits)?,
+                    "{bits} bits: {ready} ready (pool size {})",
                     settings.pool_size
                 );
             }
-            Ok(0)
         }
         Action::Fill {
             bits,
             count,
             threads,
         } => {
-            // Filling is background work by nature: never compete with mail.
-            // SAFETY: setpriority only changes this process's nice value.
-            unsafe {
-                nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, 19);
-            }
-            let threads = threads.unwrap_or_else(super::generate::default_threads);
-            let control = Arc::new(Control::default());
-            let interrupt = crate::sys::signals::Interrupt::install()?;
-            pool.clean_stale()?;
-            let catalog = Catalog::embedded();
-            for bits in bits.map_or_else(|| sizes(&settings), |b| vec![b]) {
-                let want = match count {
-                    Some(k) => *k,
-                    None => (settings.pool_size as usize).saturating_sub(pool.count(bits)?),
-                };
-                for _ in 0..want {
-                    let Some(dh) =
-                        super::generate::search_with_signals(bits, threads, &control, &interrupt)?
-                    else {
-                        bail!("interrupted; the groups added so far stay in the pool");
-                    };
-                    let policy = Policy {
-                        expected_bits: Some(bits),
-                        min_bits: bits,
-                    };
-                    let valid = validate::accept(&dh, "a pool group", &policy, &catalog)?;
-                    let path = pool.put(bits, &valid)?;
+            let interrupt = Interrupt::install()?;
+            groups::fill_pool(
+                &settings,
+                *bits,
+                *count,
+                *threads,
+                &interrupt,
+                &mut |path, bits| {
                     println!("added {} ({bits} bits)", path.display());
-                }
-            }
-            Ok(0)
+                },
+            )?;
         }
     }
+    Ok(0)
 }

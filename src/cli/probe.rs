@@ -5,10 +5,8 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use crate::error::Failure;
-use crate::ops::probe::{self, ProbeError, ServedGroup, Tls13, Wrap, parse_target};
+use crate::ops::probe::{self, Examination, Wrap};
 
 /// Arguments of `probe`.
 #[derive(Debug, clap::Args)]
@@ -30,64 +28,29 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `probe --json` output.
-#[derive(Debug, Serialize)]
-struct Report {
-    target: String,
-    wrap: Wrap,
-    dhe: Option<ServedGroup>,
-    dhe_error: Option<String>,
-    tls13: Option<Tls13>,
-    tls13_error: Option<String>,
-}
-
 /// Runs `probe`.
 pub fn run(args: &Args) -> Result<u8> {
-    let (addr, port) = parse_target(&args.target);
     let wrap = if args.tls {
-        Wrap::Implicit
+        Some(Wrap::Implicit)
     } else if args.starttls {
-        Wrap::StartTls
+        Some(Wrap::StartTls)
     } else {
-        Wrap::for_port(port)
+        None
     };
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let dhe = probe::dhe_group(&addr, wrap, timeout);
-    // A failure to reach or talk to the server is the answer; no second try.
-    if let Err(
-        e
-        @ (ProbeError::Connect { .. } | ProbeError::NotSmtp { .. } | ProbeError::WrongWrap { .. }),
-    ) = dhe
-    {
-        return Err(Failure::Probe(e).into());
-    }
-    let tls13 = probe::tls13(&addr, wrap, None, timeout);
-    let report = Report {
-        target: addr.clone(),
-        wrap,
-        dhe_error: dhe.as_ref().err().map(|e| e.to_string()),
-        dhe: dhe.as_ref().ok().cloned(),
-        tls13_error: tls13.as_ref().err().map(|e| e.to_string()),
-        tls13: tls13.as_ref().ok().cloned(),
-    };
+    let report = probe::examine(&args.target, wrap, timeout)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_human(&report);
     }
-    match (dhe, tls13) {
-        (Ok(_), _) => Ok(0),
-        // TLS works but a DHE-only TLS 1.2 handshake does not: no DHE on offer.
-        (Err(_), Ok(_)) => Err(Failure::Probe(ProbeError::NoDhe {
-            addr,
-            reason: report.dhe_error.unwrap_or_default(),
-        })
-        .into()),
-        (Err(e), Err(_)) => Err(Failure::Probe(e).into()),
+    match report.failure() {
+        None => Ok(0),
+        Some(e) => Err(e.into()),
     }
 }
 
-fn print_human(r: &Report) {
+fn print_human(r: &Examination) {
     println!(
         "{} ({})",
         r.target,

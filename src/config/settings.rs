@@ -30,6 +30,16 @@ pub enum Use {
     Service(String),
 }
 
+impl Use {
+    /// The same place, as the Postfix layer names it.
+    pub fn scope(&self) -> crate::postfix::oracle::Scope {
+        match self {
+            Use::MainCf => crate::postfix::oracle::Scope::Main,
+            Use::Service(key) => crate::postfix::oracle::Scope::Service(key.clone()),
+        }
+    }
+}
+
 impl std::fmt::Display for Use {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -6,7 +6,9 @@ pub mod known;
 pub mod pem;
 pub mod pool;
 pub mod search;
+pub mod source;
 pub mod validate;
 
 pub use known::Catalog;
+pub use source::{GroupSource, OpenSslSource, PoolOrSearch};
 pub use validate::{Policy, Refused, ValidGroup, Verdict};

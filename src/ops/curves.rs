@@ -6,10 +6,12 @@
 
 use anyhow::{Result, anyhow};
 use openssl::ssl::{SslContextBuilder, SslMethod};
+use serde::Serialize;
 
+use crate::config::Settings;
 use crate::error::Failure;
-use crate::ops::rotate::plan::ConfigFiles;
-use crate::postfix::{Version, Versions};
+use crate::ops::rotate::{self, Env, Plan, Report};
+use crate::postfix::{self, ConfigFiles, Postfix, Version, Versions};
 
 /// ECDHE (and hybrid) group preference list.
 pub const CURVES: &str = "tls_eecdh_auto_curves";
@@ -194,14 +196,152 @@ pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Resu
         ));
     }
     for param in PARAMS {
-        for key in cf.services_overriding(param) {
-            cf.remove_override(&key, param)?;
+        for key in cf.remove_overrides(param)? {
             notes.push(format!(
                 "removed the {param} override of master.cf service {key}"
             ));
         }
     }
     Ok(notes)
+}
+
+/// One parameter as Postfix sees it.
+#[derive(Debug, Serialize)]
+pub struct ParamView {
+    /// Parameter name.
+    pub name: String,
+    /// Effective value (`postconf -h`), `None` when this Postfix lacks it.
+    pub value: Option<String>,
+    /// Whether main.cf sets it (else it is Postfix's default).
+    pub set_in_main_cf: bool,
+    /// Names OpenSSL does not know (Postfix skips them silently).
+    pub unknown: Vec<String>,
+    /// master.cf overrides: (service/type, value).
+    pub overrides: Vec<(String, String)>,
+}
+
+/// `curves --json` output.
+#[derive(Debug, Serialize)]
+pub struct CurvesView {
+    /// OpenSSL the names were checked against (dhrotate's own).
+    pub checked_with: String,
+    /// OpenSSL Postfix runs with, when known.
+    pub postfix_openssl: Option<Version>,
+    /// The three parameters.
+    pub params: Vec<ParamView>,
+    /// Plain-words advice.
+    pub advice: Vec<String>,
+}
+
+/// Gathers the current policy without changing anything.
+pub fn view(pf: &dyn Postfix) -> Result<CurvesView> {
+    let versions = postfix::version::detect(pf)?;
+    let cf = ConfigFiles::load(pf.config_dir())?;
+    let mut params = Vec::new();
+    let mut advice = Vec::new();
+    for name in PARAMS {
+        let supported = name != FFDHE || versions.postfix >= Version::new(3, 8, 0);
+        let value = if supported {
+            Some(pf.postconf(&["-h", name])?.trim().to_owned())
+        } else {
+            None
+        };
+        let is_list = name != GRADE;
+        let unknown = match (&value, is_list) {
+            (Some(v), true) => unknown_names(v),
+            _ => Vec::new(),
+        };
+        if !unknown.is_empty() {
+            advice.push(format!(
+                "{name} names {} that OpenSSL does not know; Postfix skips {} silently",
+                unknown.join(", "),
+                if unknown.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        if name == GRADE
+            && let Some(v) = value.as_deref().filter(|v| *v != "auto")
+        {
+            advice.push(format!(
+                    "{name} = {v} pins one curve and ignores {}; `dhrotate curves --set modern` restores \"auto\"",
+                    CURVES
+                ));
+        }
+        let overrides: Vec<(String, String)> = cf
+            .master
+            .services()
+            .iter()
+            .filter_map(|s| s.get(name).map(|o| (s.key(), o.value.clone())))
+            .collect();
+        for (svc, v) in &overrides {
+            for u in unknown_names(v).into_iter().filter(|_| is_list) {
+                advice.push(format!(
+                    "master.cf {svc} overrides {name} with {u}, which OpenSSL does not know"
+                ));
+            }
+        }
+        params.push(ParamView {
+            name: name.to_owned(),
+            value,
+            set_in_main_cf: cf.main.get(name).is_some(),
+            unknown,
+            overrides,
+        });
+    }
+    let ours = Version::find_in(openssl::version::version());
+    if let (Some(theirs), Some(ours)) = (versions.openssl, ours)
+        && (theirs.major, theirs.minor) != (ours.major, ours.minor)
+    {
+        advice.push(format!(
+                "names were checked with OpenSSL {ours}, but Postfix runs with {theirs}: results may differ"
+            ));
+    }
+    if openssl_knows(PQ_GROUP) {
+        let has_pq = params.iter().any(|p| {
+            p.value
+                .as_deref()
+                .is_some_and(|v| groups(v).iter().any(|g| g.name == PQ_GROUP))
+        });
+        if !has_pq {
+            advice.push(format!(
+                "this OpenSSL supports the post-quantum hybrid {}; `dhrotate curves --set pq-hybrid` offers it first",
+                PQ_GROUP
+            ));
+        }
+    }
+    Ok(CurvesView {
+        checked_with: openssl::version::version().to_owned(),
+        postfix_openssl: versions.openssl,
+        params,
+        advice,
+    })
+}
+
+/// `curves --set`: plans the policy's edit and applies it with the same
+/// lock, staged confirmation, `postfix check`, reload and rollback as a
+/// rotation; nothing is recorded in the state file.
+pub fn set(settings: &Settings, pf: &dyn Postfix, policy: Policy, dry_run: bool) -> Result<Report> {
+    let planner = move |s: &Settings, pf: &dyn Postfix| -> Result<Plan> {
+        let versions = postfix::version::detect(pf)?;
+        let mut cf = ConfigFiles::load(&s.postfix_config_dir)?;
+        let warnings = apply_policy(&mut cf, &policy, &versions)?;
+        Ok(Plan {
+            intents: cf.intents(),
+            edits: cf.edits(),
+            versions,
+            decision: None,
+            groups: Vec::new(),
+            old_files: Vec::new(),
+            warnings,
+        })
+    };
+    let catalog = crate::dh::Catalog::embedded();
+    let env = Env {
+        postfix: pf,
+        source: &crate::dh::OpenSslSource,
+        catalog: &catalog,
+        now: std::time::SystemTime::now(),
+    };
+    rotate::execute(settings, &env, dry_run, &planner, false)
 }
 
 #[cfg(test)]

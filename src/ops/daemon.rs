@@ -20,7 +20,6 @@
 //! change, RELOADING=1 around SIGHUP and STOPPING=1 at the end; all of it
 //! is a no-op outside systemd.
 
-use std::ffi::OsString;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -37,6 +36,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::dh::search::Control;
+use crate::ops::refill::Refill;
 use crate::sys::schedule::{self, Schedule};
 
 /// How long a stop waits for a rotation that is already editing.
@@ -52,8 +52,42 @@ pub struct Seams {
     pub load: Box<dyn Fn() -> Result<Settings>>,
     /// One rotation.
     pub rotate: Arc<Rotate>,
-    /// argv of the pool refill run after each rotation; `None` never refills.
-    pub refill: Option<Vec<OsString>>,
+    /// The pool refill run after each rotation; `None` never refills.
+    pub refill: Option<Refill>,
+}
+
+impl Seams {
+    /// The real thing: rotations against the system's Postfix as the
+    /// settings name it, groups from the pool or the search.
+    pub fn system(load: Box<dyn Fn() -> Result<Settings>>, refill: Option<Refill>) -> Seams {
+        Seams {
+            load,
+            rotate: Arc::new(|settings: &Settings, control: &Arc<Control>| {
+                let postfix = super::system_postfix(settings);
+                let never = crate::sys::signals::Interrupt::never();
+                match super::rotate::now(settings, &postfix, Arc::clone(control), never, false)? {
+                    super::rotate::Report::Done(_, applied) => Ok(applied.summary()),
+                    super::rotate::Report::DryRun(_) => unreachable!("not a dry run"),
+                }
+            }),
+            refill,
+        }
+    }
+}
+
+/// Runs the daemon on its own runtime until SIGTERM or SIGINT. One thread
+/// drives the schedule and signals; rotations run on tokio's blocking pool
+/// and the search starts its own threads.
+pub fn serve(seams: Seams) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let result = runtime.block_on(run(seams));
+    // `run` already waited as long as a stop may take; a rotation thread
+    // still running then is abandoned, not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 /// Runs until SIGTERM or SIGINT. Errors only when it cannot start (bad
@@ -85,7 +119,7 @@ pub async fn run(seams: Seams) -> Result<()> {
         );
         due = Some(Instant::now() + schedule.delay(schedule::random_u64()));
     } else if settings.pool_size > 0 {
-        refill = start_refill(seams.refill.as_deref());
+        refill = start_refill(seams.refill.as_ref());
     }
     info!(cron = schedule.expr(), jitter = ?settings.schedule_jitter, "daemon started");
     notify(&[
@@ -121,7 +155,7 @@ pub async fn run(seams: Seams) -> Result<()> {
                     Ok(Ok(summary)) => {
                         info!(outcome = "ok", "rotation finished: {summary}");
                         if settings.pool_size > 0 {
-                            refill = start_refill(seams.refill.as_deref());
+                            refill = start_refill(seams.refill.as_ref());
                         }
                     }
                     Ok(Err(e)) => error!(outcome = "failed", "rotation failed: {e:#}"),
@@ -235,26 +269,15 @@ fn idle_status(schedule: &Schedule, due: bool) -> String {
     }
 }
 
-fn start_refill(argv: Option<&[OsString]>) -> Option<tokio::process::Child> {
-    let (exe, args) = argv?.split_first()?;
-    let spawned = tokio::process::Command::new(exe)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn();
-    match spawned {
+fn start_refill(refill: Option<&Refill>) -> Option<tokio::process::Child> {
+    let refill = refill?;
+    match tokio::process::Command::from(refill.command()).spawn() {
         Ok(child) => {
-            info!(
-                pid = child.id(),
-                "refilling the group pool in the background"
-            );
+            refill.log_spawn(Ok(child.id().unwrap_or(0)));
             Some(child)
         }
         Err(e) => {
-            warn!(
-                "cannot start the pool refill {}: {e}",
-                exe.to_string_lossy()
-            );
+            refill.log_spawn(Err(e));
             None
         }
     }

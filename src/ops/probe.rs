@@ -59,7 +59,7 @@ pub fn parse_target(s: &str) -> (String, u16) {
 }
 
 /// Why a probe failed; each kind has its own exit code.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProbeError {
     /// TCP connection refused, unreachable or timed out (exit 7).
     #[error("cannot connect to {addr}: {reason}")]
@@ -168,6 +168,97 @@ pub fn dhe_group(addr: &str, wrap: Wrap, timeout: Duration) -> Result<ServedGrou
         safe_prime: verdict.p_prime && verdict.q_prime,
         cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
         protocol: ssl.version_str().to_owned(),
+    })
+}
+
+/// Probes `addr` until `wanted` accepts what it serves or `patience` runs
+/// out, and returns the last answer: after a reload, Postfix replaces its
+/// smtpd processes lazily, so the first handshakes may still see the old
+/// group or a refused connection. The one retry loop of the code base
+/// (verification, the demo and the tests all use it).
+pub fn retry(
+    addr: &str,
+    wrap: Wrap,
+    patience: Duration,
+    wanted: impl Fn(&ServedGroup) -> bool,
+) -> Result<ServedGroup, ProbeError> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let served = dhe_group(addr, wrap, Duration::from_secs(10));
+        let done = served.as_ref().is_ok_and(&wanted);
+        if done || std::time::Instant::now() >= deadline {
+            return served;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// `dhrotate probe`: what one server serves, both ways it is asked.
+#[derive(Debug, serde::Serialize)]
+pub struct Examination {
+    /// `host:port` probed.
+    pub target: String,
+    /// How TLS was started.
+    pub wrap: Wrap,
+    /// The DHE group of a DHE-only TLS 1.2 handshake.
+    pub dhe: Option<ServedGroup>,
+    /// Why that handshake failed, when it did.
+    pub dhe_error: Option<String>,
+    /// What a default TLS 1.3 handshake negotiated.
+    pub tls13: Option<Tls13>,
+    /// Why that handshake failed, when it did.
+    pub tls13_error: Option<String>,
+    #[serde(skip)]
+    failure: Option<ProbeError>,
+}
+
+impl Examination {
+    /// Why the probe failed as a whole (its exit code), if it did: a
+    /// server whose TLS 1.3 works but who completes no DHE-only handshake
+    /// offers no DHE.
+    pub fn failure(self) -> Option<ProbeError> {
+        self.failure
+    }
+}
+
+/// Probes `target` (HOST, HOST:PORT, [IPv6]:PORT; port 25 by default) with
+/// a DHE-only TLS 1.2 handshake and a default TLS 1.3 one. `wrap` `None`:
+/// implicit TLS on 465, STARTTLS elsewhere. A server that cannot be
+/// reached, is not SMTP or starts TLS the other way is the answer
+/// (`Err`), asked once.
+pub fn examine(
+    target: &str,
+    wrap: Option<Wrap>,
+    timeout: Duration,
+) -> Result<Examination, ProbeError> {
+    let (addr, port) = parse_target(target);
+    let wrap = wrap.unwrap_or_else(|| Wrap::for_port(port));
+    let dhe = dhe_group(&addr, wrap, timeout);
+    if let Err(
+        e
+        @ (ProbeError::Connect { .. } | ProbeError::NotSmtp { .. } | ProbeError::WrongWrap { .. }),
+    ) = dhe
+    {
+        return Err(e);
+    }
+    let tls13 = tls13(&addr, wrap, None, timeout);
+    let dhe_error = dhe.as_ref().err().map(|e| e.to_string());
+    let failure = match (&dhe, &tls13) {
+        (Ok(_), _) => None,
+        (Err(_), Ok(_)) => Some(ProbeError::NoDhe {
+            addr: addr.clone(),
+            reason: dhe_error.clone().unwrap_or_default(),
+        }),
+        (Err(_), Err(_)) => dhe.as_ref().err().cloned(),
+    };
+    Ok(Examination {
+        target: addr,
+        wrap,
+        dhe_error,
+        dhe: dhe.ok(),
+        tls13_error: tls13.as_ref().err().map(|e| e.to_string()),
+        tls13: tls13.ok(),
+        failure,
     })
 }
 

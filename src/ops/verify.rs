@@ -178,8 +178,7 @@ fn address(name: &str, host: &str) -> Option<String> {
 }
 
 /// Probes each endpoint whose group `expected` knows (its sha256(p)) until
-/// it serves that prime or `patience` runs out: after a reload, Postfix
-/// replaces its smtpd processes lazily.
+/// it serves that prime or `patience` (for all of them together) runs out.
 pub fn check(
     endpoints: Vec<Endpoint>,
     expected: impl Fn(&str) -> Option<String>,
@@ -190,19 +189,15 @@ pub fn check(
         .into_iter()
         .filter_map(|e| expected(&e.group).map(|fp| (e, fp)))
         .map(|(endpoint, expected)| {
-            loop {
-                let served =
-                    probe::dhe_group(&endpoint.addr, endpoint.wrap, Duration::from_secs(10))
-                        .map_err(|err| err.to_string());
-                let finding = Finding {
-                    endpoint: endpoint.clone(),
-                    expected: expected.clone(),
-                    served,
-                };
-                if finding.ok() || Instant::now() >= deadline {
-                    break finding;
-                }
-                std::thread::sleep(Duration::from_millis(250));
+            let left = deadline.saturating_duration_since(Instant::now());
+            let served = probe::retry(&endpoint.addr, endpoint.wrap, left, |s| {
+                s.fingerprint == expected
+            })
+            .map_err(|err| err.to_string());
+            Finding {
+                endpoint,
+                expected,
+                served,
             }
         })
         .collect()

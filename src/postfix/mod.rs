@@ -2,6 +2,7 @@
 //! main.cf and master.cf.
 
 pub mod ctl;
+pub mod files;
 pub mod lines;
 pub mod maincf;
 pub mod mastercf;
@@ -9,6 +10,7 @@ pub mod oracle;
 pub mod version;
 
 pub use ctl::{Postfix, SystemPostfix};
+pub use files::{ConfigFiles, FileEdit};
 pub use maincf::MainCf;
 pub use mastercf::MasterCf;
 pub use version::{Version, Versions};

@@ -55,7 +55,11 @@ mod tests {
         let p = dir.path().join("lock");
         let first = RunLock::acquire(&p, Duration::ZERO).unwrap();
         let err = RunLock::acquire(&p, Duration::from_millis(200)).unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 5);
+        assert_eq!(
+            err.downcast_ref::<crate::error::Failure>()
+                .map_or(1, crate::error::Failure::exit_code),
+            5
+        );
         drop(first);
         RunLock::acquire(&p, Duration::ZERO).unwrap();
     }

@@ -7,15 +7,19 @@
 //! validation, atomic writes and config edits on the example configuration,
 //! and says that check and reload were skipped.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::instance::Instance;
 use crate::config::{GroupSpec, Mode, ReloadSettings, Settings, Use, Verify};
-use crate::ops::probe;
+use crate::dh::search::Control;
+use crate::ops::{probe, rotate};
 use crate::postfix::{Postfix, SystemPostfix};
-use crate::testbed::instance::Instance;
+use crate::sys::signals::Interrupt;
 
 /// Said before the groups are searched, which takes a moment.
 const SEARCHING: &str = "searching a 2048-bit and a 1024-bit safe prime on every core (seconds, now and then a minute)...";
@@ -28,8 +32,8 @@ const EXAMPLE_MASTER_CF: &str = include_str!("../../examples/demo/master.cf");
 /// a checkout under /root (0700) or a `mktemp -d` directory bars it.
 const POSTFIX_DEMO_DIR: &str = "/var/tmp/dhrotate-demo";
 
-/// Runs the demo.
-pub fn run(dry_run: bool, interrupt: crate::sys::signals::Interrupt) -> Result<u8> {
+/// Runs the demo, telling `out` what it does and sees.
+pub fn run(dry_run: bool, interrupt: Interrupt, out: &mut dyn Write) -> Result<()> {
     let real = nix::unistd::geteuid().is_root() && Path::new("/usr/sbin/postfix").exists();
     let base = if real {
         fresh_shared_dir(Path::new(POSTFIX_DEMO_DIR))?
@@ -42,16 +46,17 @@ pub fn run(dry_run: bool, interrupt: crate::sys::signals::Interrupt) -> Result<u
         std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
         base.canonicalize()?
     };
-    println!("demo directory: {}", base.display());
+    writeln!(out, "demo directory: {}", base.display())?;
     if real {
-        with_private_postfix(&base, dry_run, interrupt)
+        with_private_postfix(&base, dry_run, interrupt, out)
     } else {
-        println!(
+        writeln!(
+            out,
             "Postfix is not installed or you are not root: running without a Postfix instance. \
              Generation, validation, atomic writes and config edits are real; `postfix check` and \
              reload are skipped and planning assumes Postfix 3.7."
-        );
-        without_postfix(&base, dry_run, interrupt)
+        )?;
+        without_postfix(&base, dry_run, interrupt, out)
     }
 }
 
@@ -135,14 +140,16 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
 fn with_private_postfix(
     base: &Path,
     dry_run: bool,
-    interrupt: crate::sys::signals::Interrupt,
-) -> Result<u8> {
+    interrupt: Interrupt,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut instance = Instance::create(&base.join("postfix"))?;
     instance.start()?;
-    println!(
+    writeln!(
+        out,
         "started a private Postfix: smtpd on 127.0.0.1:{} (main.cf group), 127.0.0.1:{} (submission override)",
         instance.smtp_port, instance.submission_port
-    );
+    )?;
     let settings = demo_settings(
         &instance.config_dir,
         &base.join("state"),
@@ -154,13 +161,15 @@ fn with_private_postfix(
         postfix: settings.postfix.clone(),
         timeout: settings.command_timeout,
     };
-    show_served(&instance, "before")?;
-    println!("{SEARCHING}");
-    crate::cli::now::rotate_and_print(&settings, &pf, dry_run, interrupt)?;
+    show_served(&instance, "before", out)?;
+    writeln!(out, "{SEARCHING}")?;
+    let control = Arc::new(Control::default());
+    let report = rotate::now(&settings, &pf, control, interrupt, dry_run)?;
+    write!(out, "{report}")?;
     if dry_run {
-        return Ok(0);
+        return Ok(());
     }
-    let served = show_served(&instance, "after")?;
+    let served = show_served(&instance, "after", out)?;
     let state = crate::sys::state::read(&settings.state_dir)?.context("no state recorded")?;
     for (g, (port, got)) in settings.groups.iter().zip(served) {
         let want = state
@@ -176,45 +185,40 @@ fn with_private_postfix(
             );
         }
     }
-    println!("verified: each listener serves exactly the group just written");
+    writeln!(
+        out,
+        "verified: each listener serves exactly the group just written"
+    )?;
     instance.stop()?;
-    println!(
+    writeln!(
+        out,
         "stopped the private Postfix; files stay in {}",
         base.display()
-    );
-    Ok(0)
+    )?;
+    Ok(())
 }
 
 /// Probes both listeners; returns (port, fingerprint) in group order (main, submission).
-fn show_served(instance: &Instance, when: &str) -> Result<Vec<(u16, String)>> {
-    let mut out = Vec::new();
+fn show_served(instance: &Instance, when: &str, out: &mut dyn Write) -> Result<Vec<(u16, String)>> {
+    let mut served = Vec::new();
     for port in [instance.smtp_port, instance.submission_port] {
         let addr = format!("127.0.0.1:{port}");
-        let g = retry_probe(&addr)?;
+        // Postfix restarts its smtpd processes after a reload.
+        let g = probe::retry(&addr, probe::Wrap::StartTls, Duration::from_secs(5), |_| {
+            true
+        })?;
         let known = g
             .known
             .as_ref()
             .map_or_else(String::new, |k| format!(", the well-known {k}"));
-        println!(
+        writeln!(
+            out,
             "{when}: {addr} serves a {}-bit DH group, sha256(p) {}{known} ({} {})",
             g.bits, g.fingerprint, g.protocol, g.cipher
-        );
-        out.push((port, g.fingerprint));
+        )?;
+        served.push((port, g.fingerprint));
     }
-    Ok(out)
-}
-
-/// Postfix restarts its smtpd processes after a reload; give it a moment.
-fn retry_probe(addr: &str) -> Result<probe::ServedGroup> {
-    let mut last = None;
-    for _ in 0..20 {
-        match probe::dhe_group(addr, probe::Wrap::StartTls, Duration::from_secs(10)) {
-            Ok(g) => return Ok(g),
-            Err(e) => last = Some(e),
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Err(last.expect("tried at least once").into())
+    Ok(served)
 }
 
 /// A Postfix that is not there: answers the version question for planning
@@ -232,7 +236,7 @@ impl Postfix for Absent {
         }
     }
     fn check(&self) -> Result<()> {
-        println!("postfix check: skipped (no Postfix)");
+        // Said once, in the demo's opening words.
         Ok(())
     }
     fn reload(&self) -> Result<()> {
@@ -249,22 +253,22 @@ impl Postfix for Absent {
 fn without_postfix(
     base: &Path,
     dry_run: bool,
-    interrupt: crate::sys::signals::Interrupt,
-) -> Result<u8> {
+    interrupt: Interrupt,
+    out: &mut dyn Write,
+) -> Result<()> {
     let config_dir = base.join("etc");
     std::fs::create_dir_all(&config_dir)?;
     std::fs::write(config_dir.join("main.cf"), EXAMPLE_MAIN_CF)?;
     std::fs::write(config_dir.join("master.cf"), EXAMPLE_MASTER_CF)?;
     let settings = demo_settings(&config_dir, &base.join("state"), "submission/inet");
-    println!("{SEARCHING}");
-    crate::cli::now::rotate_and_print(
-        &settings,
-        &Absent {
-            config_dir: config_dir.clone(),
-        },
-        dry_run,
-        interrupt,
-    )
+    writeln!(out, "{SEARCHING}")?;
+    let absent = Absent {
+        config_dir: config_dir.clone(),
+    };
+    let control = Arc::new(Control::default());
+    let report = rotate::now(&settings, &absent, control, interrupt, dry_run)?;
+    write!(out, "{report}")?;
+    Ok(())
 }
 
 #[cfg(test)]

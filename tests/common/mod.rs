@@ -181,19 +181,13 @@ pub fn file_fingerprint(path: &Path) -> String {
 /// The group a listener serves, retrying while Postfix restarts smtpd.
 pub fn served(port: u16) -> dhrotate::ops::probe::ServedGroup {
     let addr = format!("127.0.0.1:{port}");
-    let mut last = None;
-    for _ in 0..40 {
-        match dhrotate::ops::probe::dhe_group(
-            &addr,
-            dhrotate::ops::probe::Wrap::StartTls,
-            std::time::Duration::from_secs(10),
-        ) {
-            Ok(g) => return g,
-            Err(e) => last = Some(e),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
-    panic!("probing {addr}: {:#}", last.unwrap());
+    dhrotate::ops::probe::retry(
+        &addr,
+        dhrotate::ops::probe::Wrap::StartTls,
+        std::time::Duration::from_secs(10),
+        |_| true,
+    )
+    .unwrap_or_else(|e| panic!("probing {addr}: {e:#}"))
 }
 
 /// A scratch directory `name` holding a private Postfix instance under

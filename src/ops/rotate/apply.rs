@@ -6,35 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
-use openssl::dh::Dh;
-use openssl::pkey::Params;
 use tracing::{info, warn};
 
 use super::plan::Plan;
 use crate::config::{GroupSpec, Settings, Use};
-use crate::dh::{self, Catalog, Policy, ValidGroup};
+use crate::dh::{self, Catalog, GroupSource, Policy, ValidGroup};
 use crate::error::Failure;
-use crate::postfix::Postfix;
+use crate::postfix::{ConfigFiles, Postfix};
 use crate::sys::failpoint;
 use crate::sys::fsutil::{self, FileMode, Snapshot};
 use crate::sys::state::GroupState;
-
-/// Where fresh groups come from.
-pub trait GroupSource {
-    /// A new group of `bits` bits (validated again by the caller), and
-    /// where it came from (`pool`, `search`, `openssl`) for the record.
-    fn fresh(&self, bits: u32) -> Result<(Dh<Params>, &'static str)>;
-}
-
-/// Generates with OpenSSL, as `openssl dhparam` would.
-#[derive(Debug, Default)]
-pub struct OpenSslSource;
-
-impl GroupSource for OpenSslSource {
-    fn fresh(&self, bits: u32) -> Result<(Dh<Params>, &'static str)> {
-        Ok((dh::generate::generate(bits)?, "openssl"))
-    }
-}
 
 /// A group generated and validated for one configured group.
 struct Fresh<'a> {
@@ -270,6 +251,7 @@ fn confirm_with_postconf(plan: &Plan, settings: &Settings, pf: &dyn Postfix) -> 
 
 fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path) -> Result<()> {
     use crate::postfix::oracle;
+    let current = ConfigFiles::load(&settings.postfix_config_dir)?;
     let mut views = Vec::new();
     for (side, pick) in [("old", true), ("new", false)] {
         let dir = stage.join(side);
@@ -285,7 +267,7 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
             {
                 Some(e) if pick => e.before.clone(),
                 Some(e) => e.after.clone(),
-                None => fsutil::read_regular(&settings.postfix_config_dir.join(name))?,
+                None => current.original(name).unwrap_or_default().to_vec(),
             };
             let to = dir.join(name);
             std::fs::write(&to, bytes).with_context(|| format!("writing {}", to.display()))?;
@@ -310,18 +292,9 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
         })?;
         views.push(view);
     }
-    let current = |name: &str| -> Vec<u8> {
-        plan.edits
-            .iter()
-            .find(|e| e.path.file_name() == Some(name.as_ref()))
-            .map(|e| e.before.clone())
-            .unwrap_or_default()
-    };
-    let main = crate::postfix::MainCf::parse(&current("main.cf"));
-    let master = crate::postfix::MasterCf::parse(&current("master.cf"));
     let line_of = |scope: &oracle::Scope, name: &str| match scope {
-        oracle::Scope::Main => main.get(name).map(|p| p.line),
-        oracle::Scope::Service(key) => master.service(key).map(|s| s.line),
+        oracle::Scope::Main => current.main.get(name).map(|p| p.line),
+        oracle::Scope::Service(key) => current.master.service(key).map(|s| s.line),
     };
     let problems = oracle::judge(&views[0], &views[1], &plan.intents, &line_of);
     if problems.is_empty() {
@@ -337,11 +310,9 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
 
 /// Probes the listeners that read the fresh groups (DESIGN.md step 10).
 fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::verify::Finding>> {
-    let dir = &settings.postfix_config_dir;
-    let main = crate::postfix::MainCf::parse(&fsutil::read_regular(&dir.join("main.cf"))?);
-    let master = crate::postfix::MasterCf::parse(&fsutil::read_regular(&dir.join("master.cf"))?);
+    let cf = ConfigFiles::load(&settings.postfix_config_dir)?;
     let findings = crate::ops::verify::check(
-        crate::ops::verify::endpoints(settings, &main, &master),
+        crate::ops::verify::endpoints(settings, &cf.main, &cf.master),
         |group| {
             fresh
                 .iter()

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::plan::{ConfigFiles, Effective, plan};
+use super::plan::{Effective, plan};
 use crate::config::{GroupSpec, Mode, Overrides, Settings, Use};
 use crate::ops::curves::{self, Policy};
+use crate::postfix::ConfigFiles;
 use crate::postfix::{self, Postfix};
 
 /// A Postfix that answers `postconf` like the given versions would.
@@ -178,7 +179,12 @@ fn dh512_only_below_postfix_3_6() {
             );
         } else {
             let err = result.expect_err("refused");
-            assert_eq!(crate::error::exit_code(&err), 2, "{pf_v}");
+            assert_eq!(
+                err.downcast_ref::<crate::error::Failure>()
+                    .map_or(1, crate::error::Failure::exit_code),
+                2,
+                "{pf_v}"
+            );
             assert!(
                 format!("{err:#}").contains("ignores smtpd_tls_dh512_param_file"),
                 "{pf_v}"
@@ -197,7 +203,11 @@ fn detect_refuses_to_guess_without_an_openssl_version() {
             openssl: None,
         };
         let err = plan(&settings(dir.path(), Mode::Detect, false), &pf).expect_err("refused");
-        assert_eq!(crate::error::exit_code(&err), 2);
+        assert_eq!(
+            err.downcast_ref::<crate::error::Failure>()
+                .map_or(1, crate::error::Failure::exit_code),
+            2
+        );
         assert!(
             format!("{err:#}").contains("cannot tell which OpenSSL"),
             "{err:#}"

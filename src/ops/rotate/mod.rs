@@ -3,11 +3,12 @@
 
 pub mod apply;
 pub mod plan;
+mod report;
 
 #[cfg(test)]
 mod matrix_tests;
 
-pub use apply::{Applied, Env, GroupSource, OpenSslSource, Reload};
+pub use apply::{Applied, Env, Reload};
 pub use plan::{Decision, Effective, Plan};
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -33,6 +34,27 @@ pub enum Report {
 /// Runs one rotation under the lock.
 pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
     execute(settings, env, dry_run, &plan::plan, true)
+}
+
+/// One rotation as `now`, the timer, the daemon and the demo run it:
+/// groups from the pool, else the search (stopped by `interrupt` or by
+/// cancelling `control`), validated against the embedded catalog, the time
+/// of the record now.
+pub fn now(
+    settings: &Settings,
+    postfix: &dyn crate::postfix::Postfix,
+    control: std::sync::Arc<crate::dh::search::Control>,
+    interrupt: crate::sys::signals::Interrupt,
+    dry_run: bool,
+) -> Result<Report> {
+    let catalog = crate::dh::Catalog::embedded();
+    let env = Env {
+        postfix,
+        source: &crate::dh::PoolOrSearch::new(&settings.state_dir, control, interrupt),
+        catalog: &catalog,
+        now: std::time::SystemTime::now(),
+    };
+    run(settings, &env, dry_run)
 }
 
 /// Something that plans a change from settings and what Postfix says.

@@ -4,14 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 use crate::config::{GroupSpec, Mode, Settings, Use};
 use crate::error::Failure;
-use crate::postfix::mastercf::EditError;
-use crate::postfix::oracle::Scope;
-use crate::postfix::{self, MainCf, MasterCf, Postfix, Version, Versions};
-use crate::sys::fsutil::{self, FileMode};
+use crate::postfix::{self, ConfigFiles, FileEdit, MainCf, MasterCf, Postfix, Version, Versions};
+use crate::sys::fsutil;
 
 /// The mode a run really uses, after `detect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -80,19 +78,6 @@ pub fn decide(configured: Mode, v: &Versions) -> Result<Decision> {
     }
 }
 
-/// A configuration file's bytes before and after the edit.
-#[derive(Debug, Clone)]
-pub struct FileEdit {
-    /// The file.
-    pub path: PathBuf,
-    /// Its bytes now.
-    pub before: Vec<u8>,
-    /// Its bytes after the edit.
-    pub after: Vec<u8>,
-    /// Mode and owner to keep.
-    pub mode: FileMode,
-}
-
 /// Everything a rotation will do.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -129,125 +114,6 @@ impl Plan {
     }
 }
 
-/// main.cf and master.cf as read, and as edited so far.
-pub struct ConfigFiles {
-    /// Path of main.cf.
-    pub main_path: PathBuf,
-    /// Path of master.cf.
-    pub master_path: PathBuf,
-    /// main.cf, edited in memory.
-    pub main: MainCf,
-    /// master.cf, edited in memory.
-    pub master: MasterCf,
-    originals: [(Vec<u8>, FileMode); 2],
-    intents: Vec<postfix::oracle::Intent>,
-}
-
-impl ConfigFiles {
-    /// Reads both files from Postfix's config directory, refusing an unsafe directory.
-    pub fn load(dir: &Path) -> Result<ConfigFiles> {
-        if !dir.is_dir() {
-            return Err(Failure::Config(anyhow!(
-                "{} is not a directory; set postfix_config_dir (or --postfix-dir) to Postfix's \
-                 configuration directory, `postconf -h config_directory`",
-                dir.display()
-            ))
-            .into());
-        }
-        fsutil::check_dir_safe(dir).map_err(Failure::Config)?;
-        let main_path = dir.join("main.cf");
-        let master_path = dir.join("master.cf");
-        let main_orig = read_config(&main_path)?;
-        let master_orig = read_config(&master_path)?;
-        Ok(ConfigFiles {
-            main: MainCf::parse(&main_orig.0),
-            master: MasterCf::parse(&master_orig.0),
-            main_path,
-            master_path,
-            originals: [main_orig, master_orig],
-            intents: Vec::new(),
-        })
-    }
-
-    /// What the edits so far mean to change.
-    pub fn intents(&self) -> Vec<postfix::oracle::Intent> {
-        self.intents.clone()
-    }
-
-    /// Sets `name = value` in main.cf.
-    pub fn set_main(&mut self, name: &str, value: &str) -> postfix::maincf::Change {
-        postfix::oracle::record(&mut self.intents, Scope::Main, name, Some(value));
-        self.main.set(name, value)
-    }
-
-    /// Removes every `name =` from main.cf.
-    pub fn remove_main(&mut self, name: &str) -> postfix::maincf::Change {
-        postfix::oracle::record(&mut self.intents, Scope::Main, name, None);
-        self.main.remove(name)
-    }
-
-    /// The files whose bytes the in-memory edits changed.
-    pub fn edits(&self) -> Vec<FileEdit> {
-        let [(main_before, main_mode), (master_before, master_mode)] = &self.originals;
-        let mut edits = Vec::new();
-        for (path, before, after, mode) in [
-            (&self.main_path, main_before, self.main.bytes(), main_mode),
-            (
-                &self.master_path,
-                master_before,
-                self.master.bytes(),
-                master_mode,
-            ),
-        ] {
-            if before.as_slice() != after {
-                edits.push(FileEdit {
-                    path: path.clone(),
-                    before: before.clone(),
-                    after: crate::sys::failpoint::misedit(after.to_vec()),
-                    mode: *mode,
-                });
-            }
-        }
-        edits
-    }
-
-    /// Sets `-o name=value` on a service, mapping errors to configuration errors.
-    pub fn set_override(
-        &mut self,
-        key: &str,
-        name: &str,
-        value: &str,
-    ) -> Result<postfix::maincf::Change> {
-        postfix::oracle::record(
-            &mut self.intents,
-            Scope::Service(key.into()),
-            name,
-            Some(value),
-        );
-        self.master
-            .set(key, name, value)
-            .map_err(|e| service_error(e, &self.master, &self.master_path))
-    }
-
-    /// Removes `-o name=...` from a service.
-    pub fn remove_override(&mut self, key: &str, name: &str) -> Result<postfix::maincf::Change> {
-        postfix::oracle::record(&mut self.intents, Scope::Service(key.into()), name, None);
-        self.master
-            .remove(key, name)
-            .map_err(|e| service_error(e, &self.master, &self.master_path))
-    }
-
-    /// `service/type` of every entry that overrides `name`.
-    pub fn services_overriding(&self, name: &str) -> Vec<String> {
-        self.master
-            .services()
-            .iter()
-            .filter(|s| s.get(name).is_some())
-            .map(|s| s.key())
-            .collect()
-    }
-}
-
 /// Builds the plan from settings and what Postfix and its files say now.
 pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
     // The files first: a missing or unreadable main.cf is a configuration
@@ -265,29 +131,16 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
                 let param = g.parameter();
                 let value = g.file.to_string_lossy();
                 for u in &g.uses {
-                    match u {
-                        Use::MainCf => {
-                            let current = cf
-                                .main
-                                .get(param)
-                                .map(|p| postfix::expand_config_directory(&p.value, dir));
-                            if current.as_deref() != Some(value.as_ref()) {
-                                let change = cf.set_main(param, &value);
-                                warn_duplicates(change, param, &cf.main_path, &mut warnings);
-                            }
-                        }
-                        Use::Service(key) => {
-                            let current = cf
-                                .master
-                                .service(key)
-                                .and_then(|s| s.get(param))
-                                .map(|o| postfix::expand_config_directory(&o.value, dir));
-                            if current.as_deref() != Some(value.as_ref()) {
-                                let change = cf.set_override(key, param, &value)?;
-                                warn_duplicates(change, param, &cf.master_path, &mut warnings);
-                            }
-                        }
+                    if cf.points_at(&u.scope(), param, &g.file) {
+                        continue;
                     }
+                    let (change, path) = match u {
+                        Use::MainCf => (cf.set_main(param, &value), &cf.main_path),
+                        Use::Service(key) => {
+                            (cf.set_override(key, param, &value)?, &cf.master_path)
+                        }
+                    };
+                    warn_duplicates(change, param, path, &mut warnings);
                 }
             }
             warnings.extend(unmanaged_overrides(settings, &cf.master, &cf.master_path));
@@ -341,17 +194,15 @@ pub fn reset_to_auto(cf: &mut ConfigFiles, versions: &Versions) -> Result<()> {
     } else if cf.main.get(postfix::DH1024).map(|p| p.value.as_str()) != Some("auto") {
         cf.set_main(postfix::DH1024, "auto");
     }
-    for key in cf.services_overriding(postfix::DH1024) {
-        if remove {
-            cf.remove_override(&key, postfix::DH1024)?;
-        } else {
+    if remove {
+        cf.remove_overrides(postfix::DH1024)?;
+    } else {
+        for key in cf.services_overriding(postfix::DH1024) {
             cf.set_override(&key, postfix::DH1024, "auto")?;
         }
     }
     cf.remove_main(postfix::TLSPROXY_DH1024);
-    for key in cf.services_overriding(postfix::TLSPROXY_DH1024) {
-        cf.remove_override(&key, postfix::TLSPROXY_DH1024)?;
-    }
+    cf.remove_overrides(postfix::TLSPROXY_DH1024)?;
     Ok(())
 }
 
@@ -376,8 +227,7 @@ fn drop_deprecated_grade(cf: &mut ConfigFiles, versions: &Versions) -> Result<Ve
                 p.value
             ));
         }
-        for key in cf.services_overriding(param) {
-            cf.remove_override(&key, param)?;
+        for key in cf.remove_overrides(param)? {
             notes.push(format!(
                 "{}: removed the {param} override of service {key} (deprecated since Postfix 3.9)",
                 cf.master_path.display()
@@ -401,31 +251,6 @@ fn tlsproxy_warning(cf: &ConfigFiles) -> Option<String> {
             postfix::DH1024
         )
     })
-}
-
-fn read_config(path: &Path) -> Result<(Vec<u8>, FileMode)> {
-    if !path.exists() && !path.is_symlink() {
-        return Err(Failure::Config(anyhow!(
-            "{} does not exist; set postfix_config_dir (or --postfix-dir) to Postfix's \
-             configuration directory, `postconf -h config_directory`",
-            path.display()
-        ))
-        .into());
-    }
-    let bytes = fsutil::read_regular(path).map_err(Failure::Config)?;
-    // Postfix reads a line only up to a NUL byte, so the rest of that line
-    // means something else to it than to any editor: refuse to touch it.
-    if let Some(at) = memchr::memchr(0, &bytes) {
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        return Err(Failure::Config(anyhow!(
-            "{} line {line} contains a NUL byte; Postfix would read that line only up to it. \
-             Remove it, then run again",
-            path.display()
-        ))
-        .into());
-    }
-    let meta = std::fs::metadata(path).with_context(|| format!("inspecting {}", path.display()))?;
-    Ok((bytes, FileMode::of(&meta)))
 }
 
 fn check_group(g: &GroupSpec, v: &Versions) -> Result<()> {
@@ -505,21 +330,6 @@ fn unmanaged_overrides(settings: &Settings, master: &MasterCf, path: &Path) -> V
     w
 }
 
-fn service_error(e: EditError, master: &MasterCf, path: &Path) -> anyhow::Error {
-    let e = match e {
-        EditError::NoService(_) => {
-            let known: Vec<String> = master.services().iter().map(|s| s.key()).collect();
-            anyhow!(
-                "{}: {e}; the configuration names it in a group's `use`. Services there: {}",
-                path.display(),
-                known.join(", ")
-            )
-        }
-        other => anyhow!("{}: {other}", path.display()),
-    };
-    Failure::Config(e).into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,7 +364,11 @@ mod tests {
     #[test]
     fn auto_is_refused_where_openssl_cannot_choose() {
         let err = decide(Mode::Auto, &v((3, 6), Some((3, 0)))).unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 2);
+        assert_eq!(
+            err.downcast_ref::<crate::error::Failure>()
+                .map_or(1, crate::error::Failure::exit_code),
+            2
+        );
         assert_eq!(
             decide(Mode::Explicit, &v((3, 10), Some((3, 5))))
                 .unwrap()

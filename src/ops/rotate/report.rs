@@ -1,0 +1,109 @@
+//! What a run did, or would do, in the words `now`, `curves --set` and the
+//! demo print: versions and mode first, then the groups, the unified diffs
+//! of the config edits, and what became of Postfix.
+
+use std::fmt;
+
+use super::{Applied, Plan, Report};
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Report::DryRun(plan) => {
+                head(f, plan)?;
+                for g in &plan.groups {
+                    writeln!(
+                        f,
+                        "would generate a {}-bit group {:?} -> {} (previous kept as .prev)",
+                        g.bits,
+                        g.name,
+                        g.file.display()
+                    )?;
+                }
+                for e in &plan.edits {
+                    write!(f, "{}", unified_diff(e))?;
+                }
+                for old in plan.old_files.iter().filter(|o| o.remove) {
+                    writeln!(f, "would remove {} (and its .prev)", old.path.display())?;
+                }
+                if !plan.changes_anything() {
+                    writeln!(f, "nothing to change")?;
+                }
+                writeln!(f, "dry run: nothing was changed")
+            }
+            Report::Done(plan, applied) => {
+                head(f, plan)?;
+                done(f, applied)
+            }
+        }
+    }
+}
+
+/// Versions, mode and warnings: the first lines of every report.
+fn head(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result {
+    writeln!(
+        f,
+        "Postfix {}, OpenSSL {} ({})",
+        plan.versions.postfix,
+        plan.versions
+            .openssl
+            .map_or_else(|| "unknown".into(), |v| v.to_string()),
+        plan.versions.openssl_source,
+    )?;
+    if let Some(d) = &plan.decision {
+        writeln!(f, "mode {:?}: {}", d.mode, d.why)?;
+    }
+    for old in plan.old_files.iter().filter(|o| !o.remove) {
+        writeln!(
+            f,
+            "kept {}: no longer used in auto mode (auto_old_files = \"remove\" removes it)",
+            old.path.display()
+        )?;
+    }
+    for w in &plan.warnings {
+        writeln!(f, "warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// What an applied plan wrote, edited, removed, and what became of Postfix.
+fn done(f: &mut fmt::Formatter<'_>, applied: &Applied) -> fmt::Result {
+    for g in &applied.written {
+        writeln!(
+            f,
+            "wrote {} ({} bits, group {:?}, {}, sha256(p) {})",
+            g.file.display(),
+            g.bits,
+            g.name,
+            match g.source.as_str() {
+                "pool" => "taken from the pool",
+                "search" => "newly generated",
+                other => other,
+            },
+            g.fingerprint
+        )?;
+    }
+    for path in &applied.edited {
+        writeln!(f, "edited {}", path.display())?;
+    }
+    for path in &applied.removed {
+        writeln!(f, "removed {} (and its .prev)", path.display())?;
+    }
+    writeln!(f, "{}", applied.reload.describe())?;
+    for v in &applied.verification {
+        let mark = if v.ok() { "verified" } else { "MISMATCH" };
+        writeln!(f, "{mark}: {}", v.describe())?;
+    }
+    Ok(())
+}
+
+fn unified_diff(e: &crate::postfix::FileEdit) -> String {
+    let before = String::from_utf8_lossy(&e.before);
+    let after = String::from_utf8_lossy(&e.after);
+    let name = e.path.display().to_string();
+    similar::TextDiff::from_lines(before.as_ref(), after.as_ref())
+        .unified_diff()
+        .context_radius(2)
+        .header(&name, &name)
+        .to_string()
+}

@@ -1,0 +1,339 @@
+//! The health model behind `status`: what is configured, what Postfix
+//! reads, what the listeners serve, and whether the files are fresh and
+//! sound. Reads only; every problem is a sentence with its fix.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::dh::{Catalog, validate};
+use crate::ops::rotate::{apply::group_policy, plan};
+use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
+use crate::sys::{fsutil, state};
+
+/// `status --json` output, version 1.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    /// Schema version of this document.
+    pub schema: u32,
+    /// Postfix and OpenSSL versions, when Postfix answered.
+    pub versions: Option<postfix::Versions>,
+    /// Mode in effect and why; `null` when it cannot be decided.
+    pub mode: Option<plan::Decision>,
+    /// Why the mode cannot be decided, when it cannot.
+    pub mode_error: Option<String>,
+    /// One entry per configured group.
+    pub groups: Vec<GroupStatus>,
+    /// Every DH parameter setting Postfix reads, and where it comes from.
+    pub dh_settings: Vec<DhSetting>,
+    /// Curve / FFDHE group policy, names checked against OpenSSL.
+    pub curves: Option<crate::ops::curves::CurvesView>,
+    /// What each local TLS listener serves (explicit mode, Postfix running).
+    pub listeners: Vec<crate::ops::verify::Finding>,
+    /// The last run recorded in the state file.
+    pub last_run: Option<state::State>,
+    /// What to do, in plain words.
+    pub advice: Vec<String>,
+    /// Everything wrong, in words; empty when healthy.
+    pub problems: Vec<String>,
+    /// `problems` is empty.
+    pub healthy: bool,
+}
+
+/// One DH parameter as set in main.cf or a master.cf override.
+#[derive(Debug, Serialize)]
+pub struct DhSetting {
+    /// `main.cf` or `master.cf SERVICE/TYPE`.
+    pub place: String,
+    /// Parameter name.
+    pub parameter: String,
+    /// Value as written.
+    pub value: String,
+    /// For a file: what validation says (`ok`, or the problem).
+    pub file_check: Option<String>,
+}
+
+/// One group's file and where Postfix is pointed at it.
+#[derive(Debug, Serialize)]
+pub struct GroupStatus {
+    /// Config name.
+    pub name: String,
+    /// The file.
+    pub file: PathBuf,
+    /// Configured size.
+    pub bits: u32,
+    /// File age in seconds, when it exists.
+    pub age_seconds: Option<u64>,
+    /// Older than max_age.
+    pub stale: bool,
+    /// SHA-256 of p, when the file parses.
+    pub fingerprint: Option<String>,
+    /// Validation passed.
+    pub valid: bool,
+    /// What each configured place sets the parameter to now.
+    pub places: Vec<Place>,
+}
+
+/// What one place (main.cf or a service) says.
+#[derive(Debug, Serialize)]
+pub struct Place {
+    /// `main.cf` or `master.cf SERVICE/TYPE`.
+    pub place: String,
+    /// The parameter's value there (`None`: not set).
+    pub value: Option<String>,
+    /// Whether it points at this group's file.
+    pub points_here: bool,
+}
+
+/// Gathers the status without changing anything.
+pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
+    let pf = super::system_postfix(settings);
+    let mut problems = Vec::new();
+    let versions = postfix::version::detect(&pf)
+        .map_err(|e| problems.push(format!("cannot ask Postfix: {e:#}")))
+        .ok();
+    let mode = match &versions {
+        Some(v) => plan::decide(settings.mode, v).map_err(|e| format!("{e:#}")),
+        None => Err("unknown: Postfix did not answer".into()),
+    };
+    let cf = ConfigFiles::load(&settings.postfix_config_dir);
+    if let Err(e) = &cf {
+        problems.push(format!("{e:#}"));
+    }
+    let cf = cf.ok();
+    let catalog = Catalog::embedded();
+    let explicit = matches!(&mode, Ok(d) if d.mode == plan::Effective::Explicit);
+    let mut groups = Vec::new();
+    for g in &settings.groups {
+        let mut st = GroupStatus {
+            name: g.name.clone(),
+            file: g.file.clone(),
+            bits: g.bits,
+            age_seconds: None,
+            stale: false,
+            fingerprint: None,
+            valid: false,
+            places: Vec::new(),
+        };
+        for u in &g.uses {
+            let scope = u.scope();
+            let value = cf
+                .as_ref()
+                .and_then(|c| c.value(&scope, g.parameter()))
+                .map(str::to_owned);
+            let points_here = cf
+                .as_ref()
+                .is_some_and(|c| c.points_at(&scope, g.parameter(), &g.file));
+            if explicit && !points_here {
+                problems.push(format!(
+                    "{u} does not point {} at {}",
+                    g.parameter(),
+                    g.file.display()
+                ));
+            }
+            st.places.push(Place {
+                place: u.to_string(),
+                value,
+                points_here,
+            });
+        }
+        if explicit {
+            match fsutil::read_regular(&g.file) {
+                Err(e) => problems.push(format!("group {:?}: {e:#}", g.name)),
+                Ok(bytes) => {
+                    let age = std::fs::metadata(&g.file)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| now.duration_since(m).ok());
+                    st.age_seconds = age.map(|a| a.as_secs());
+                    st.stale = age.is_some_and(|a| a > settings.max_age);
+                    if st.stale {
+                        problems.push(format!(
+                            "{} is {} old, older than max_age {}; run `dhrotate now`",
+                            g.file.display(),
+                            humantime::format_duration(std::time::Duration::from_secs(
+                                st.age_seconds.unwrap_or(0)
+                            )),
+                            humantime::format_duration(settings.max_age)
+                        ));
+                    }
+                    match validate::validate_pem(&bytes, &group_policy(g, settings), &catalog) {
+                        Ok((_, v)) => {
+                            st.valid = v.accepted();
+                            st.fingerprint = Some(v.fingerprint.clone());
+                            for p in v.problems {
+                                problems.push(format!("{}: {p}", g.file.display()));
+                            }
+                        }
+                        Err(e) => problems.push(format!(
+                            "{}: {e}; Postfix falls back to a built-in group with this file",
+                            g.file.display()
+                        )),
+                    }
+                }
+            }
+        }
+        groups.push(st);
+    }
+    if let Err(e) = &mode {
+        problems.push(e.clone());
+    }
+    let dh_settings = cf.as_ref().map_or_else(Vec::new, |c| {
+        dh_settings(&c.main, &c.master, settings, &catalog, &mut problems)
+    });
+    let advice = versions
+        .as_ref()
+        .map(|v| advice(v, settings, &dh_settings))
+        .unwrap_or_default();
+    let curves = versions
+        .as_ref()
+        .and_then(|_| super::curves::view(&pf).ok());
+    let listeners = match &cf {
+        Some(c) if explicit && pf.is_running().unwrap_or(false) => {
+            // A group whose file is unusable still gets probed: what
+            // Postfix serves instead is the useful part.
+            let expected = |group: &str| {
+                let g = groups.iter().find(|g| g.name == group)?;
+                Some(
+                    g.fingerprint
+                        .clone()
+                        .unwrap_or_else(|| "none, the file is unusable".into()),
+                )
+            };
+            crate::ops::verify::check(
+                crate::ops::verify::endpoints(settings, &c.main, &c.master),
+                expected,
+                std::time::Duration::ZERO,
+            )
+        }
+        _ => Vec::new(),
+    };
+    for f in listeners.iter().filter(|f| !f.ok()) {
+        problems.push(f.describe());
+    }
+    let owed = crate::ops::rotate::apply::reload_owed_marker(&settings.state_dir);
+    if owed.exists() {
+        problems.push(format!(
+            "the files on disk may be newer than what Postfix has loaded (a run was interrupted \
+             before its reload, or ran with reload disabled; {}): the next `dhrotate now` reloads",
+            owed.display()
+        ));
+    }
+    StatusReport {
+        listeners,
+        dh_settings,
+        curves,
+        advice,
+        schema: 1,
+        versions,
+        mode_error: mode.as_ref().err().cloned(),
+        mode: mode.ok(),
+        groups,
+        last_run: state::read(&settings.state_dir).ok().flatten(),
+        healthy: problems.is_empty(),
+        problems,
+    }
+}
+
+/// Every DH setting in main.cf and master.cf; files they name are validated,
+/// since Postfix silently falls back to another group when one is bad.
+fn dh_settings(
+    main: &MainCf,
+    master: &MasterCf,
+    settings: &Settings,
+    catalog: &Catalog,
+    problems: &mut Vec<String>,
+) -> Vec<DhSetting> {
+    let params = [postfix::DH1024, postfix::DH512, postfix::TLSPROXY_DH1024];
+    let mut places: Vec<(String, &str, String)> = Vec::new();
+    for param in params {
+        if let Some(p) = main.get(param) {
+            places.push(("main.cf".into(), param, p.value.clone()));
+        }
+        for svc in master.services() {
+            if let Some(o) = svc.get(param) {
+                places.push((format!("master.cf {}", svc.key()), param, o.value.clone()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (place, param, value) in places {
+        let path = postfix::expand_config_directory(&value, &settings.postfix_config_dir);
+        let is_file = path.starts_with('/');
+        let file_check = is_file.then(|| {
+            let policy = crate::dh::Policy {
+                expected_bits: None,
+                min_bits: if param == postfix::DH512 { 512 } else { 1024 },
+            };
+            let verdict = fsutil::read_regular(std::path::Path::new(&path))
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|b| {
+                    validate::validate_pem(&b, &policy, catalog).map_err(|e| e.to_string())
+                });
+            match verdict {
+                Ok((_, v)) if v.accepted() => "ok".to_owned(),
+                Ok((_, v)) => v.problems.join("; "),
+                Err(e) => e,
+            }
+        });
+        if let Some(check) = file_check.as_ref().filter(|c| *c != "ok") {
+            problems.push(format!(
+                "{place} sets {param} = {value}: {check}; Postfix falls back to another group"
+            ));
+        }
+        out.push(DhSetting {
+            place,
+            parameter: param.to_owned(),
+            value,
+            file_check,
+        });
+    }
+    out
+}
+
+/// Advice in plain words from the versions and what is set.
+fn advice(v: &postfix::Versions, settings: &Settings, dh: &[DhSetting]) -> Vec<String> {
+    let mut a = Vec::new();
+    let ossl3 = v
+        .openssl
+        .is_some_and(|o| o >= postfix::Version::new(3, 0, 0));
+    let file_set = dh
+        .iter()
+        .any(|d| d.parameter == postfix::DH1024 && d.file_check.is_some());
+    if ossl3
+        && v.postfix >= postfix::Version::new(3, 9, 0)
+        && dh.iter().any(|d| d.parameter == postfix::DH1024)
+    {
+        a.push(format!(
+            "Postfix {} with OpenSSL 3: remove {} and let OpenSSL choose (set mode = \"detect\" and run `dhrotate now`)",
+            v.postfix,
+            postfix::DH1024
+        ));
+    } else if ossl3 && v.postfix >= postfix::Version::new(3, 7, 0) && file_set {
+        a.push(format!(
+            "Postfix {} with OpenSSL 3 can let OpenSSL choose the group (mode = \"detect\" or \"auto\"); explicit groups are only needed for clients that require a custom one",
+            v.postfix
+        ));
+    } else if v.postfix < postfix::Version::new(3, 7, 0) && !file_set {
+        a.push(format!(
+            "Postfix {} falls back to a compiled-in group without a DH file; run `dhrotate now` to install a fresh one",
+            v.postfix
+        ));
+    }
+    if dh.iter().any(|d| d.parameter == postfix::DH512)
+        && v.postfix >= postfix::Version::new(3, 6, 0)
+    {
+        a.push(format!(
+            "Postfix {} ignores {}; remove it",
+            v.postfix,
+            postfix::DH512
+        ));
+    }
+    if settings.mode == crate::config::Mode::Explicit && v.postfix >= postfix::Version::new(3, 9, 0)
+    {
+        a.push("Postfix 3.9 warns about every smtpd_tls_dh1024_param_file setting; consider mode = \"detect\"".into());
+    }
+    a
+}
