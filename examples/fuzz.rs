@@ -310,7 +310,7 @@ fn check_config(data: &[u8], dir: &Path) -> Result<(), String> {
             if s.groups.iter().any(|g| !(512..=8192).contains(&g.bits)) {
                 return Err("a group size out of range was accepted".into());
             }
-            dhrotate::sys::schedule::parse(&s.schedule_cron)
+            dhrotate::sys::schedule::parse(&s.schedule.cron)
                 .map_err(|e| format!("accepted cron the scheduler refuses: {e}"))?;
         }
         Err(e) => {

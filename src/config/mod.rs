@@ -1,12 +1,16 @@
 //! Configuration: fragments (`dhrotate.toml`, then `conf.d/*.toml` in name
-//! order) are merged field by field, command-line overrides applied last,
-//! and the result validated into one `Settings` with no optional parts.
+//! order; `fragment`) are merged key by key (`merge`), then each section
+//! validates itself (`settings`, `groups`), command-line overrides applied
+//! last, into one `Settings` with no optional parts.
 
-pub mod fragment;
+mod fragment;
+mod groups;
+mod merge;
 mod settings;
 
 pub use fragment::Mode;
-pub use settings::{GroupSpec, Overrides, ReloadSettings, Settings, Use, Verify};
+pub use groups::{GroupSpec, Use};
+pub use settings::{Overrides, PostfixTools, ReloadSettings, ScheduleSettings, Settings, Verify};
 
 use std::path::{Path, PathBuf};
 
@@ -31,7 +35,12 @@ pub fn load(config: &Path, explicit: bool, overrides: &Overrides) -> Result<Sett
         .iter()
         .map(|f| fragment::load(f))
         .collect::<Result<Vec<_>>>()?;
-    settings::merge_and_validate(&loaded, overrides)
+    merge_and_validate(&loaded, overrides)
+}
+
+/// Merges the fragments in order, then validates section by section.
+fn merge_and_validate(files: &[fragment::Loaded], overrides: &Overrides) -> Result<Settings> {
+    Settings::validate(merge::merge(files), overrides)
 }
 
 fn dropin_files(dir: &Path) -> Result<Vec<PathBuf>> {

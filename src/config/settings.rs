@@ -1,11 +1,16 @@
-//! Merging fragments and validating them into `Settings`.
+//! The validated configuration, one type per section. Each section is
+//! built from its merged draft by its own constructor, which checks that
+//! section's rules and names the file and line of a bad value; `Settings`
+//! only puts them together.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 
-use super::fragment::{Loaded, Mode};
+use super::fragment::Mode;
+use super::groups::{self, GroupSpec};
+use super::merge::{self, Merged, Origin};
 
 /// Command-line flags that override the files.
 #[derive(Debug, Default, Clone)]
@@ -18,59 +23,6 @@ pub struct Overrides {
     pub mode: Option<Mode>,
     /// `--no-reload`.
     pub no_reload: bool,
-}
-
-/// Where a group's file is named.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(untagged)]
-pub enum Use {
-    /// main.cf.
-    MainCf,
-    /// A master.cf `-o` override of `service/type`.
-    Service(String),
-}
-
-impl Use {
-    /// The same place, as the Postfix layer names it.
-    pub fn scope(&self) -> crate::postfix::oracle::Scope {
-        match self {
-            Use::MainCf => crate::postfix::oracle::Scope::Main,
-            Use::Service(key) => crate::postfix::oracle::Scope::Service(key.clone()),
-        }
-    }
-}
-
-impl std::fmt::Display for Use {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Use::MainCf => f.write_str("main.cf"),
-            Use::Service(s) => write!(f, "master.cf {s}"),
-        }
-    }
-}
-
-/// One DH group dhrotate keeps fresh.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct GroupSpec {
-    /// Name from the config (`main`, `submission`).
-    pub name: String,
-    /// Prime size.
-    pub bits: u32,
-    /// Absolute path of the PEM file.
-    pub file: PathBuf,
-    /// Where Postfix is pointed at it.
-    pub uses: Vec<Use>,
-}
-
-impl GroupSpec {
-    /// The Postfix parameter this group's file goes into.
-    pub fn parameter(&self) -> &'static str {
-        if self.bits == 512 {
-            crate::postfix::DH512
-        } else {
-            crate::postfix::DH1024
-        }
-    }
 }
 
 /// What to do when the server does not serve the new group after reload.
@@ -96,8 +48,80 @@ pub struct ReloadSettings {
     pub endpoints: Vec<String>,
 }
 
+impl ReloadSettings {
+    fn validate(r: merge::Reload, ov: &Overrides) -> Result<ReloadSettings> {
+        let verify = match r.verify {
+            None => Verify::Error,
+            Some(o) => match o.value.as_str() {
+                "error" => Verify::Error,
+                "warn" => Verify::Warn,
+                "off" => Verify::Off,
+                other => bail!(
+                    "{}: reload.verify = {other:?}; expected \"error\", \"warn\" or \"off\"",
+                    o.at
+                ),
+            },
+        };
+        Ok(ReloadSettings {
+            enabled: r.enabled && !ov.no_reload,
+            verify,
+            endpoints: r.endpoints,
+        })
+    }
+}
+
+/// `[schedule]`, used by the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSettings {
+    /// 6-field cron: sec min hour dom month dow.
+    pub cron: String,
+    /// Random delay added to each scheduled run.
+    pub jitter: Duration,
+    /// Run once at daemon start when a run was missed.
+    pub catch_up: bool,
+}
+
+impl ScheduleSettings {
+    fn validate(s: merge::Schedule) -> Result<ScheduleSettings> {
+        let cron = match s.cron {
+            Some(o) => {
+                crate::sys::schedule::parse(&o.value)
+                    .map_err(|e| anyhow!("{}: schedule.cron = {e:#}", o.at))?;
+                o.value
+            }
+            None => crate::sys::schedule::DEFAULT_CRON.into(),
+        };
+        Ok(ScheduleSettings {
+            cron,
+            jitter: duration(s.jitter, "schedule.jitter", "1h")?,
+            catch_up: s.catch_up,
+        })
+    }
+}
+
+/// `[postfix]`: where Postfix's tools are, for non-standard installs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostfixTools {
+    /// `postconf` binary.
+    pub postconf: PathBuf,
+    /// `postfix` binary.
+    pub postfix: PathBuf,
+    /// Limit for any one Postfix command.
+    pub timeout: Duration,
+}
+
+impl PostfixTools {
+    fn validate(t: merge::Tools) -> Result<PostfixTools> {
+        Ok(PostfixTools {
+            postconf: tool_path(t.postconf, "/usr/sbin/postconf")?,
+            postfix: tool_path(t.postfix, "/usr/sbin/postfix")?,
+            timeout: duration(t.timeout, "postfix.timeout", "60s")?,
+        })
+    }
+}
+
 /// The validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// detect | explicit | auto.
     pub mode: Mode,
@@ -108,251 +132,103 @@ pub struct Settings {
     /// Smallest group allowed in main.cf.
     pub min_bits: u32,
     /// Age after which `status` calls a file stale.
-    #[serde(with = "humantime_serde_secs")]
     pub max_age: Duration,
-    /// Groups to maintain.
-    pub groups: Vec<GroupSpec>,
-    /// Reload behaviour.
-    pub reload: ReloadSettings,
-    /// Groups kept ready per size.
-    pub pool_size: u32,
-    /// Daemon schedule (6-field cron: sec min hour dom month dow).
-    pub schedule_cron: String,
-    /// Random delay added to each scheduled run.
-    #[serde(with = "humantime_serde_secs")]
-    pub schedule_jitter: Duration,
-    /// Run once at daemon start when a run was missed.
-    pub schedule_catch_up: bool,
-    /// Curve policy name or list.
-    pub curves_policy: String,
-    /// `postconf` binary.
-    pub postconf: PathBuf,
-    /// `postfix` binary.
-    pub postfix: PathBuf,
-    /// Limit for any one Postfix command.
-    #[serde(with = "humantime_serde_secs")]
-    pub command_timeout: Duration,
     /// How long `now` waits for another run's lock before exiting 5.
-    #[serde(with = "humantime_serde_secs")]
     pub lock_wait: Duration,
     /// In auto mode, remove the group files that are no longer used
     /// (`auto_old_files = "remove"`) instead of keeping them.
     pub auto_old_files_remove: bool,
+    /// `[[group]]`: groups to maintain.
+    pub groups: Vec<GroupSpec>,
+    /// `[reload]`.
+    pub reload: ReloadSettings,
+    /// `[pool] size`: groups kept ready per size.
+    pub pool_size: u32,
+    /// `[schedule]`.
+    pub schedule: ScheduleSettings,
+    /// `[curves] policy`: a profile name or a list.
+    pub curves_policy: String,
+    /// `[postfix]`.
+    pub postfix: PostfixTools,
 }
 
-mod humantime_serde_secs {
-    pub fn serialize<S: serde::Serializer>(
-        d: &std::time::Duration,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-}
-
-/// A value and where it was set, for messages.
-struct Origin<T> {
-    value: T,
-    at: String,
-}
-
-fn pick<T: Clone>(slot: &mut Option<Origin<T>>, value: Option<&toml::Spanned<T>>, file: &Loaded) {
-    if let Some(v) = value {
-        *slot = Some(Origin {
-            value: v.get_ref().clone(),
-            at: file.at(v),
-        });
-    }
-}
-
-#[derive(Default)]
-struct GroupDraft {
-    name: String,
-    at: String,
-    bits: Option<Origin<u32>>,
-    file: Option<Origin<PathBuf>>,
-    uses: Option<Origin<Vec<String>>>,
-}
-
-const SERVICE_TYPES: [&str; 5] = ["inet", "unix", "unix-dgram", "fifo", "pass"];
-
-/// Merges `files` in order, applies `ov`, and checks every rule.
-pub fn merge_and_validate(files: &[Loaded], ov: &Overrides) -> Result<Settings> {
-    let mut mode = None;
-    let mut postfix_dir = None;
-    let mut state_dir = None;
-    let mut min_bits = None;
-    let mut max_age = None;
-    let mut lock_wait = None;
-    let mut auto_old_files = None;
-    let mut groups: Vec<GroupDraft> = Vec::new();
-    let mut reload_enabled = true;
-    let mut verify = None;
-    let mut endpoints = Vec::new();
-    let mut pool_size = None;
-    let mut cron = None;
-    let mut jitter = None;
-    let mut catch_up = true;
-    let mut curves = None;
-    let mut postconf = None;
-    let mut postfix = None;
-    let mut timeout = None;
-
-    for f in files {
-        let fr = &f.fragment;
-        pick(&mut mode, fr.mode.as_ref(), f);
-        pick(&mut postfix_dir, fr.postfix_config_dir.as_ref(), f);
-        pick(&mut state_dir, fr.state_dir.as_ref(), f);
-        pick(&mut min_bits, fr.min_bits.as_ref(), f);
-        pick(&mut max_age, fr.max_age.as_ref(), f);
-        pick(&mut lock_wait, fr.lock_wait.as_ref(), f);
-        pick(&mut auto_old_files, fr.auto_old_files.as_ref(), f);
-        for g in &fr.group {
-            let name = g.name.get_ref().clone();
-            let idx = match groups.iter().position(|d| d.name == name) {
-                Some(i) => i,
-                None => {
-                    groups.push(GroupDraft {
-                        name,
-                        at: f.at(&g.name),
-                        ..Default::default()
-                    });
-                    groups.len() - 1
-                }
-            };
-            let d = &mut groups[idx];
-            pick(&mut d.bits, g.bits.as_ref(), f);
-            pick(&mut d.file, g.file.as_ref(), f);
-            pick(&mut d.uses, g.uses.as_ref(), f);
-        }
-        if let Some(r) = &fr.reload {
-            reload_enabled = r.enabled.unwrap_or(reload_enabled);
-            pick(&mut verify, r.verify.as_ref(), f);
-            if let Some(e) = &r.endpoints {
-                endpoints = e.clone();
+impl Settings {
+    /// Hands each merged section to its own validation; command-line
+    /// overrides win over the files.
+    pub(super) fn validate(m: Merged, ov: &Overrides) -> Result<Settings> {
+        let g = m.general;
+        let min_bits = match g.min_bits {
+            Some(Origin { value, at }) if !(1024..=8192).contains(&value) => {
+                bail!(
+                    "{at}: min_bits = {value} is out of range; use a value from 1024 to 8192 (2048 recommended)"
+                )
             }
-        }
-        if let Some(p) = &fr.pool {
-            pick(&mut pool_size, p.size.as_ref(), f);
-        }
-        if let Some(s) = &fr.schedule {
-            pick(&mut cron, s.cron.as_ref(), f);
-            pick(&mut jitter, s.jitter.as_ref(), f);
-            catch_up = s.catch_up.unwrap_or(catch_up);
-        }
-        if let Some(c) = &fr.curves {
-            pick(&mut curves, c.policy.as_ref(), f);
-        }
-        if let Some(p) = &fr.postfix {
-            pick(&mut postconf, p.postconf.as_ref(), f);
-            pick(&mut postfix, p.postfix.as_ref(), f);
-            pick(&mut timeout, p.timeout.as_ref(), f);
-        }
-    }
-
-    let min_bits = match min_bits {
-        Some(Origin { value, at }) if !(1024..=8192).contains(&value) => {
-            bail!(
-                "{at}: min_bits = {value} is out of range; use a value from 1024 to 8192 (2048 recommended)"
-            )
-        }
-        Some(o) => o.value,
-        None => 2048,
-    };
-    let postfix_config_dir = ov
-        .postfix_config_dir
-        .clone()
-        .or(postfix_dir.map(|o| o.value))
-        .unwrap_or_else(|| PathBuf::from("/etc/postfix"));
-    let state_dir = ov
-        .state_dir
-        .clone()
-        .or(state_dir.map(|o| o.value))
-        .unwrap_or_else(|| PathBuf::from("/var/lib/dhrotate"));
-    for (what, p) in [
-        ("postfix_config_dir", &postfix_config_dir),
-        ("state_dir", &state_dir),
-    ] {
-        if !p.is_absolute() {
-            bail!("{what} = {} must be an absolute path", p.display());
-        }
-    }
-
-    if groups.is_empty() {
-        groups.push(GroupDraft {
-            name: "main".into(),
-            at: "built-in default".into(),
-            ..Default::default()
-        });
-    }
-    let mut specs: Vec<GroupSpec> = Vec::new();
-    for d in groups {
-        specs.push(validate_group(d, min_bits, &postfix_config_dir)?);
-    }
-    check_no_overlap(&specs)?;
-
-    let verify = match verify {
-        None => Verify::Error,
-        Some(o) => match o.value.as_str() {
-            "error" => Verify::Error,
-            "warn" => Verify::Warn,
-            "off" => Verify::Off,
-            other => bail!(
-                "{}: reload.verify = {other:?}; expected \"error\", \"warn\" or \"off\"",
-                o.at
+            Some(o) => o.value,
+            None => 2048,
+        };
+        let postfix_config_dir = absolute(
+            "postfix_config_dir",
+            ov.postfix_config_dir.clone(),
+            g.postfix_config_dir,
+            "/etc/postfix",
+        )?;
+        let state_dir = absolute(
+            "state_dir",
+            ov.state_dir.clone(),
+            g.state_dir,
+            "/var/lib/dhrotate",
+        )?;
+        let pool_size = match m.pool_size {
+            Some(o) if o.value > 100 => bail!(
+                "{}: pool.size = {} is too large; at most 100",
+                o.at,
+                o.value
             ),
-        },
-    };
-    let pool_size = match pool_size {
-        Some(o) if o.value > 100 => bail!(
-            "{}: pool.size = {} is too large; at most 100",
-            o.at,
-            o.value
-        ),
-        Some(o) => o.value,
-        None => 2,
-    };
-    let schedule_cron = match cron {
-        Some(o) => {
-            crate::sys::schedule::parse(&o.value)
-                .map_err(|e| anyhow!("{}: schedule.cron = {e:#}", o.at))?;
-            o.value
-        }
-        None => crate::sys::schedule::DEFAULT_CRON.into(),
-    };
-
-    Ok(Settings {
-        mode: ov.mode.or(mode.map(|o| o.value)).unwrap_or(Mode::Detect),
-        postfix_config_dir,
-        state_dir,
-        min_bits,
-        max_age: duration(max_age, "max_age", "7d")?,
-        groups: specs,
-        reload: ReloadSettings {
-            enabled: reload_enabled && !ov.no_reload,
-            verify,
-            endpoints,
-        },
-        pool_size,
-        schedule_cron,
-        schedule_jitter: duration(jitter, "schedule.jitter", "1h")?,
-        schedule_catch_up: catch_up,
-        curves_policy: curves.map_or_else(|| "keep".into(), |o| o.value),
-        postconf: tool_path(postconf, "/usr/sbin/postconf")?,
-        postfix: tool_path(postfix, "/usr/sbin/postfix")?,
-        command_timeout: duration(timeout, "postfix.timeout", "60s")?,
-        lock_wait: duration(lock_wait, "lock_wait", "10s")?,
-        auto_old_files_remove: match auto_old_files {
-            None => false,
-            Some(o) => match o.value.as_str() {
-                "keep" => false,
-                "remove" => true,
-                other => bail!(
-                    "{}: auto_old_files = {other:?}; expected \"keep\" or \"remove\"",
-                    o.at
-                ),
+            Some(o) => o.value,
+            None => 2,
+        };
+        Ok(Settings {
+            mode: ov.mode.or(g.mode.map(|o| o.value)).unwrap_or(Mode::Detect),
+            groups: groups::validate(m.groups, min_bits, &postfix_config_dir)?,
+            postfix_config_dir,
+            state_dir,
+            min_bits,
+            max_age: duration(g.max_age, "max_age", "7d")?,
+            lock_wait: duration(g.lock_wait, "lock_wait", "10s")?,
+            auto_old_files_remove: match g.auto_old_files {
+                None => false,
+                Some(o) => match o.value.as_str() {
+                    "keep" => false,
+                    "remove" => true,
+                    other => bail!(
+                        "{}: auto_old_files = {other:?}; expected \"keep\" or \"remove\"",
+                        o.at
+                    ),
+                },
             },
-        },
-    })
+            reload: ReloadSettings::validate(m.reload, ov)?,
+            pool_size,
+            schedule: ScheduleSettings::validate(m.schedule)?,
+            curves_policy: m.curves_policy.map_or_else(|| "keep".into(), |o| o.value),
+            postfix: PostfixTools::validate(m.tools)?,
+        })
+    }
+}
+
+/// A directory setting: the flag, else the files, else the default; absolute.
+fn absolute(
+    what: &str,
+    flag: Option<PathBuf>,
+    file: Option<Origin<PathBuf>>,
+    default: &str,
+) -> Result<PathBuf> {
+    let p = flag
+        .or(file.map(|o| o.value))
+        .unwrap_or_else(|| PathBuf::from(default));
+    if !p.is_absolute() {
+        bail!("{what} = {} must be an absolute path", p.display());
+    }
+    Ok(p)
 }
 
 /// The range each duration must fall in: below it a setting makes no
@@ -414,123 +290,12 @@ fn tool_path(v: Option<Origin<PathBuf>>, default: &str) -> Result<PathBuf> {
     }
 }
 
-fn validate_group(d: GroupDraft, min_bits: u32, postfix_dir: &Path) -> Result<GroupSpec> {
-    let name = d.name;
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        bail!(
-            "{}: group name {name:?} must be letters, digits, '-' or '_'",
-            d.at
-        );
-    }
-    let uses_raw = d
-        .uses
-        .as_ref()
-        .map_or_else(|| vec!["main.cf".to_owned()], |o| o.value.clone());
-    let uses_at = d
-        .uses
-        .as_ref()
-        .map_or_else(|| d.at.clone(), |o| o.at.clone());
-    if uses_raw.is_empty() {
-        bail!(
-            "{uses_at}: group {name:?} has an empty `use`; name \"main.cf\" and/or services like \"submission/inet\""
-        );
-    }
-    let mut uses = Vec::new();
-    for u in &uses_raw {
-        let parsed = if u == "main.cf" {
-            Use::MainCf
-        } else {
-            match u.rsplit_once('/') {
-                Some((svc, ty))
-                    if !svc.is_empty()
-                        && SERVICE_TYPES.contains(&ty)
-                        && !svc.contains(char::is_whitespace) =>
-                {
-                    Use::Service(u.clone())
-                }
-                _ => bail!(
-                    "{uses_at}: group {name:?}: use = {u:?} is neither \"main.cf\" nor a master.cf service as `postconf -P` names it (service/type, e.g. \"submission/inet\")"
-                ),
-            }
-        };
-        if uses.contains(&parsed) {
-            bail!("{uses_at}: group {name:?} lists {u:?} twice");
-        }
-        uses.push(parsed);
-    }
-    let default_bits = if min_bits > 2048 { min_bits } else { 2048 };
-    let (bits, bits_at) = d
-        .bits
-        .map_or((default_bits, d.at.clone()), |o| (o.value, o.at));
-    if !(512..=8192).contains(&bits) || bits % 64 != 0 {
-        bail!(
-            "{bits_at}: group {name:?}: bits = {bits} is not allowed; use 2048 (recommended), 3072 or 4096 (1024 or 512 only for legacy clients, at most 8192, a multiple of 64)"
-        );
-    }
-    if uses.contains(&Use::MainCf) && bits < min_bits {
-        bail!(
-            "{bits_at}: group {name:?} is used in main.cf but bits = {bits} is below min_bits = {min_bits}; smaller groups are allowed only for master.cf overrides"
-        );
-    }
-    let file = d
-        .file
-        .map_or_else(|| PathBuf::from(format!("dh{bits}.pem")), |o| o.value);
-    let text = file.to_string_lossy();
-    if text.is_empty()
-        || text.contains(|c: char| c.is_whitespace() || c.is_control() || "${},=\"'#".contains(c))
-    {
-        bail!(
-            "{}: group {name:?}: file = {text:?} must be a plain path without spaces or any of $ {{ }} , = \" ' #",
-            d.at
-        );
-    }
-    let file = if file.is_absolute() {
-        file
-    } else {
-        postfix_dir.join(file)
-    };
-    Ok(GroupSpec {
-        name,
-        bits,
-        file,
-        uses,
-    })
-}
-
-fn check_no_overlap(specs: &[GroupSpec]) -> Result<()> {
-    for (i, a) in specs.iter().enumerate() {
-        for b in &specs[i + 1..] {
-            if a.file == b.file {
-                bail!(
-                    "groups {:?} and {:?} both write {}; give each its own file",
-                    a.name,
-                    b.name,
-                    a.file.display()
-                );
-            }
-            if a.parameter() == b.parameter()
-                && let Some(u) = a.uses.iter().find(|u| b.uses.contains(u))
-            {
-                bail!(
-                    "groups {:?} and {:?} both set {} in {u}; each place can use one group",
-                    a.name,
-                    b.name,
-                    a.parameter()
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::fragment::{Fragment, Loaded};
+    use super::super::merge_and_validate;
     use super::*;
+    use crate::config::Use;
 
     fn loaded(text: &str) -> Loaded {
         Loaded {
@@ -620,6 +385,7 @@ mod tests {
 #[cfg(test)]
 mod example_tests {
     use super::super::fragment::{Fragment, Loaded};
+    use super::super::merge_and_validate;
     use super::*;
 
     #[test]

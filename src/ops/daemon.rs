@@ -94,7 +94,7 @@ pub fn serve(seams: Seams) -> Result<()> {
 /// configuration, no signal handlers, scheduler failure).
 pub async fn run(seams: Seams) -> Result<()> {
     let mut settings = (seams.load)()?;
-    let mut schedule = Schedule::new(&settings.schedule_cron, settings.schedule_jitter)?;
+    let mut schedule = Schedule::new(&settings.schedule.cron, settings.schedule.jitter)?;
     let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
     let mut scheduler = JobScheduler::new()
         .await
@@ -112,7 +112,7 @@ pub async fn run(seams: Seams) -> Result<()> {
     let mut refill: Option<tokio::process::Child> = None;
 
     let last = last_run(&settings);
-    if settings.schedule_catch_up && schedule.missed(last, Local::now()) {
+    if settings.schedule.catch_up && schedule.missed(last, Local::now()) {
         info!(
             last_run = %last.map_or_else(|| "never".to_string(), |t| t.to_rfc3339()),
             "a scheduled rotation was missed; running one now"
@@ -121,7 +121,7 @@ pub async fn run(seams: Seams) -> Result<()> {
     } else if settings.pool_size > 0 {
         refill = start_refill(seams.refill.as_ref());
     }
-    info!(cron = schedule.expr(), jitter = ?settings.schedule_jitter, "daemon started");
+    info!(cron = schedule.expr(), jitter = ?settings.schedule.jitter, "daemon started");
     notify(&[
         NotifyState::Ready,
         NotifyState::Status(&idle_status(&schedule, due.is_some())),
@@ -179,7 +179,7 @@ pub async fn run(seams: Seams) -> Result<()> {
             }
             _ = hup.recv() => {
                 notify(&[NotifyState::Reloading]);
-                match (seams.load)().and_then(|s| Ok((Schedule::new(&s.schedule_cron, s.schedule_jitter)?, s))) {
+                match (seams.load)().and_then(|s| Ok((Schedule::new(&s.schedule.cron, s.schedule.jitter)?, s))) {
                     Ok((new_schedule, new_settings)) => {
                         if new_schedule.expr() != schedule.expr() {
                             if let Err(e) = scheduler.remove(&job).await {

@@ -14,8 +14,8 @@ pub mod verify;
 pub fn system_postfix(s: &crate::config::Settings) -> crate::postfix::SystemPostfix {
     crate::postfix::SystemPostfix {
         config_dir: s.postfix_config_dir.clone(),
-        postconf: s.postconf.clone(),
-        postfix: s.postfix.clone(),
-        timeout: s.command_timeout,
+        postconf: s.postfix.postconf.clone(),
+        postfix: s.postfix.postfix.clone(),
+        timeout: s.postfix.timeout,
     }
 }

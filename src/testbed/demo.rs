@@ -15,10 +15,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::instance::Instance;
-use crate::config::{GroupSpec, Mode, ReloadSettings, Settings, Use, Verify};
+use crate::config::{
+    GroupSpec, Mode, PostfixTools, ReloadSettings, ScheduleSettings, Settings, Use, Verify,
+};
 use crate::dh::search::Control;
 use crate::ops::{probe, rotate};
-use crate::postfix::{Postfix, SystemPostfix};
+use crate::postfix::Postfix;
 use crate::sys::signals::Interrupt;
 
 /// Said before the groups are searched, which takes a moment.
@@ -123,13 +125,17 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             endpoints: Vec::new(),
         },
         pool_size: 0,
-        schedule_cron: "0 30 3 * * *".into(),
-        schedule_jitter: Duration::from_secs(3600),
-        schedule_catch_up: true,
+        schedule: ScheduleSettings {
+            cron: "0 30 3 * * *".into(),
+            jitter: Duration::from_secs(3600),
+            catch_up: true,
+        },
         curves_policy: "keep".into(),
-        postconf: "/usr/sbin/postconf".into(),
-        postfix: "/usr/sbin/postfix".into(),
-        command_timeout: Duration::from_secs(60),
+        postfix: PostfixTools {
+            postconf: "/usr/sbin/postconf".into(),
+            postfix: "/usr/sbin/postfix".into(),
+            timeout: Duration::from_secs(60),
+        },
         lock_wait: Duration::from_secs(10),
         auto_old_files_remove: false,
     };
@@ -155,12 +161,7 @@ fn with_private_postfix(
         &base.join("state"),
         &instance.submission_service(),
     );
-    let pf = SystemPostfix {
-        config_dir: instance.config_dir.clone(),
-        postconf: settings.postconf.clone(),
-        postfix: settings.postfix.clone(),
-        timeout: settings.command_timeout,
-    };
+    let pf = crate::ops::system_postfix(&settings);
     show_served(&instance, "before", out)?;
     writeln!(out, "{SEARCHING}")?;
     let control = Arc::new(Control::default());

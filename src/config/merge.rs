@@ -1,0 +1,152 @@
+//! Merging fragments: later files override earlier ones key by key,
+//! `[[group]]` tables merge by `name`, and every value keeps the file and
+//! line it came from, so each section's validation can name it. No rule
+//! is checked here.
+
+use std::path::PathBuf;
+
+use super::fragment::{Loaded, Mode};
+
+/// A value and where it was set, for messages.
+pub(super) struct Origin<T> {
+    pub value: T,
+    pub at: String,
+}
+
+fn pick<T: Clone>(slot: &mut Option<Origin<T>>, value: Option<&toml::Spanned<T>>, file: &Loaded) {
+    if let Some(v) = value {
+        *slot = Some(Origin {
+            value: v.get_ref().clone(),
+            at: file.at(v),
+        });
+    }
+}
+
+/// The top-level keys.
+#[derive(Default)]
+pub(super) struct General {
+    pub mode: Option<Origin<Mode>>,
+    pub postfix_config_dir: Option<Origin<PathBuf>>,
+    pub state_dir: Option<Origin<PathBuf>>,
+    pub min_bits: Option<Origin<u32>>,
+    pub max_age: Option<Origin<String>>,
+    pub lock_wait: Option<Origin<String>>,
+    pub auto_old_files: Option<Origin<String>>,
+}
+
+/// One `[[group]]`, merged across files by name.
+#[derive(Default)]
+pub(super) struct Group {
+    pub name: String,
+    pub at: String,
+    pub bits: Option<Origin<u32>>,
+    pub file: Option<Origin<PathBuf>>,
+    pub uses: Option<Origin<Vec<String>>>,
+}
+
+/// `[reload]`.
+pub(super) struct Reload {
+    pub enabled: bool,
+    pub verify: Option<Origin<String>>,
+    pub endpoints: Vec<String>,
+}
+
+/// `[schedule]`.
+pub(super) struct Schedule {
+    pub cron: Option<Origin<String>>,
+    pub jitter: Option<Origin<String>>,
+    pub catch_up: bool,
+}
+
+/// `[postfix]`.
+#[derive(Default)]
+pub(super) struct Tools {
+    pub postconf: Option<Origin<PathBuf>>,
+    pub postfix: Option<Origin<PathBuf>>,
+    pub timeout: Option<Origin<String>>,
+}
+
+/// Every section, merged.
+pub(super) struct Merged {
+    pub general: General,
+    pub groups: Vec<Group>,
+    pub reload: Reload,
+    pub pool_size: Option<Origin<u32>>,
+    pub schedule: Schedule,
+    pub curves_policy: Option<Origin<String>>,
+    pub tools: Tools,
+}
+
+/// Merges `files` in order.
+pub(super) fn merge(files: &[Loaded]) -> Merged {
+    let mut m = Merged {
+        general: General::default(),
+        groups: Vec::new(),
+        reload: Reload {
+            enabled: true,
+            verify: None,
+            endpoints: Vec::new(),
+        },
+        pool_size: None,
+        schedule: Schedule {
+            cron: None,
+            jitter: None,
+            catch_up: true,
+        },
+        curves_policy: None,
+        tools: Tools::default(),
+    };
+    for f in files {
+        let fr = &f.fragment;
+        let g = &mut m.general;
+        pick(&mut g.mode, fr.mode.as_ref(), f);
+        pick(&mut g.postfix_config_dir, fr.postfix_config_dir.as_ref(), f);
+        pick(&mut g.state_dir, fr.state_dir.as_ref(), f);
+        pick(&mut g.min_bits, fr.min_bits.as_ref(), f);
+        pick(&mut g.max_age, fr.max_age.as_ref(), f);
+        pick(&mut g.lock_wait, fr.lock_wait.as_ref(), f);
+        pick(&mut g.auto_old_files, fr.auto_old_files.as_ref(), f);
+        for gf in &fr.group {
+            let name = gf.name.get_ref().clone();
+            let idx = match m.groups.iter().position(|d| d.name == name) {
+                Some(i) => i,
+                None => {
+                    m.groups.push(Group {
+                        name,
+                        at: f.at(&gf.name),
+                        ..Default::default()
+                    });
+                    m.groups.len() - 1
+                }
+            };
+            let d = &mut m.groups[idx];
+            pick(&mut d.bits, gf.bits.as_ref(), f);
+            pick(&mut d.file, gf.file.as_ref(), f);
+            pick(&mut d.uses, gf.uses.as_ref(), f);
+        }
+        if let Some(r) = &fr.reload {
+            m.reload.enabled = r.enabled.unwrap_or(m.reload.enabled);
+            pick(&mut m.reload.verify, r.verify.as_ref(), f);
+            if let Some(e) = &r.endpoints {
+                m.reload.endpoints = e.clone();
+            }
+        }
+        if let Some(p) = &fr.pool {
+            pick(&mut m.pool_size, p.size.as_ref(), f);
+        }
+        if let Some(s) = &fr.schedule {
+            pick(&mut m.schedule.cron, s.cron.as_ref(), f);
+            pick(&mut m.schedule.jitter, s.jitter.as_ref(), f);
+            m.schedule.catch_up = s.catch_up.unwrap_or(m.schedule.catch_up);
+        }
+        if let Some(c) = &fr.curves {
+            pick(&mut m.curves_policy, c.policy.as_ref(), f);
+        }
+        if let Some(p) = &fr.postfix {
+            pick(&mut m.tools.postconf, p.postconf.as_ref(), f);
+            pick(&mut m.tools.postfix, p.postfix.as_ref(), f);
+            pick(&mut m.tools.timeout, p.timeout.as_ref(), f);
+        }
+    }
+    m
+}
