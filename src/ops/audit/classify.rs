@@ -5,23 +5,8 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::Auditor;
-use super::records::{Pending, decode};
+use super::records::{ESTABLISHED, FAILURES, Pending, UNPARSED_MARKERS, decode};
 use super::session;
-
-/// Failure messages worth counting, as Postfix logs them.
-pub(super) const FAILURES: [&str; 7] = [
-    "lost connection after STARTTLS",
-    "TLS library problem",
-    "SSL_accept error",
-    "SSL_connect error",
-    "certificate verification failed",
-    "Cannot start TLS",
-    "TLS handshake failed",
-];
-
-/// What a line's first marker says it is.
-pub(super) const ESTABLISHED: usize = 0;
-pub(super) const UNPARSED_MARKERS: [&str; 2] = ["(using TLS", " with cipher "];
 
 /// Finds the next line worth a closer look. The packed SIMD (Teddy)
 /// searcher skips unrelated text at memory speed where the CPU has it
@@ -67,19 +52,6 @@ impl Prefilter {
             Prefilter::Portable(a) => a.find(haystack),
         }
     }
-}
-
-/// The automaton that names a line's first marker: ESTABLISHED, then
-/// FAILURES, then UNPARSED_MARKERS.
-pub(super) fn markers() -> AhoCorasick {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(
-            std::iter::once(" TLS connection established ")
-                .chain(FAILURES)
-                .chain(UNPARSED_MARKERS),
-        )
-        .expect("static patterns")
 }
 
 impl Auditor {

@@ -70,7 +70,7 @@ impl Auditor {
             helper: None,
             // Any line worth a closer look contains one of these.
             prefilter: Prefilter::new(portable),
-            markers: classify::markers(),
+            markers: records::markers(),
             postfix_tag: Finder::new("postfix/").into_owned(),
         }
     }

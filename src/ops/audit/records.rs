@@ -1,14 +1,43 @@
-//! Assembling records from lines: a TLS log record or a Received: header
-//! may be folded over indented lines; journald JSON and nroff overstrike
-//! are undone first.
+//! Assembling records from lines: the markers that start one; a TLS log
+//! record or a Received: header may be folded over indented lines;
+//! journald JSON and nroff overstrike are undone first.
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::Auditor;
-use super::classify::ESTABLISHED;
 
 /// A folded record (log record or Received: header) longer than this
 /// stops growing: its further fold lines are counted, their text dropped.
 /// Real ones are a few hundred bytes.
 const MAX_FOLDED: usize = 64 << 10;
+
+/// Failure messages worth counting, as Postfix logs them.
+pub(super) const FAILURES: [&str; 7] = [
+    "lost connection after STARTTLS",
+    "TLS library problem",
+    "SSL_accept error",
+    "SSL_connect error",
+    "certificate verification failed",
+    "Cannot start TLS",
+    "TLS handshake failed",
+];
+
+/// What a line's first marker says it is.
+pub(super) const ESTABLISHED: usize = 0;
+pub(super) const UNPARSED_MARKERS: [&str; 2] = ["(using TLS", " with cipher "];
+
+/// The automaton that names a line's first marker: ESTABLISHED, then
+/// FAILURES, then UNPARSED_MARKERS.
+pub(super) fn markers() -> AhoCorasick {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(
+            std::iter::once(" TLS connection established ")
+                .chain(FAILURES)
+                .chain(UNPARSED_MARKERS),
+        )
+        .expect("static patterns")
+}
 
 /// Attributes that may continue a folded TLS log record.
 const ATTRIBUTES: [&str; 5] = [
