@@ -1,9 +1,31 @@
 //! dhrotate: Diffie-Hellman group rotation and forward-secrecy policy for Postfix.
+//!
+//! The layers (docs/DESIGN.md; `tests/architecture.rs` checks that every
+//! arrow points down and that no module cycle exists):
+//!
+//! - `cli`: parses arguments, calls one operation, prints; maps errors to
+//!   exit codes (`cli::exit_code`). Only `main.rs` uses it.
+//! - `testbed`: a private Postfix on loopback and the demo that rotates on
+//!   it, through the same operations as `now`.
+//! - `ops`: the operations: rotation pipeline, status, curve policy, TLS
+//!   probe and verification, audit, daemon, groups and pool.
+//! - `config`: fragments merged, each section validated into `Settings`.
+//! - `postfix`, `dh`: the domain: Postfix's files, commands, versions and
+//!   parser; DH groups, their search, validation, PEM, catalog and pool.
+//! - `sys`: atomic files, lock, state file, schedule, signals, logging,
+//!   crash points; `error`: the failures callers tell apart.
+//!
+//! Public, for the binary and the integration tests (tests/, examples/):
+//! `cli` (the binary), `testbed::instance` (private Postfix instances),
+//! `config::load`, the parsers and validators the corpus, hostile-input
+//! and crash tests drive directly (`postfix::{MainCf, MasterCf, mastercf}`,
+//! `dh::{pem, validate, search, pool}`, `ops::audit`, `ops::probe`,
+//! `sys::{state, schedule, logging}`). Everything else is `pub(crate)`.
 
 pub mod cli;
 pub mod config;
 pub mod dh;
-pub mod error;
+pub(crate) mod error;
 pub mod ops;
 pub mod postfix;
 pub mod sys;

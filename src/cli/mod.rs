@@ -1,16 +1,16 @@
 //! The command line: one file per subcommand, each `run(args, ctx)`.
 
-pub mod audit;
-pub mod check;
-pub mod completions;
-pub mod curves;
-pub mod daemon;
-pub mod generate;
-pub mod man;
-pub mod now;
-pub mod pool;
-pub mod probe;
-pub mod status;
+pub(crate) mod audit;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod curves;
+pub(crate) mod daemon;
+pub(crate) mod generate;
+pub(crate) mod man;
+pub(crate) mod now;
+pub(crate) mod pool;
+pub(crate) mod probe;
+pub(crate) mod status;
 
 use std::path::PathBuf;
 

@@ -1,12 +1,12 @@
 //! Diffie-Hellman groups: generation, strict PEM reading, validation and
 //! the catalog of well-known shared primes.
 
-pub mod generate;
-pub mod known;
+pub(crate) mod generate;
+pub(crate) mod known;
 pub mod pem;
 pub mod pool;
 pub mod search;
-pub mod source;
+pub(crate) mod source;
 pub mod validate;
 
 pub use known::Catalog;

@@ -1,14 +1,14 @@
 //! The operations: what a subcommand asks for, built from the domain.
 
 pub mod audit;
-pub mod curves;
-pub mod daemon;
-pub mod groups;
+pub(crate) mod curves;
+pub(crate) mod daemon;
+pub(crate) mod groups;
 pub mod probe;
-pub mod refill;
-pub mod rotate;
-pub mod status;
-pub mod verify;
+pub(crate) mod refill;
+pub(crate) mod rotate;
+pub(crate) mod status;
+pub(crate) mod verify;
 
 /// The system's Postfix, as the settings name it.
 pub fn system_postfix(s: &crate::config::Settings) -> crate::postfix::SystemPostfix {

@@ -221,7 +221,7 @@ impl Examination {
     }
 }
 
-/// Probes `target` (HOST, HOST:PORT, [IPv6]:PORT; port 25 by default) with
+/// Probes `target` (HOST, HOST:PORT, `[IPv6]:PORT`; port 25 by default) with
 /// a DHE-only TLS 1.2 handshake and a default TLS 1.3 one. `wrap` `None`:
 /// implicit TLS on 465, STARTTLS elsewhere. A server that cannot be
 /// reached, is not SMTP or starts TLS the other way is the answer

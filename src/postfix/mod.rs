@@ -1,13 +1,13 @@
 //! Everything about Postfix: its commands, its versions, and editing its
 //! main.cf and master.cf.
 
-pub mod ctl;
-pub mod files;
-pub mod lines;
-pub mod maincf;
+pub(crate) mod ctl;
+pub(crate) mod files;
+pub(crate) mod lines;
+pub(crate) mod maincf;
 pub mod mastercf;
-pub mod oracle;
-pub mod version;
+pub(crate) mod oracle;
+pub(crate) mod version;
 
 pub use ctl::{Postfix, SystemPostfix};
 pub use files::{ConfigFiles, FileEdit};

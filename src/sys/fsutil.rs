@@ -257,14 +257,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
     sync_parent(path)
 }
 
-/// Renames `from` to `to` (same directory) and makes it durable.
-pub fn rename_durable(from: &Path, to: &Path) -> Result<()> {
-    check_target(to)?;
-    fs::rename(from, to)
-        .with_context(|| format!("renaming {} to {}", from.display(), to.display()))?;
-    sync_parent(to)
-}
-
 /// Flushes a directory entry change (rename, unlink) to disk.
 pub fn sync_parent(path: &Path) -> Result<()> {
     let dir = parent_of(path);

@@ -1,9 +1,9 @@
 //! System helpers: files, lock, state, schedule, signals, logging.
 
-pub mod failpoint;
-pub mod fsutil;
-pub mod lock;
+pub(crate) mod failpoint;
+pub(crate) mod fsutil;
+pub(crate) mod lock;
 pub mod logging;
 pub mod schedule;
-pub mod signals;
+pub(crate) mod signals;
 pub mod state;

@@ -1,4 +1,4 @@
 //! The test bed: a private Postfix and the demo that runs on it.
 
-pub mod demo;
+pub(crate) mod demo;
 pub mod instance;

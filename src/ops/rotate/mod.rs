@@ -8,8 +8,8 @@ mod report;
 #[cfg(test)]
 mod matrix_tests;
 
-pub use apply::{Applied, Env, Reload};
-pub use plan::{Decision, Effective, Plan};
+pub use apply::{Applied, Env};
+pub use plan::{Effective, Plan};
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
