@@ -69,15 +69,13 @@ impl Daemon {
     fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
         let start = Instant::now();
         self.signal(nix::sys::signal::Signal::SIGTERM);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, start.elapsed(), self.log());
-            }
-            if start.elapsed() > Duration::from_secs(85) {
+        use wait_timeout::ChildExt;
+        match self.child.wait_timeout(Duration::from_secs(85)).unwrap() {
+            Some(status) => (status, start.elapsed(), self.log()),
+            None => {
                 let _ = self.child.kill();
                 panic!("daemon ignored SIGTERM for 85 s:\n{}", self.log());
             }
-            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }
@@ -235,16 +233,13 @@ fn a_stop_during_a_hanging_reload_ends_within_the_deadline_below_timeoutstopsec(
     let (base, inst) = instance("daemon-stop-deadline", false);
     let hang = base.join("postfix-hanging-reload");
     let marker = base.join("reloading");
-    std::fs::write(
+    common::executable(
         &hang,
         format!(
             "#!/bin/sh\ncase \"$3\" in\n  reload) touch {}; exec sleep 600 ;;\n  status) exit 0 ;;\nesac\nexec /usr/sbin/postfix \"$@\"\n",
             marker.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let cfg = instance_config(
         &base,
         &inst,

@@ -20,14 +20,12 @@ use dhrotate::testbed::instance::Instance;
 /// A `postfix` that fails the one subcommand named, and is the real one otherwise.
 fn failing_postfix(dir: &Path, sub: &str) -> PathBuf {
     let path = dir.join(format!("postfix-failing-{sub}"));
-    std::fs::write(
+    common::executable(
         &path,
         format!(
             "#!/bin/sh\n# argv: -c DIR SUBCOMMAND\nif [ \"$3\" = {sub} ]; then\n  echo \"postfix: fatal: injected {sub} failure\" >&2\n  exit 1\nfi\nexec /usr/sbin/postfix \"$@\"\n"
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path
 }
 
@@ -46,7 +44,7 @@ fn rotated_instance(name: &str, extra: &str) -> (PathBuf, Instance, PathBuf) {
 fn check_fails_after_the_edit(dir: &Path) -> PathBuf {
     let path = dir.join("postfix-check-fails-second-time");
     let count = dir.join("checks");
-    std::fs::write(
+    common::executable(
         &path,
         format!(
             "#!/bin/sh
@@ -60,9 +58,7 @@ fi
 exec /usr/sbin/postfix \"$@\"\n",
             c = count.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path
 }
 
@@ -204,12 +200,10 @@ fn stopped_postfix_is_not_reloaded_but_files_are_installed() {
 /// A `postfix` whose reload reports success but does nothing.
 fn lying_reload(dir: &Path) -> PathBuf {
     let path = dir.join("postfix-noop-reload");
-    std::fs::write(
+    common::executable(
         &path,
         "#!/bin/sh\nif [ \"$3\" = reload ]; then exit 0; fi\nexec /usr/sbin/postfix \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path
 }
 
@@ -380,8 +374,7 @@ fn without_permission_to_write_it_fails_and_changes_nothing() {
     assert_eq!(snapshot_tree(&inst.config_dir), before, "files changed");
 
     let passes = base.join("postfix-check-passes");
-    std::fs::write(&passes, "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(&passes, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::executable(&passes, "#!/bin/sh\nexit 0\n");
     let extra = format!("[postfix]\npostfix = \"{}\"\n", passes.display());
     let cfg = instance_config(base, &inst, 1024, 1024, &extra);
     let out = as_nobody(&cfg);
@@ -399,12 +392,10 @@ fn without_permission_to_write_it_fails_and_changes_nothing() {
 fn a_hanging_reload_is_killed_at_the_timeout_and_rolled_back() {
     let dir = scratch("inject-bin-hang");
     let hang = dir.join("postfix-hanging-reload");
-    std::fs::write(
+    common::executable(
         &hang,
         "#!/bin/sh\n# argv: -c DIR SUBCOMMAND\nif [ \"$3\" = reload ]; then exec sleep 600; fi\nexec /usr/sbin/postfix \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let extra = format!(
         "[postfix]\npostfix = \"{}\"\ntimeout = \"3s\"\n",
         hang.display()
@@ -445,15 +436,13 @@ fn signals_still_work_after_the_search_a_second_one_ends_the_run_at_once() {
     let dir = scratch("inject-bin-slow-reload");
     let marker = dir.join("reloading");
     let slow = dir.join("postfix-slow-reload");
-    std::fs::write(
+    common::executable(
         &slow,
         format!(
             "#!/bin/sh\nif [ \"$3\" = reload ]; then touch {}; exec sleep 30; fi\nexec /usr/sbin/postfix \"$@\"\n",
             marker.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let extra = format!("[postfix]\npostfix = \"{}\"\n", slow.display());
     let (_base, _inst, cfg) = rotated_instance("signal-after-search", &extra);
     let mut child = Command::new(env!("CARGO_BIN_EXE_dhrotate"))
@@ -480,16 +469,12 @@ fn signals_still_work_after_the_search_a_second_one_ends_the_run_at_once() {
         "the first signal alone ended the run"
     );
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            sent.elapsed() < std::time::Duration::from_secs(5),
-            "dhrotate ignored two SIGTERMs during the reload"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    use wait_timeout::ChildExt;
+    let left = std::time::Duration::from_secs(5).saturating_sub(sent.elapsed());
+    let status = child
+        .wait_timeout(left)
+        .unwrap()
+        .expect("dhrotate ignored two SIGTERMs during the reload");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "{status:?}");
     report(
@@ -508,14 +493,12 @@ fn a_postfix_status_that_hangs_and_forks_is_killed_with_its_children_and_rolled_
     let dir = scratch("inject-bin-status-hang");
     let tag = format!("dhrotate-status-hang-{}", std::process::id());
     let hang = dir.join("postfix-status-hangs");
-    std::fs::write(
+    common::executable(
         &hang,
         format!(
             "#!/bin/bash\nif [ \"$3\" = status ]; then\n  (exec -a {tag} sleep 300 &)\n  (exec -a {tag} sleep 300 &)\n  exec -a {tag} sleep 300\nfi\nexec /usr/sbin/postfix \"$@\"\n"
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let extra = format!(
         "[postfix]\npostfix = \"{}\"\ntimeout = \"3s\"\n",
         hang.display()

@@ -118,13 +118,10 @@ fn every_corpus_file_rotates_cleanly_with_postconf_as_judge() {
     // names certificates and maps this machine lacks): they pass / say
     // "stopped". postconf is the real one.
     let fake = base.join("postfix-check-passes");
-    std::fs::write(
+    common::executable(
         &fake,
         "#!/bin/sh\ncase \"$3\" in check) exit 0 ;; esac\nexit 1\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let mut cases: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
     for kind in ["main.cf", "master.cf"] {
         let mut files: Vec<_> = std::fs::read_dir(data.join(kind))

@@ -201,3 +201,11 @@ pub fn instance(name: &str, start: bool) -> (PathBuf, dhrotate::testbed::instanc
     }
     (base, inst)
 }
+
+/// Writes an executable script (a stand-in for `postfix` or `postconf`
+/// that injects a failure, then hands over to the real one), mode 0755.
+pub fn executable(path: &Path, text: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
