@@ -1,5 +1,5 @@
 //! Injected failures leave every file byte-identical and exit with
-//! DESIGN.md's codes: a configuration that fails `postfix check` before any
+//! docs/DESIGN.md's codes: a configuration that fails `postfix check` before any
 //! edit (exit 2, Postfix's reason shown), `postfix check` failing after the
 //! edit, `postfix reload` failing or
 //! hanging past `[postfix] timeout` (exit 4, rolled back); a write the

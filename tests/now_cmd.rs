@@ -1,5 +1,5 @@
 //! `dhrotate now` on bad input, dry runs and concurrent runs: clear errors,
-//! DESIGN.md's exit codes, and every file left as it was.
+//! docs/DESIGN.md's exit codes, and every file left as it was.
 
 mod common;
 

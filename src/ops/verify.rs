@@ -1,4 +1,4 @@
-//! Post-reload verification (DESIGN.md step 10): probe the local smtpd
+//! Post-reload verification (docs/DESIGN.md step 10): probe the local smtpd
 //! listeners and compare the prime each serves with the file written for
 //! it. Postfix falls back silently on a bad file; this is where it shows.
 

@@ -308,7 +308,7 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
     .into())
 }
 
-/// Probes the listeners that read the fresh groups (DESIGN.md step 10).
+/// Probes the listeners that read the fresh groups (docs/DESIGN.md step 10).
 fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::verify::Finding>> {
     let cf = ConfigFiles::load(&settings.postfix_config_dir)?;
     let findings = crate::ops::verify::check(

@@ -1,4 +1,4 @@
-//! One rotation (DESIGN.md pipeline steps 2-9, and 11): lock, detect,
+//! One rotation (docs/DESIGN.md "One rotation", steps 2-11): lock, detect,
 //! plan, apply, record.
 
 pub mod apply;

@@ -30,7 +30,7 @@ pub struct Decision {
     pub why: String,
 }
 
-/// Applies DESIGN.md's version facts to the configured mode.
+/// Applies the version facts (docs/DESIGN.md "The mode decision") to the configured mode.
 pub fn decide(configured: Mode, v: &Versions) -> Result<Decision> {
     let auto_capable =
         v.postfix >= Version::new(3, 7, 0) && v.openssl.is_some_and(|o| o >= Version::new(3, 0, 0));
