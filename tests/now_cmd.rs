@@ -289,3 +289,31 @@ fn a_planning_failure_is_recorded_and_only_success_counts_as_done() {
     assert_eq!(failed["last_success"], ok["last_success"], "{failed}");
     std::fs::write(&main_cf, saved).unwrap();
 }
+
+/// `status` reads main.cf and master.cf through the same reader as a
+/// rotation: a master.cf it cannot read is a problem that names the file,
+/// not a silently empty list of overrides.
+#[test]
+fn status_names_a_master_cf_it_cannot_read() {
+    let (base, inst) = instance("status-master", false);
+    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let cfg_s = cfg.to_str().unwrap();
+    let out = run_now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = dhrotate(&["--config", cfg_s, "status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let master = inst.config_dir.join("master.cf");
+    std::fs::rename(&master, inst.config_dir.join("master.cf.away")).unwrap();
+    let out = dhrotate(&["--config", cfg_s, "status", "--json"]);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = report["problems"].as_array().unwrap();
+    let wanted = format!("{} does not exist", master.display());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains(&wanted)),
+        "{wanted:?} not among {problems:#?}"
+    );
+}
