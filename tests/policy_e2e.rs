@@ -239,3 +239,63 @@ fn status_exits_6_when_a_file_is_stale_or_broken() {
         "{last}"
     );
 }
+
+/// `[curves] policy` is held by every rotation: applied by `now`, a hand
+/// edit reported by `status` as drift (exit 6) and undone by the next run;
+/// the server then negotiates from the policy's list.
+#[test]
+fn the_configured_curve_policy_is_applied_by_every_run_and_drift_is_reported() {
+    const MODERN: &str = "X25519 X448 prime256v1 secp384r1";
+    let (base, inst) = instance("curve-policy-run", true);
+    let cfg = instance_config(&base, &inst, 2048, 1024, "[curves]\npolicy = \"modern\"\n");
+    let cfg_s = cfg.to_str().unwrap();
+    let curves = || {
+        let (ok, v, err) = postconf(&inst.config_dir, &["-h", "tls_eecdh_auto_curves"]);
+        assert!(ok, "{err}");
+        norm(&v)
+    };
+    let out = now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(curves(), MODERN);
+    let out = dhrotate(&["--config", cfg_s, "status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    // A hand edit: Postfix now offers only P-256 for ECDHE.
+    let (ok, _, err) = postconf(
+        &inst.config_dir,
+        &["-e", "tls_eecdh_auto_curves = prime256v1"],
+    );
+    assert!(ok, "{err}");
+    let out = dhrotate(&["--config", cfg_s, "status", "--json"]);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drift = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .find(|p| p.contains("[curves] policy = \"modern\" is not in effect"))
+        .unwrap_or_else(|| panic!("no drift in {:#?}", report["problems"]))
+        .to_owned();
+    assert!(
+        drift.contains(
+            "main.cf tls_eecdh_auto_curves = prime256v1 (policy: X25519 X448 prime256v1 secp384r1)"
+        ),
+        "{drift}"
+    );
+
+    let out = now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(curves(), MODERN);
+    let out = dhrotate(&["--config", cfg_s, "status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // A client that offers X25519 first gets it, as the policy lists it.
+    let t = probe::tls13(
+        &format!("127.0.0.1:{}", inst.smtp_port),
+        Wrap::StartTls,
+        Some("X25519:prime256v1"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(t.group, "X25519");
+}

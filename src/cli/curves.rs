@@ -5,7 +5,8 @@
 use anyhow::Result;
 
 use crate::config::Overrides;
-use crate::ops::curves::{self, CurvesView, Policy};
+use crate::ops::curves::{self, CurvesView};
+use crate::postfix::curves::Policy;
 
 use super::Cli;
 

@@ -11,6 +11,7 @@ use anyhow::{Result, anyhow, bail};
 use super::fragment::Mode;
 use super::groups::{self, GroupSpec};
 use super::merge::{self, Merged, Origin};
+use crate::postfix::curves::{Policy, openssl_knows};
 
 /// Command-line flags that override the files.
 #[derive(Debug, Default, Clone)]
@@ -146,8 +147,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// `[schedule]`.
     pub schedule: ScheduleSettings,
-    /// `[curves] policy`: a profile name or a list.
-    pub curves_policy: String,
+    /// `[curves] policy`, applied by every rotation (`keep`: touch nothing).
+    pub curves_policy: Policy,
     /// `[postfix]`.
     pub postfix: PostfixTools,
 }
@@ -209,10 +210,42 @@ impl Settings {
             reload: ReloadSettings::validate(m.reload, ov)?,
             pool_size,
             schedule: ScheduleSettings::validate(m.schedule)?,
-            curves_policy: m.curves_policy.map_or_else(|| "keep".into(), |o| o.value),
+            curves_policy: curves_policy(m.curves_policy)?,
             postfix: PostfixTools::validate(m.tools)?,
         })
     }
+}
+
+/// `[curves] policy`: a profile, or a list whose every name this OpenSSL
+/// knows (Postfix would skip an unknown one silently).
+fn curves_policy(v: Option<Origin<String>>) -> Result<Policy> {
+    let Some(o) = v else {
+        return Ok(Policy::Keep);
+    };
+    let policy = Policy::parse(&o.value);
+    if let Policy::List(list) = &policy {
+        if list.is_empty() {
+            bail!(
+                "{}: curves.policy is empty; use \"keep\", \"default\", \"modern\", \"pq-hybrid\" or a list of group names",
+                o.at
+            );
+        }
+        let unknown: Vec<&str> = list
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !openssl_knows(n))
+            .collect();
+        if !unknown.is_empty() {
+            bail!(
+                "{}: curves.policy names {}, which {} does not know; Postfix would skip it silently. \
+                 Use names from `openssl list -tls-groups` or a profile",
+                o.at,
+                unknown.join(", "),
+                openssl::version::version()
+            );
+        }
+    }
+    Ok(policy)
 }
 
 /// A directory setting: the flag, else the files, else the default; absolute.
@@ -365,6 +398,25 @@ mod tests {
             err.contains("both set smtpd_tls_dh1024_param_file in main.cf"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_curve_policy_is_a_profile_or_names_openssl_knows() {
+        let s = merge_and_validate(
+            &[loaded("[curves]\npolicy = \"modern\"\n")],
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.curves_policy, Policy::Modern);
+        let bad = loaded("\n[curves]\npolicy = \"X25519 X99999\"\n");
+        let err = merge_and_validate(&[bad], &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/etc/dhrotate/dhrotate.toml line 3") && err.contains("X99999"),
+            "{err}"
+        );
+        assert!(!err.contains("X25519,"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::dh::{Catalog, validate};
 use crate::ops::rotate::{apply::group_policy, plan};
+use crate::postfix::curves::{Policy, apply_policy};
+use crate::postfix::oracle::Scope;
 use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
 use crate::sys::{fsutil, state};
 
@@ -190,6 +192,9 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     let curves = versions
         .as_ref()
         .and_then(|_| super::curves::view(&pf).ok());
+    if let (Some(v), Some(c)) = (&versions, &cf) {
+        problems.extend(curve_drift(settings, c, v));
+    }
     let listeners = match &cf {
         Some(c) if explicit && pf.is_running().unwrap_or(false) => {
             // A group whose file is unusable still gets probed: what
@@ -235,6 +240,47 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         healthy: problems.is_empty(),
         problems,
     }
+}
+
+/// Where Postfix's configuration is not what `[curves] policy` says: the
+/// settings the next rotation would change, each with its value now.
+fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> Vec<String> {
+    let policy = &settings.curves_policy;
+    if *policy == Policy::Keep {
+        return Vec::new();
+    }
+    let mut wanted = match ConfigFiles::load(&settings.postfix_config_dir) {
+        Ok(w) => w,
+        Err(e) => return vec![format!("{e:#}")],
+    };
+    if let Err(e) = apply_policy(&mut wanted, policy, v) {
+        return vec![format!(
+            "[curves] policy = \"{policy}\" cannot be applied: {e:#}"
+        )];
+    }
+    if wanted.edits().is_empty() {
+        return Vec::new();
+    }
+    let drift: Vec<String> = wanted
+        .intents()
+        .iter()
+        .filter(|i| cf.value(&i.scope, &i.name) != i.value.as_deref())
+        .map(|i| {
+            let place = match &i.scope {
+                Scope::Main => "main.cf".to_owned(),
+                Scope::Service(key) => format!("master.cf {key}"),
+            };
+            let now = cf.value(&i.scope, &i.name).unwrap_or("(not set)");
+            match &i.value {
+                Some(want) => format!("{place} {} = {now} (policy: {want})", i.name),
+                None => format!("{place} {} = {now} (policy: not set)", i.name),
+            }
+        })
+        .collect();
+    vec![format!(
+        "[curves] policy = \"{policy}\" is not in effect: {}; the next `dhrotate now` restores it",
+        drift.join(", ")
+    )]
 }
 
 /// Every DH setting in main.cf and master.cf; files they name are validated,

@@ -2,6 +2,7 @@
 //! main.cf and master.cf.
 
 pub(crate) mod ctl;
+pub(crate) mod curves;
 pub(crate) mod files;
 pub(crate) mod lines;
 pub(crate) mod maincf;

@@ -130,7 +130,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             jitter: Duration::from_secs(3600),
             catch_up: true,
         },
-        curves_policy: "keep".into(),
+        curves_policy: crate::postfix::curves::Policy::Keep,
         postfix: PostfixTools {
             postconf: "/usr/sbin/postconf".into(),
             postfix: "/usr/sbin/postfix".into(),

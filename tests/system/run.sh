@@ -100,6 +100,7 @@ scenario() {
   step_explicit
   step_daemon
   step_curves "$ver_ssl"
+  step_curve_policy "$ver_ssl"
   step_purge
 }
 
@@ -323,6 +324,58 @@ step_curves() {
     check "6 curves --set pq-hybrid refused where OpenSSL $ossl lacks ML-KEM (exit 2, says why)" \
       bash -c "[ $rc -eq 2 ] && grep -q 'OpenSSL >= 3.5' <<< \"\$1\"" _ "$out"
   fi
+}
+
+# [curves] policy held by the timer's service: applied, drift reported by
+# status, undone by the next run; pq-hybrid as a policy where OpenSSL has
+# ML-KEM (a client offering only the hybrid gets it) and refused where not.
+step_curve_policy() {
+  local ossl=$1 major minor out rc=0 modern="X25519 X448 prime256v1 secp384r1"
+  IFS=. read -r major minor _ <<< "$ossl"
+  curves_now() { ct postconf -h tls_eecdh_auto_curves | tr -s ' \t,' ' ' | sed 's/ *$//'; }
+  ct sh -c 'cat > /etc/dhrotate/conf.d/80-curves.toml' <<'TOML'
+[curves]
+policy = "modern"
+TOML
+  check "8 systemctl start dhrotate.service ([curves] policy = \"modern\" drop-in)" start_unit dhrotate.service
+  out=$(curves_now)
+  note "tls_eecdh_auto_curves = $out"
+  check "8 the policy is in main.cf" test "$out" = "$modern"
+  ct postconf -e 'tls_eecdh_auto_curves = prime256v1'
+  out=$(ct dhrotate status 2>&1) || rc=$?
+  grep 'curves' <<< "$out" | sed 's/^/         | /' | head -n 3
+  check "8 a hand edit is drift: status exit 6 names it (exit $rc)" \
+    bash -c "[ $rc -eq 6 ] && grep -q 'policy = \"modern\" is not in effect' <<< \"\$1\"" _ "$out"
+  check "8 the next run of dhrotate.service undoes it" start_unit dhrotate.service
+  out=$(curves_now)
+  check "8 the policy is back in main.cf" test "$out" = "$modern"
+  rc=0
+  out=$(ct dhrotate status 2>&1) || rc=$?
+  check "8 status no longer reports drift" bash -c '! grep -q "is not in effect" <<< "$1"' _ "$out"
+  ct sh -c 'cat > /etc/dhrotate/conf.d/80-curves.toml' <<'TOML'
+[curves]
+policy = "pq-hybrid"
+TOML
+  if [ "$major" -gt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -ge 5 ]; }; then
+    check "8 systemctl start dhrotate.service (policy pq-hybrid, OpenSSL $ossl)" start_unit dhrotate.service
+    local neg
+    neg=$(ct openssl s_client -connect 127.0.0.1:25 -starttls smtp -tls1_3 -groups X25519MLKEM768 < /dev/null 2>&1 \
+      | grep -E 'Negotiated TLS1.3 group|Server Temp Key|Peer Temp Key' | head -n 1)
+    note "s_client offering only X25519MLKEM768: $neg"
+    check "8 a client offering only X25519MLKEM768 negotiates it" grep -q X25519MLKEM768 <<< "$neg"
+  else
+    local since before after started=0
+    since=$(ct date '+%Y-%m-%d %H:%M:%S')
+    before=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+    ct systemctl start dhrotate.service >/dev/null 2>&1 || started=$?
+    after=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+    check "8 dhrotate.service fails with policy pq-hybrid on OpenSSL $ossl" test "$started" -ne 0
+    out=$(ct journalctl -u dhrotate.service --since "$since" --no-pager 2>&1)
+    grep -m1 'pq-hybrid' <<< "$out" | sed 's/^/         | /'
+    check "8 the journal says why (OpenSSL >= 3.5) and main.cf/master.cf are unchanged" \
+      bash -c 'grep -q "OpenSSL >= 3.5" <<< "$1" && [ "$2" = "$3" ]' _ "$out" "$before" "$after"
+  fi
+  ct rm -f /etc/dhrotate/conf.d/80-curves.toml
 }
 
 step_purge() {

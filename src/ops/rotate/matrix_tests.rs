@@ -8,8 +8,8 @@ use anyhow::{Result, bail};
 
 use super::plan::{Effective, plan};
 use crate::config::{GroupSpec, Mode, Overrides, Settings, Use};
-use crate::ops::curves::{self, Policy};
 use crate::postfix::ConfigFiles;
+use crate::postfix::curves::{self, Policy};
 use crate::postfix::{self, Postfix};
 
 /// A Postfix that answers `postconf` like the given versions would.

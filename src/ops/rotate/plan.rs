@@ -8,7 +8,9 @@ use anyhow::{Result, anyhow};
 
 use crate::config::{GroupSpec, Mode, Settings, Use};
 use crate::error::Failure;
-use crate::postfix::{self, ConfigFiles, FileEdit, MainCf, MasterCf, Postfix, Version, Versions};
+use crate::postfix::{
+    self, ConfigFiles, FileEdit, MainCf, MasterCf, Postfix, Version, Versions, curves,
+};
 use crate::sys::fsutil;
 
 /// The mode a run really uses, after `detect`.
@@ -170,6 +172,14 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
             (Vec::new(), old)
         }
     };
+
+    // Every run holds the curve policy, so a hand edit is undone (and
+    // `status` reports it as drift meanwhile); `keep` touches nothing.
+    warnings.extend(curves::apply_policy(
+        &mut cf,
+        &settings.curves_policy,
+        &versions,
+    )?);
 
     Ok(Plan {
         intents: cf.intents(),
