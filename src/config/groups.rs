@@ -32,10 +32,7 @@ impl Use {
 
 impl std::fmt::Display for Use {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Use::MainCf => f.write_str("main.cf"),
-            Use::Service(s) => write!(f, "master.cf {s}"),
-        }
+        self.scope().fmt(f)
     }
 }
 

@@ -11,7 +11,6 @@ use crate::config::Settings;
 use crate::dh::{Catalog, validate};
 use crate::ops::rotate::{apply::group_policy, plan};
 use crate::postfix::curves::{Policy, apply_policy};
-use crate::postfix::oracle::Scope;
 use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
 use crate::sys::{fsutil, state};
 
@@ -249,10 +248,7 @@ fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> 
     if *policy == Policy::Keep {
         return Vec::new();
     }
-    let mut wanted = match ConfigFiles::load(&settings.postfix_config_dir) {
-        Ok(w) => w,
-        Err(e) => return vec![format!("{e:#}")],
-    };
+    let mut wanted = cf.clone();
     if let Err(e) = apply_policy(&mut wanted, policy, v) {
         return vec![format!(
             "[curves] policy = \"{policy}\" cannot be applied: {e:#}"
@@ -266,15 +262,9 @@ fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> 
         .iter()
         .filter(|i| cf.value(&i.scope, &i.name) != i.value.as_deref())
         .map(|i| {
-            let place = match &i.scope {
-                Scope::Main => "main.cf".to_owned(),
-                Scope::Service(key) => format!("master.cf {key}"),
-            };
             let now = cf.value(&i.scope, &i.name).unwrap_or("(not set)");
-            match &i.value {
-                Some(want) => format!("{place} {} = {now} (policy: {want})", i.name),
-                None => format!("{place} {} = {now} (policy: not set)", i.name),
-            }
+            let want = i.value.as_deref().unwrap_or("not set");
+            format!("{} {} = {now} (policy: {want})", i.scope, i.name)
         })
         .collect();
     vec![format!(

@@ -28,6 +28,7 @@ pub struct FileEdit {
 }
 
 /// main.cf and master.cf as read, and as edited so far.
+#[derive(Clone)]
 pub struct ConfigFiles {
     /// Path of main.cf.
     pub main_path: PathBuf,

@@ -22,6 +22,15 @@ pub enum Scope {
     Service(String),
 }
 
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Main => f.write_str("main.cf"),
+            Scope::Service(key) => write!(f, "master.cf {key}"),
+        }
+    }
+}
+
 /// One setting an edit means to change: to `value`, or away (`None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
