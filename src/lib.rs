@@ -10,8 +10,9 @@
 //! - `ops`: the operations: rotation pipeline, status, curve policy, TLS
 //!   probe and verification, audit, daemon, groups and pool.
 //! - `config`: fragments merged, each section validated into `Settings`.
-//! - `postfix`, `dh`: the domain: Postfix's files, commands, versions and
-//!   parser; DH groups, their search, validation, PEM, catalog and pool.
+//! - `postfix`, `dh`, `posture`: the domain: Postfix's files, commands,
+//!   versions and parser; DH groups, their search, validation, PEM, catalog,
+//!   RFC 7919 groups and pool; the published TLS guidelines as a table.
 //! - `sys`: atomic files, lock, state file, schedule, signals, logging,
 //!   crash points; `error`: the failures callers tell apart.
 //!
@@ -20,7 +21,8 @@
 //! `config::load`, the parsers and validators the corpus, hostile-input
 //! and crash tests drive directly (`postfix::{MainCf, MasterCf, mastercf}`,
 //! `dh::{pem, validate, search, pool}`, `ops::audit`, `ops::probe`,
-//! `sys::{state, schedule, logging}`). Everything else is `pub(crate)`.
+//! `sys::{state, schedule, logging}`, `posture` for the guideline table
+//! test). Everything else is `pub(crate)`.
 
 pub mod cli;
 pub mod config;
@@ -28,5 +30,6 @@ pub mod dh;
 pub(crate) mod error;
 pub mod ops;
 pub mod postfix;
+pub mod posture;
 pub mod sys;
 pub mod testbed;

@@ -25,7 +25,7 @@ fn rank(module: &str) -> u8 {
         "testbed" => 5,
         "ops" => 4,
         "config" => 3,
-        "postfix" | "dh" => 2,
+        "postfix" | "dh" | "posture" => 2,
         "sys" => 1,
         "error" => 0,
         // lib.rs only declares the modules.

@@ -181,6 +181,7 @@ impl Lane {
                 let policy = dhrotate::dh::Policy {
                     expected_bits: Some(1024),
                     min_bits: 1024,
+                    named: false,
                 };
                 let catalog = dhrotate::dh::Catalog::embedded();
                 dhrotate::dh::validate::accept(&dh, name, &policy, &catalog)
@@ -365,6 +366,7 @@ fn killed_runs_never_leave_postfix_half_configured() {
     let policy = dhrotate::dh::Policy {
         expected_bits: Some(1024),
         min_bits: 1024,
+        named: false,
     };
     let known: Vec<_> = (0..6)
         .map(|_| {

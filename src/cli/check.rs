@@ -19,6 +19,11 @@ pub struct Args {
     /// Refuse groups smaller than this.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub min_bits: u32,
+    /// Named mode's rule: accept exactly an RFC 7919 group (ffdhe2048 to
+    /// ffdhe8192) and refuse custom primes; without it every catalogued
+    /// prime is refused and fresh ones are accepted.
+    #[arg(long)]
+    pub named: bool,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -29,6 +34,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let policy = Policy {
         expected_bits: args.bits,
         min_bits: args.min_bits,
+        named: args.named,
     };
     let reports = groups::check_files(&args.files, &policy);
     if args.json {
@@ -91,6 +97,11 @@ fn print_human(r: &FileReport) {
             }
         }
         match &v.known {
+            Some(k) if k.rfc7919().is_some() => println!(
+                "  catalog       {} (RFC 7919 named group {})",
+                k.aliases.join(", "),
+                k.rfc7919().unwrap_or_default()
+            ),
             Some(k) => println!(
                 "  catalog       {} (a widely shared prime)",
                 k.aliases.join(", ")

@@ -18,6 +18,9 @@ pub enum Mode {
     Explicit,
     /// Leave the choice to OpenSSL: reset the settings.
     Auto,
+    /// Install the RFC 7919 group of the configured size (ffdhe2048 to
+    /// ffdhe8192) and point Postfix at it.
+    Named,
 }
 
 /// The top level of dhrotate.toml.
@@ -35,6 +38,7 @@ pub struct Fragment {
     pub pool: Option<PoolFragment>,
     pub schedule: Option<ScheduleFragment>,
     pub curves: Option<CurvesFragment>,
+    pub policy: Option<PolicyFragment>,
     pub postfix: Option<PostfixFragment>,
     pub lock_wait: Option<Spanned<String>>,
     pub auto_old_files: Option<Spanned<String>>,
@@ -81,6 +85,15 @@ pub struct ScheduleFragment {
 #[serde(deny_unknown_fields)]
 pub struct CurvesFragment {
     pub policy: Option<Spanned<String>>,
+}
+
+/// `[policy]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFragment {
+    pub prefer: Option<Spanned<String>>,
+    pub guideline: Option<Spanned<String>>,
+    pub enforce: Option<Spanned<bool>>,
 }
 
 /// `[postfix]`: where Postfix's tools are, for non-standard installs.

@@ -66,6 +66,14 @@ pub(super) struct Tools {
     pub timeout: Option<Origin<String>>,
 }
 
+/// `[policy]`.
+#[derive(Default)]
+pub(super) struct PolicyDraft {
+    pub prefer: Option<Origin<String>>,
+    pub guideline: Option<Origin<String>>,
+    pub enforce: Option<Origin<bool>>,
+}
+
 /// Every section, merged.
 pub(super) struct Merged {
     pub general: General,
@@ -74,6 +82,7 @@ pub(super) struct Merged {
     pub pool_size: Option<Origin<u32>>,
     pub schedule: Schedule,
     pub curves_policy: Option<Origin<String>>,
+    pub policy: PolicyDraft,
     pub tools: Tools,
 }
 
@@ -94,6 +103,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
             catch_up: true,
         },
         curves_policy: None,
+        policy: PolicyDraft::default(),
         tools: Tools::default(),
     };
     for f in files {
@@ -141,6 +151,11 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         }
         if let Some(c) = &fr.curves {
             pick(&mut m.curves_policy, c.policy.as_ref(), f);
+        }
+        if let Some(p) = &fr.policy {
+            pick(&mut m.policy.prefer, p.prefer.as_ref(), f);
+            pick(&mut m.policy.guideline, p.guideline.as_ref(), f);
+            pick(&mut m.policy.enforce, p.enforce.as_ref(), f);
         }
         if let Some(p) = &fr.postfix {
             pick(&mut m.tools.postconf, p.postconf.as_ref(), f);

@@ -10,7 +10,10 @@ mod settings;
 
 pub use fragment::Mode;
 pub use groups::{GroupSpec, Use};
-pub use settings::{Overrides, PostfixTools, ReloadSettings, ScheduleSettings, Settings, Verify};
+pub use settings::{
+    Overrides, PolicySettings, PostfixTools, Prefer, ReloadSettings, ScheduleSettings, Settings,
+    Verify,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,8 @@ use anyhow::{Result, anyhow, bail};
 use super::fragment::Mode;
 use super::groups::{self, GroupSpec};
 use super::merge::{self, Merged, Origin};
-use crate::postfix::curves::{Policy, openssl_knows};
+use crate::postfix::curves::{Policy, openssl_knows, unknown_required};
+use crate::posture::Guideline;
 
 /// Command-line flags that override the files.
 #[derive(Debug, Default, Clone)]
@@ -121,10 +122,75 @@ impl PostfixTools {
     }
 }
 
+/// What `detect` installs where OpenSSL cannot choose (Postfix < 3.7 or
+/// OpenSSL < 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    /// A fresh prime every rotation (`explicit`).
+    Unique,
+    /// The RFC 7919 group of the configured size (`named`).
+    Named,
+}
+
+/// `[policy]`: how choices are made and judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySettings {
+    /// `prefer`, for `detect` where `auto` is impossible.
+    pub prefer: Prefer,
+    /// `guideline`: the table `status` and `now` judge against.
+    pub guideline: Guideline,
+    /// `enforce`: `now` refuses a change that rates worse than what is
+    /// served now.
+    pub enforce: bool,
+}
+
+impl PolicySettings {
+    fn validate(p: merge::PolicyDraft) -> Result<PolicySettings> {
+        let prefer = match p.prefer {
+            None => Prefer::Named,
+            Some(o) => match o.value.as_str() {
+                "unique" => Prefer::Unique,
+                "named" => Prefer::Named,
+                other => bail!(
+                    "{}: policy.prefer = {other:?}; expected \"named\" (RFC 7919 groups) or \"unique\" (a fresh prime each rotation)",
+                    o.at
+                ),
+            },
+        };
+        let guideline = match p.guideline {
+            None => Guideline::None,
+            Some(o) => Guideline::parse(&o.value).ok_or_else(|| {
+                anyhow!(
+                    "{}: policy.guideline = {:?}; expected one of {}, or \"none\"",
+                    o.at,
+                    o.value,
+                    Guideline::ALL.map(|g| format!("\"{g}\"")).join(", ")
+                )
+            })?,
+        };
+        let enforce = p.enforce.as_ref().is_some_and(|o| o.value);
+        if let Some(o) = p
+            .enforce
+            .filter(|o| o.value && guideline == Guideline::None)
+        {
+            bail!(
+                "{}: policy.enforce = true needs a guideline to judge by; set policy.guideline",
+                o.at
+            );
+        }
+        Ok(PolicySettings {
+            prefer,
+            guideline,
+            enforce,
+        })
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// detect | explicit | auto.
+    /// detect | explicit | auto | named.
     pub mode: Mode,
     /// Postfix's config_directory.
     pub postfix_config_dir: PathBuf,
@@ -149,6 +215,8 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     /// `[curves] policy`, applied by every rotation (`keep`: touch nothing).
     pub curves_policy: Policy,
+    /// `[policy]`.
+    pub policy: PolicySettings,
     /// `[postfix]`.
     pub postfix: PostfixTools,
 }
@@ -211,13 +279,16 @@ impl Settings {
             pool_size,
             schedule: ScheduleSettings::validate(m.schedule)?,
             curves_policy: curves_policy(m.curves_policy)?,
+            policy: PolicySettings::validate(m.policy)?,
             postfix: PostfixTools::validate(m.tools)?,
         })
     }
 }
 
 /// `[curves] policy`: a profile, or a list whose every name this OpenSSL
-/// knows (Postfix would skip an unknown one silently).
+/// knows (Postfix would skip an unknown one silently) unless marked `?`
+/// (skip if unknown, by design). What the list becomes for the running
+/// Postfix and OpenSSL is decided at each run (postfix::curves::syntax).
 fn curves_policy(v: Option<Origin<String>>) -> Result<Policy> {
     let Some(o) = v else {
         return Ok(Policy::Keep);
@@ -226,19 +297,15 @@ fn curves_policy(v: Option<Origin<String>>) -> Result<Policy> {
     if let Policy::List(list) = &policy {
         if list.is_empty() {
             bail!(
-                "{}: curves.policy is empty; use \"keep\", \"default\", \"modern\", \"pq-hybrid\" or a list of group names",
+                "{}: curves.policy is empty; use \"keep\", \"default\", \"modern\", \"pq-hybrid\", \"openssl\" or a list of group names",
                 o.at
             );
         }
-        let unknown: Vec<&str> = list
-            .iter()
-            .map(String::as_str)
-            .filter(|n| !openssl_knows(n))
-            .collect();
+        let unknown = unknown_required(list, &openssl_knows);
         if !unknown.is_empty() {
             bail!(
                 "{}: curves.policy names {}, which {} does not know; Postfix would skip it silently. \
-                 Use names from `openssl list -tls-groups` or a profile",
+                 Use names from `openssl list -tls-groups`, mark a name ?NAME to skip it where unknown (OpenSSL >= 3.5), or use a profile",
                 o.at,
                 unknown.join(", "),
                 openssl::version::version()

@@ -26,6 +26,13 @@ pub struct KnownGroup {
     pub prime_hex: String,
 }
 
+impl KnownGroup {
+    /// The TLS name (`ffdhe3072`) when this is one of RFC 7919's groups.
+    pub fn rfc7919(&self) -> Option<&str> {
+        self.name.strip_prefix("rfc7919-")
+    }
+}
+
 /// Lookup table from prime to catalog entry.
 #[derive(Debug)]
 pub struct Catalog {
@@ -74,6 +81,11 @@ impl Catalog {
     pub fn lookup(&self, p: &BigNumRef) -> Option<&KnownGroup> {
         let hex = p.to_hex_str().ok()?;
         self.by_prime.get(&normalize_hex(&hex))
+    }
+
+    /// The entry whose primary name is `name`.
+    pub fn by_name(&self, name: &str) -> Option<&KnownGroup> {
+        self.by_prime.values().find(|g| g.name == name)
     }
 
     /// Number of distinct primes in the catalog.

@@ -3,6 +3,7 @@
 
 pub(crate) mod generate;
 pub(crate) mod known;
+pub mod named;
 pub mod pem;
 pub mod pool;
 pub mod search;
@@ -10,5 +11,6 @@ pub(crate) mod source;
 pub mod validate;
 
 pub use known::Catalog;
+pub use named::NamedSource;
 pub use source::{GroupSource, OpenSslSource, PoolOrSearch};
 pub use validate::{Policy, Refused, ValidGroup, Verdict};

@@ -159,6 +159,7 @@ mod tests {
         let policy = Policy {
             expected_bits: Some(bits),
             min_bits: bits,
+            named: false,
         };
         validate::accept(&dh, "test", &policy, &Catalog::embedded()).unwrap()
     }

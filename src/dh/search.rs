@@ -219,6 +219,7 @@ mod tests {
             &crate::dh::Policy {
                 expected_bits: Some(512),
                 min_bits: 512,
+                named: false,
             },
             &crate::dh::Catalog::embedded(),
         );

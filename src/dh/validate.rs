@@ -22,6 +22,10 @@ pub struct Policy {
     pub expected_bits: Option<u32>,
     /// Smallest size accepted.
     pub min_bits: u32,
+    /// Named mode: the group must be the RFC 7919 group of its size, the
+    /// one catalogued prime accepted on purpose; unique mode (`false`)
+    /// refuses every catalogued prime.
+    pub named: bool,
 }
 
 /// Order of the subgroup the generator spans in a safe-prime group.
@@ -225,12 +229,32 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
     }
 
     let known = catalog.lookup(dh.prime_p()).cloned();
-    if let Some(k) = &known {
-        problems.push(format!(
-            "prime is {} ({}), a widely shared group; generate a fresh one with `dhrotate generate` or `dhrotate now`",
+    match (&known, policy.named) {
+        (Some(k), true) if k.rfc7919().is_some() && g == BigUint::from(2u32) => {}
+        (Some(k), true) => problems.push(format!(
+            "prime is {} ({}), a widely shared group but not RFC 7919's: named mode installs ffdhe{bits}",
             k.name,
             k.aliases.join(", ")
-        ));
+        )),
+        (Some(k), false) => problems.push(format!(
+            "prime is {} ({}), a widely shared group; generate a fresh one with `dhrotate generate` or `dhrotate now`{}",
+            k.name,
+            k.aliases.join(", "),
+            if k.rfc7919().is_some() {
+                " (or set mode = \"named\" to serve RFC 7919 groups on purpose)"
+            } else {
+                ""
+            }
+        )),
+        (None, true) => problems.push(format!(
+            "a custom {bits}-bit prime, but named mode serves RFC 7919 groups only{}",
+            if super::named::BITS.contains(&bits) {
+                format!(" (ffdhe{bits})")
+            } else {
+                String::new()
+            }
+        )),
+        (None, false) => {}
     }
 
     Verdict {
@@ -302,6 +326,7 @@ mod tests {
     const ANY: Policy = Policy {
         expected_bits: None,
         min_bits: 0,
+        named: false,
     };
 
     #[test]
@@ -341,6 +366,7 @@ mod tests {
         let policy = Policy {
             expected_bits: Some(1024),
             min_bits: 1024,
+            named: false,
         };
         let v = validate(&dh, &policy, &Catalog::embedded());
         assert!(
@@ -366,4 +392,50 @@ mod tests {
             v.problems
         );
     }
+
+    #[test]
+    fn named_mode_accepts_exactly_the_rfc7919_group_of_the_size() {
+        let cat = Catalog::embedded();
+        let named = |bits| Policy {
+            expected_bits: Some(bits),
+            min_bits: 2048,
+            named: true,
+        };
+        let ffdhe3072 = crate::dh::named::group(3072, &cat).unwrap();
+        let v = validate(&ffdhe3072, &named(3072), &cat);
+        assert!(v.accepted(), "{:?}", v.problems);
+        assert_eq!(v.known.as_ref().unwrap().rfc7919(), Some("ffdhe3072"));
+        // Another RFC 7919 size is the wrong group for a 4096-bit slot.
+        assert!(!validate(&ffdhe3072, &named(4096), &cat).accepted());
+        // Other catalogued primes stay refused, and so does a custom one.
+        let modp = group(BigNum::get_rfc3526_prime_3072().unwrap(), 2);
+        let v = validate(&modp, &named(3072), &cat);
+        assert!(
+            v.problems.iter().any(|p| p.contains("not RFC 7919's")),
+            "{:?}",
+            v.problems
+        );
+        let fresh = Dh::generate_params(512, 2).unwrap();
+        let v = validate(&fresh, &ANY_NAMED, &cat);
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains("a custom 512-bit prime")),
+            "{:?}",
+            v.problems
+        );
+        // Unique mode refuses the named group and says how to want it.
+        let v = validate(&ffdhe3072, &ANY, &cat);
+        assert!(
+            v.problems.iter().any(|p| p.contains("mode = \"named\"")),
+            "{:?}",
+            v.problems
+        );
+    }
+
+    const ANY_NAMED: Policy = Policy {
+        expected_bits: None,
+        min_bits: 0,
+        named: true,
+    };
 }

@@ -46,6 +46,7 @@ pub fn generate(
     let policy = Policy {
         expected_bits: Some(bits),
         min_bits: bits,
+        named: false,
     };
     let what = format!("the generated {bits}-bit group");
     Ok(validate::accept(&dh, &what, &policy, &Catalog::embedded())?)
@@ -149,6 +150,7 @@ pub fn fill_pool(
             let policy = Policy {
                 expected_bits: Some(bits),
                 min_bits: bits,
+                named: false,
             };
             let valid = validate::accept(&dh, "a pool group", &policy, &catalog)?;
             added(&pool.put(bits, &valid)?, bits);

@@ -158,6 +158,7 @@ pub fn dhe_group(addr: &str, wrap: Wrap, timeout: Duration) -> Result<ServedGrou
     let any = crate::dh::Policy {
         expected_bits: None,
         min_bits: 0,
+        named: false,
     };
     let verdict = crate::dh::validate::validate(&params, &any, &catalog);
     Ok(ServedGroup {

@@ -31,7 +31,8 @@ pub struct StatusReport {
     pub dh_settings: Vec<DhSetting>,
     /// Curve / FFDHE group policy, names checked against OpenSSL.
     pub curves: Option<crate::ops::curves::CurvesView>,
-    /// What each local TLS listener serves (explicit mode, Postfix running).
+    /// What each local TLS listener serves (explicit and named modes,
+    /// Postfix running).
     pub listeners: Vec<crate::ops::verify::Finding>,
     /// The last run recorded in the state file.
     pub last_run: Option<state::State>,
@@ -96,7 +97,9 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         .map_err(|e| problems.push(format!("cannot ask Postfix: {e:#}")))
         .ok();
     let mode = match &versions {
-        Some(v) => plan::decide(settings.mode, v).map_err(|e| format!("{e:#}")),
+        Some(v) => {
+            plan::decide(settings.mode, settings.policy.prefer, v).map_err(|e| format!("{e:#}"))
+        }
         None => Err("unknown: Postfix did not answer".into()),
     };
     let cf = ConfigFiles::load(&settings.postfix_config_dir);
@@ -105,7 +108,9 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     }
     let cf = cf.ok();
     let catalog = Catalog::embedded();
-    let explicit = matches!(&mode, Ok(d) if d.mode == plan::Effective::Explicit);
+    // Named mode points Postfix at files too; "explicit" here means files.
+    let explicit = matches!(&mode, Ok(d) if d.mode.uses_files());
+    let named = matches!(&mode, Ok(d) if d.mode == plan::Effective::Named);
     let mut groups = Vec::new();
     for g in &settings.groups {
         let mut st = GroupStatus {
@@ -160,7 +165,11 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
                             humantime::format_duration(settings.max_age)
                         ));
                     }
-                    match validate::validate_pem(&bytes, &group_policy(g, settings), &catalog) {
+                    match validate::validate_pem(
+                        &bytes,
+                        &group_policy(g, settings, named),
+                        &catalog,
+                    ) {
                         Ok((_, v)) => {
                             st.valid = v.accepted();
                             st.fingerprint = Some(v.fingerprint.clone());
@@ -182,7 +191,7 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         problems.push(e.clone());
     }
     let dh_settings = cf.as_ref().map_or_else(Vec::new, |c| {
-        dh_settings(&c.main, &c.master, settings, &catalog, &mut problems)
+        dh_settings(&c.main, &c.master, settings, named, &catalog, &mut problems)
     });
     let advice = versions
         .as_ref()
@@ -279,6 +288,7 @@ fn dh_settings(
     main: &MainCf,
     master: &MasterCf,
     settings: &Settings,
+    named: bool,
     catalog: &Catalog,
     problems: &mut Vec<String>,
 ) -> Vec<DhSetting> {
@@ -302,6 +312,7 @@ fn dh_settings(
             let policy = crate::dh::Policy {
                 expected_bits: None,
                 min_bits: if param == postfix::DH512 { 512 } else { 1024 },
+                named,
             };
             let verdict = fsutil::read_regular(std::path::Path::new(&path))
                 .map_err(|e| format!("{e:#}"))

@@ -74,7 +74,7 @@ pub fn unknown_names(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// What `--set` asks for.
+/// What `[curves] policy` (or `curves --set`) asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {
     /// Leave everything as it is.
@@ -85,7 +85,11 @@ pub enum Policy {
     Modern,
     /// X25519MLKEM768 first, then `Modern`; refused where OpenSSL lacks it.
     PqHybrid,
-    /// An explicit list of group names.
+    /// Both lists empty: OpenSSL's own configuration (`tls_config_file`,
+    /// the system openssl.cnf) chooses the groups.
+    OpenSsl,
+    /// An explicit list, as written: group names, and on OpenSSL >= 3.5 its
+    /// syntax (`?name`, `*name`, `a/b` tuples, `DEFAULT`, `-name`).
     List(Vec<String>),
 }
 
@@ -97,6 +101,7 @@ impl Policy {
             "default" => Policy::Default,
             "modern" => Policy::Modern,
             "pq-hybrid" => Policy::PqHybrid,
+            "openssl" => Policy::OpenSsl,
             other => Policy::List(names(other).into_iter().map(str::to_owned).collect()),
         }
     }
@@ -109,92 +114,264 @@ impl std::fmt::Display for Policy {
             Policy::Default => f.write_str("default"),
             Policy::Modern => f.write_str("modern"),
             Policy::PqHybrid => f.write_str("pq-hybrid"),
+            Policy::OpenSsl => f.write_str("openssl"),
             Policy::List(l) => f.write_str(&l.join(" ")),
         }
     }
 }
 
-/// The values the policy wants: (ECDHE list, FFDHE list), `None` = remove.
-fn wanted(policy: &Policy, v: &Versions) -> Result<Option<(Option<String>, Option<String>)>> {
-    let config_error = |e: anyhow::Error| -> anyhow::Error { Failure::Config(e).into() };
-    Ok(match policy {
-        Policy::Keep => None,
-        Policy::Default => Some((None, None)),
-        Policy::Modern => Some((Some(MODERN.into()), None)),
-        Policy::PqHybrid => {
-            if !openssl_knows(PQ_GROUP) {
-                return Err(config_error(anyhow!(
-                    "the pq-hybrid profile needs {PQ_GROUP}, which this OpenSSL ({}) does not know (OpenSSL >= 3.5 has it); use \"modern\"",
-                    openssl::version::version()
+/// What a policy does to one parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    /// Leave it as it is.
+    Keep,
+    /// Remove it from main.cf: Postfix's default.
+    Remove,
+    /// Set it to this value (empty: defer to OpenSSL's configuration).
+    Set(String),
+}
+
+/// The values a policy means for one Postfix and OpenSSL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Syntax {
+    /// `tls_eecdh_auto_curves`.
+    pub curves: Setting,
+    /// `tls_ffdhe_auto_groups` (Postfix >= 3.8; `Keep` before).
+    pub ffdhe: Setting,
+    /// What was adapted on the way (a `?name` left out, tuples flattened).
+    pub notes: Vec<String>,
+}
+
+/// The first releases of each Postfix branch where empty lists hand the
+/// choice to OpenSSL's configuration (postconf(5), tls_eecdh_auto_curves);
+/// before them an empty tls_eecdh_auto_curves turns ECDHE off.
+const DEFERS_TO_OPENSSL: [(u32, u32, u32); 4] = [(3, 6, 17), (3, 7, 13), (3, 8, 8), (3, 9, 2)];
+
+fn defers_to_openssl(pf: Version) -> bool {
+    pf >= Version::new(3, 10, 0)
+        || DEFERS_TO_OPENSSL
+            .iter()
+            .any(|&(a, b, c)| pf.major == a && pf.minor == b && pf >= Version::new(a, b, c))
+}
+
+/// Whether Postfix hands a list to OpenSSL as written, so that OpenSSL
+/// 3.5's syntax works: Postfix 3.10 takes KEMs and provider groups, and
+/// OpenSSL reads `?`, `*`, tuples and `DEFAULT` from 3.5 on. Elsewhere each
+/// name must stand alone.
+fn passes_openssl35_syntax(v: &Versions) -> bool {
+    v.postfix >= Version::new(3, 10, 0) && v.openssl.is_some_and(|o| o >= Version::new(3, 5, 0))
+}
+
+/// Hybrid and pure ML-KEM groups (OpenSSL 3.5 names them so).
+fn is_kem(name: &str) -> bool {
+    name.to_ascii_uppercase().contains("MLKEM")
+}
+
+fn is_ffdhe(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with("ffdhe")
+}
+
+/// The syntax a policy means for the Postfix and OpenSSL in `v`; `knows`
+/// says whether that OpenSSL knows a group name (`openssl_knows` for the
+/// one this process runs with; tests model others). `Ok(None)`: `keep`.
+/// Refusals are configuration errors (exit 2) that say what would work.
+pub fn syntax(
+    policy: &Policy,
+    v: &Versions,
+    knows: &dyn Fn(&str) -> bool,
+) -> Result<Option<Syntax>> {
+    let refuse = |msg: String| -> anyhow::Error { Failure::Config(anyhow!(msg)).into() };
+    let ossl = v
+        .openssl
+        .map_or_else(|| "this OpenSSL".to_owned(), |o| format!("OpenSSL {o}"));
+    let has_ffdhe_param = v.postfix >= Version::new(3, 8, 0);
+    let mut notes = Vec::new();
+    let plain = |list: &[&str]| list.join(" ");
+    let out = match policy {
+        Policy::Keep => return Ok(None),
+        Policy::Default => Syntax {
+            curves: Setting::Remove,
+            ffdhe: if has_ffdhe_param {
+                Setting::Remove
+            } else {
+                Setting::Keep
+            },
+            notes,
+        },
+        Policy::Modern | Policy::PqHybrid => {
+            let mut list: Vec<&str> = MODERN.split(' ').filter(|n| knows(n)).collect();
+            if *policy == Policy::PqHybrid {
+                if !knows(PQ_GROUP) {
+                    return Err(refuse(format!(
+                        "the pq-hybrid profile needs {PQ_GROUP}, which {ossl} does not know (OpenSSL >= 3.5 has it); use \"modern\""
+                    )));
+                }
+                if v.postfix < Version::new(3, 10, 0) {
+                    return Err(refuse(format!(
+                        "the pq-hybrid profile needs Postfix >= 3.10, which takes key-encapsulation groups such as {PQ_GROUP}; Postfix {} would skip it; use \"modern\"",
+                        v.postfix
+                    )));
+                }
+                list.insert(0, PQ_GROUP);
+            }
+            if list.is_empty() {
+                return Err(refuse(format!("{ossl} knows none of {MODERN}")));
+            }
+            Syntax {
+                curves: Setting::Set(plain(&list)),
+                ffdhe: Setting::Keep,
+                notes,
+            }
+        }
+        Policy::OpenSsl => {
+            if !defers_to_openssl(v.postfix) {
+                return Err(refuse(format!(
+                    "Postfix {} turns ECDHE off when tls_eecdh_auto_curves is empty instead of deferring to OpenSSL's configuration; \
+                     that needs Postfix 3.6.17, 3.7.13, 3.8.8, 3.9.2, 3.10 or later: upgrade, or use \"default\"",
+                    v.postfix
                 )));
             }
-            Some((Some(format!("{PQ_GROUP} {MODERN}")), None))
-        }
-        Policy::List(list) => {
-            if list.is_empty() {
-                return Err(config_error(anyhow!("the group list is empty")));
+            Syntax {
+                curves: Setting::Set(String::new()),
+                ffdhe: if has_ffdhe_param {
+                    Setting::Set(String::new())
+                } else {
+                    Setting::Keep
+                },
+                notes,
             }
-            let unknown: Vec<&String> = list.iter().filter(|n| !openssl_knows(n)).collect();
+        }
+        Policy::List(tokens) => {
+            if tokens.is_empty() {
+                return Err(refuse("the group list is empty".into()));
+            }
+            let native = passes_openssl35_syntax(v);
+            if !native
+                && let Some(token) = tokens.iter().find(|t| {
+                    t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-'))
+                })
+            {
+                return Err(refuse(format!(
+                    "{token:?} is OpenSSL 3.5 syntax (DEFAULT, -name), which Postfix {} with {ossl} cannot pass on; list the groups by name",
+                    v.postfix
+                )));
+            }
+            let unknown = unknown_required(tokens, knows);
             if !unknown.is_empty() {
-                return Err(config_error(anyhow!(
-                    "{} does not know {}; Postfix would silently skip {}. Nothing was changed",
-                    openssl::version::version(),
-                    unknown
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                return Err(refuse(format!(
+                    "{ossl} does not know {}; Postfix would silently skip {}. Nothing was changed",
+                    unknown.join(", "),
                     if unknown.len() == 1 { "it" } else { "them" }
                 )));
             }
-            let (ffdhe, ecdhe): (Vec<&String>, Vec<&String>) = list
-                .iter()
-                .partition(|n| n.to_ascii_lowercase().starts_with("ffdhe"));
-            if !ffdhe.is_empty() && v.postfix < Version::new(3, 8, 0) {
-                return Err(config_error(anyhow!(
+            let mut ecdhe: Vec<String> = Vec::new();
+            let mut ffdhe: Vec<String> = Vec::new();
+            for token in tokens {
+                if native {
+                    // As written; a token that is all FFDHE groups goes to
+                    // tls_ffdhe_auto_groups like a plain name would.
+                    let all_ffdhe = groups(token).iter().all(|g| is_ffdhe(g.name));
+                    if all_ffdhe && has_ffdhe_param {
+                        ffdhe.push(token.clone());
+                    } else {
+                        ecdhe.push(token.clone());
+                    }
+                    continue;
+                }
+                for g in groups(token) {
+                    if g.optional && !knows(g.name) {
+                        notes.push(format!("left out ?{} ({ossl} does not know it)", g.name));
+                        continue;
+                    }
+                    if is_kem(g.name) && v.postfix < Version::new(3, 10, 0) {
+                        if g.optional {
+                            notes.push(format!(
+                                "left out ?{}: Postfix {} takes no key-encapsulation groups (3.10 and later do)",
+                                g.name, v.postfix
+                            ));
+                            continue;
+                        }
+                        return Err(refuse(format!(
+                            "Postfix {} takes no key-encapsulation groups such as {} (3.10 and later do) and would skip it; \
+                             leave it out or mark it ?{} to use it once Postfix is upgraded",
+                            v.postfix, g.name, g.name
+                        )));
+                    }
+                    let target = if is_ffdhe(g.name) {
+                        &mut ffdhe
+                    } else {
+                        &mut ecdhe
+                    };
+                    if !target.iter().any(|n| n == g.name) {
+                        target.push(g.name.to_owned());
+                    }
+                }
+                if token.contains(['?', '*', '/', ':']) {
+                    notes.push(format!(
+                        "wrote {token:?} as plain names: Postfix {} with {ossl} takes one name at a time",
+                        v.postfix
+                    ));
+                }
+            }
+            if !ffdhe.is_empty() && !has_ffdhe_param {
+                return Err(refuse(format!(
                     "Postfix {} has no {FFDHE} (3.8 and later); leave out {}",
                     v.postfix,
-                    ffdhe
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    ffdhe.join(", ")
                 )));
             }
-            let join = |l: Vec<&String>| {
-                (!l.is_empty()).then(|| l.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
+            if ecdhe.is_empty() && ffdhe.is_empty() {
+                return Err(refuse(format!(
+                    "{ossl} knows none of the groups listed; nothing would be left"
+                )));
+            }
+            let join = |l: Vec<String>| {
+                if l.is_empty() {
+                    Setting::Keep
+                } else {
+                    Setting::Set(l.join(" "))
+                }
             };
-            Some((join(ecdhe), join(ffdhe)))
+            Syntax {
+                curves: join(ecdhe),
+                ffdhe: join(ffdhe),
+                notes,
+            }
         }
-    })
+    };
+    Ok(Some(out))
 }
 
-/// Edits `cf` to the policy. A list only takes effect with the grade
-/// `auto`, so a `strong`/`ultra` grade is removed too (the default is
-/// `auto` since Postfix 3.2); per-service overrides of the three
-/// parameters are removed so the policy holds everywhere.
+/// The names in a list that `knows` rejects and that are not marked `?`
+/// (OpenSSL's DEFAULT keyword counts as known where OpenSSL reads it).
+pub fn unknown_required(tokens: &[String], knows: &dyn Fn(&str) -> bool) -> Vec<String> {
+    tokens
+        .iter()
+        .flat_map(|t| groups(t))
+        .filter(|g| !g.optional && !knows(g.name))
+        .map(|g| g.name.to_owned())
+        .collect()
+}
+
+/// Edits `cf` to the policy, for the OpenSSL this process runs with. A
+/// list only takes effect with the grade `auto`, so a `strong`/`ultra`
+/// grade is removed too (the default is `auto` since Postfix 3.2);
+/// per-service overrides of the three parameters are removed so the
+/// policy holds everywhere.
 pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Result<Vec<String>> {
-    let Some((ecdhe, ffdhe)) = wanted(policy, v)? else {
+    let Some(syntax) = syntax(policy, v, &openssl_knows)? else {
         return Ok(Vec::new());
     };
-    let mut notes = Vec::new();
-    match &ecdhe {
-        Some(list) => {
-            cf.set_main(CURVES, list);
-        }
-        None => {
-            cf.remove_main(CURVES);
-        }
-    }
-    if v.postfix >= Version::new(3, 8, 0) {
-        match &ffdhe {
-            Some(list) => {
-                cf.set_main(FFDHE, list);
+    let mut notes = syntax.notes;
+    for (param, setting) in [(CURVES, &syntax.curves), (FFDHE, &syntax.ffdhe)] {
+        match setting {
+            Setting::Keep => {}
+            Setting::Remove => {
+                cf.remove_main(param);
             }
-            None if *policy == Policy::Default => {
-                cf.remove_main(FFDHE);
+            Setting::Set(value) => {
+                cf.set_main(param, value);
             }
-            None => {}
         }
     }
     if let Some(grade) = cf.main.get(GRADE).map(|p| p.value.clone())
@@ -254,5 +431,252 @@ mod tests {
             Policy::parse("X25519,secp384r1"),
             Policy::List(vec!["X25519".into(), "secp384r1".into()])
         );
+    }
+
+    /// Which group names each OpenSSL release knows, from their release
+    /// notes: X25519/X448 and the NIST and brainpool curves in 1.1.1,
+    /// RFC 7919's FFDHE groups for TLS 1.3 in 3.0, the brainpool TLS 1.3
+    /// code points in 3.2, ML-KEM hybrids and the `DEFAULT` keyword in 3.5.
+    fn knows_in(ossl: (u32, u32)) -> impl Fn(&str) -> bool {
+        move |name: &str| {
+            let n = name.to_ascii_lowercase();
+            let since = match n.as_str() {
+                "x25519" | "x448" | "prime256v1" | "p-256" | "secp384r1" | "p-384"
+                | "secp521r1" | "p-521" | "brainpoolp256r1" | "brainpoolp384r1"
+                | "brainpoolp512r1" => (1, 1),
+                "ffdhe2048" | "ffdhe3072" | "ffdhe4096" | "ffdhe6144" | "ffdhe8192" => (3, 0),
+                "brainpoolp256r1tls13" | "brainpoolp384r1tls13" | "brainpoolp512r1tls13" => (3, 2),
+                "x25519mlkem768" | "secp256r1mlkem768" | "secp384r1mlkem1024" | "default" => (3, 5),
+                _ => return false,
+            };
+            ossl >= since
+        }
+    }
+
+    /// The model above must be true of the OpenSSL these tests run with.
+    #[test]
+    fn the_openssl_model_matches_the_real_one() {
+        let n = openssl::version::number();
+        let real = ((n >> 28) as u32, ((n >> 20) & 0xff) as u32);
+        let model = knows_in(real);
+        for name in [
+            "X25519",
+            "X448",
+            "prime256v1",
+            "secp384r1",
+            "secp521r1",
+            "ffdhe2048",
+            "ffdhe8192",
+            "brainpoolP256r1tls13",
+            "X25519MLKEM768",
+            "SecP256r1MLKEM768",
+            "DEFAULT",
+            "X99999",
+        ] {
+            assert_eq!(
+                model(name),
+                openssl_knows(name),
+                "{name} on OpenSSL {real:?}"
+            );
+        }
+    }
+
+    const POSTFIX: [&str; 11] = [
+        "3.5.25", "3.6.16", "3.6.17", "3.7.11", "3.7.13", "3.8.7", "3.8.8", "3.9.1", "3.9.2",
+        "3.10.5", "3.11.7",
+    ];
+    const OPENSSL: [(u32, u32); 5] = [(1, 1), (3, 0), (3, 2), (3, 5), (3, 6)];
+
+    fn versions(pf: &str, ossl: (u32, u32)) -> Versions {
+        Versions {
+            postfix: Version::find_in(pf).unwrap(),
+            openssl: Some(Version::new(ossl.0, ossl.1, 0)),
+            openssl_source: "test",
+        }
+    }
+
+    fn set(s: &Setting) -> Option<&str> {
+        match s {
+            Setting::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn exit_code(e: &anyhow::Error) -> u8 {
+        e.downcast_ref::<Failure>().map_or(1, Failure::exit_code)
+    }
+
+    /// Every profile and list, on every Postfix 3.5-3.11 and OpenSSL
+    /// 1.1.1-3.6: what is written is what that pair reads, and a refusal
+    /// is a configuration error that says why.
+    #[test]
+    fn policy_syntax_across_postfix_and_openssl_releases() {
+        let lists = [
+            "X25519 ffdhe3072",
+            "?X25519MLKEM768 X25519",
+            "?X25519MLKEM768:DEFAULT",
+            "*X25519MLKEM768/*X25519 secp384r1",
+            "brainpoolP256r1tls13 X25519",
+        ];
+        let mut cells = 0;
+        for pf in POSTFIX {
+            for ossl in OPENSSL {
+                let v = versions(pf, ossl);
+                let knows = knows_in(ossl);
+                let at = format!("Postfix {pf} + OpenSSL {}.{}", ossl.0, ossl.1);
+                let pf38 = v.postfix >= Version::new(3, 8, 0);
+                let pf310 = v.postfix >= Version::new(3, 10, 0);
+                let native = pf310 && ossl >= (3, 5);
+
+                let d = syntax(&Policy::Default, &v, &knows).unwrap().unwrap();
+                assert_eq!(d.curves, Setting::Remove, "{at}");
+                let want = if pf38 { Setting::Remove } else { Setting::Keep };
+                assert_eq!(d.ffdhe, want, "{at}");
+
+                let m = syntax(&Policy::Modern, &v, &knows).unwrap().unwrap();
+                assert_eq!(
+                    set(&m.curves),
+                    Some("X25519 X448 prime256v1 secp384r1"),
+                    "{at}"
+                );
+                assert_eq!(m.ffdhe, Setting::Keep, "{at}");
+
+                match syntax(&Policy::PqHybrid, &v, &knows) {
+                    Ok(Some(s)) => {
+                        assert!(ossl >= (3, 5) && pf310, "{at}: pq-hybrid accepted");
+                        assert_eq!(
+                            set(&s.curves),
+                            Some("X25519MLKEM768 X25519 X448 prime256v1 secp384r1"),
+                            "{at}"
+                        );
+                    }
+                    Ok(None) => panic!("{at}"),
+                    Err(e) => {
+                        assert!(ossl < (3, 5) || !pf310, "{at}: {e:#}");
+                        assert_eq!(exit_code(&e), 2, "{at}");
+                        let why = format!("{e:#}");
+                        assert!(
+                            why.contains("OpenSSL >= 3.5") || why.contains("Postfix >= 3.10"),
+                            "{at}: {why}"
+                        );
+                    }
+                }
+
+                // Written from postconf(5): these releases and later defer
+                // to OpenSSL's configuration when both lists are empty.
+                let defers = matches!(
+                    pf,
+                    "3.6.17" | "3.7.13" | "3.8.8" | "3.9.2" | "3.10.5" | "3.11.7"
+                );
+                match syntax(&Policy::OpenSsl, &v, &knows) {
+                    Ok(Some(s)) => {
+                        assert!(defers, "{at}");
+                        assert_eq!(set(&s.curves), Some(""), "{at}");
+                        let want = if pf38 { Some("") } else { None };
+                        assert_eq!(set(&s.ffdhe), want, "{at}");
+                    }
+                    Ok(None) => panic!("{at}"),
+                    Err(e) => {
+                        assert!(!defers, "{at}: {e:#}");
+                        assert_eq!(exit_code(&e), 2, "{at}");
+                        assert!(format!("{e:#}").contains("turns ECDHE off"), "{at}");
+                    }
+                }
+
+                for list in lists {
+                    let tokens: Vec<String> = names(list).into_iter().map(str::to_owned).collect();
+                    let result = syntax(&Policy::List(tokens), &v, &knows);
+                    cells += 1;
+                    let Ok(Some(s)) = result else {
+                        let e = result.unwrap_err();
+                        assert_eq!(exit_code(&e), 2, "{at} {list}: {e:#}");
+                        continue;
+                    };
+                    for value in [set(&s.curves), set(&s.ffdhe)].into_iter().flatten() {
+                        let required = groups(value).into_iter().filter(|g| !g.optional);
+                        for g in required {
+                            assert!(knows(g.name), "{at} {list}: wrote {} unknown here", g.name);
+                            if !pf310 {
+                                assert!(!is_kem(g.name), "{at} {list}: a KEM for Postfix < 3.10");
+                            }
+                        }
+                        if !native {
+                            assert!(
+                                !value.contains(['?', '*', '/', ':']) && !value.contains("DEFAULT"),
+                                "{at} {list}: OpenSSL 3.5 syntax in {value:?}"
+                            );
+                        }
+                    }
+                    if let Some(f) = set(&s.ffdhe) {
+                        assert!(pf38, "{at} {list}");
+                        assert!(
+                            groups(f).iter().all(|g| is_ffdhe(g.name)),
+                            "{at} {list}: {f}"
+                        );
+                    }
+                }
+                // Cells whose answer is written out in full.
+                let list = |l: &str| {
+                    syntax(
+                        &Policy::List(names(l).into_iter().map(str::to_owned).collect()),
+                        &v,
+                        &knows,
+                    )
+                };
+                match (pf, ossl) {
+                    ("3.11.7", (3, 5)) => {
+                        let s = list("?X25519MLKEM768:DEFAULT").unwrap().unwrap();
+                        assert_eq!(set(&s.curves), Some("?X25519MLKEM768:DEFAULT"));
+                        let s = list("*X25519MLKEM768/*X25519 secp384r1").unwrap().unwrap();
+                        assert_eq!(set(&s.curves), Some("*X25519MLKEM768/*X25519 secp384r1"));
+                    }
+                    ("3.10.5", (3, 0)) => {
+                        let s = list("?X25519MLKEM768 X25519").unwrap().unwrap();
+                        assert_eq!(set(&s.curves), Some("X25519"));
+                        assert!(
+                            s.notes[0].contains("left out ?X25519MLKEM768"),
+                            "{:?}",
+                            s.notes
+                        );
+                        assert!(
+                            format!("{:#}", list("?X25519MLKEM768:DEFAULT").unwrap_err())
+                                .contains("OpenSSL 3.5 syntax")
+                        );
+                    }
+                    ("3.9.2", (3, 5)) => {
+                        // OpenSSL knows the hybrid, Postfix 3.9 cannot use it.
+                        let s = list("?X25519MLKEM768 X25519").unwrap().unwrap();
+                        assert_eq!(set(&s.curves), Some("X25519"));
+                        let e = list("*X25519MLKEM768/*X25519 secp384r1").unwrap_err();
+                        assert!(format!("{e:#}").contains("key-encapsulation"), "{e:#}");
+                    }
+                    ("3.8.8", (3, 0)) => {
+                        let s = list("X25519 ffdhe3072").unwrap().unwrap();
+                        assert_eq!(
+                            (set(&s.curves), set(&s.ffdhe)),
+                            (Some("X25519"), Some("ffdhe3072"))
+                        );
+                    }
+                    ("3.7.11", (3, 0)) => {
+                        let e = list("X25519 ffdhe3072").unwrap_err();
+                        assert!(
+                            format!("{e:#}").contains("has no tls_ffdhe_auto_groups"),
+                            "{e:#}"
+                        );
+                    }
+                    ("3.10.5", (1, 1)) => {
+                        let e = list("X25519 ffdhe3072").unwrap_err();
+                        assert!(
+                            format!("{e:#}").contains("does not know ffdhe3072"),
+                            "{e:#}"
+                        );
+                        let e = list("brainpoolP256r1tls13 X25519").unwrap_err();
+                        assert!(format!("{e:#}").contains("brainpoolP256r1tls13"), "{e:#}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(cells, POSTFIX.len() * OPENSSL.len() * lists.len());
     }
 }

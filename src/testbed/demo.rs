@@ -16,7 +16,8 @@ use anyhow::{Context, Result, bail};
 
 use super::instance::Instance;
 use crate::config::{
-    GroupSpec, Mode, PostfixTools, ReloadSettings, ScheduleSettings, Settings, Use, Verify,
+    GroupSpec, Mode, PolicySettings, PostfixTools, Prefer, ReloadSettings, ScheduleSettings,
+    Settings, Use, Verify,
 };
 use crate::dh::search::Control;
 use crate::ops::{probe, rotate};
@@ -131,6 +132,11 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             catch_up: true,
         },
         curves_policy: crate::postfix::curves::Policy::Keep,
+        policy: PolicySettings {
+            prefer: Prefer::Unique,
+            guideline: crate::posture::Guideline::None,
+            enforce: false,
+        },
         postfix: PostfixTools {
             postconf: "/usr/sbin/postconf".into(),
             postfix: "/usr/sbin/postfix".into(),

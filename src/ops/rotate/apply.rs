@@ -100,10 +100,22 @@ impl Applied {
 pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
     // Everything that can be refused is decided before the first write.
     let mut fresh: Vec<Fresh> = Vec::new();
+    let named = plan
+        .decision
+        .as_ref()
+        .is_some_and(|d| d.mode == super::Effective::Named);
+    let named_source = dh::NamedSource {
+        catalog: env.catalog,
+    };
+    let source: &dyn dh::GroupSource = if named { &named_source } else { env.source };
     for g in &plan.groups {
-        info!(group = %g.name, bits = g.bits, "getting a fresh group (pool or search)");
-        let (dh, origin) = env.source.fresh(g.bits)?;
-        let policy = group_policy(g, settings);
+        if named {
+            info!(group = %g.name, bits = g.bits, "taking the RFC 7919 group of this size");
+        } else {
+            info!(group = %g.name, bits = g.bits, "getting a fresh group (pool or search)");
+        }
+        let (dh, origin) = source.fresh(g.bits)?;
+        let policy = group_policy(g, settings, named);
         let what = format!("the new {}-bit group {:?}", g.bits, g.name);
         let valid = dh::validate::accept(&dh, &what, &policy, env.catalog)?;
         info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.fingerprint, "validated");
@@ -331,10 +343,12 @@ fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::
     Ok(findings)
 }
 
-/// The validation policy for a configured group.
-pub fn group_policy(g: &GroupSpec, settings: &Settings) -> Policy {
+/// The validation policy for a configured group; `named`: the group must
+/// be RFC 7919's of its size.
+pub fn group_policy(g: &GroupSpec, settings: &Settings, named: bool) -> Policy {
     let in_main = g.uses.contains(&Use::MainCf);
     Policy {
+        named,
         expected_bits: Some(g.bits),
         min_bits: if in_main {
             settings.min_bits

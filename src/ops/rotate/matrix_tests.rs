@@ -136,9 +136,10 @@ fn detect_mode_and_its_edits_for_every_version_pair() {
                     );
                 }
             } else {
+                // [policy] prefer defaults to named where OpenSSL cannot choose.
                 assert_eq!(
                     p.decision.as_ref().unwrap().mode,
-                    Effective::Explicit,
+                    Effective::Named,
                     "{label}"
                 );
                 assert_eq!(p.groups.len(), 1, "{label}");
@@ -221,8 +222,46 @@ fn detect_refuses_to_guess_without_an_openssl_version() {
         openssl: None,
     };
     let p = plan(&settings(dir.path(), Mode::Detect, false), &pf).unwrap();
-    assert_eq!(p.decision.unwrap().mode, Effective::Explicit);
+    assert_eq!(p.decision.unwrap().mode, Effective::Named);
     assert_eq!(p.versions.openssl, None);
+}
+
+#[test]
+fn named_mode_writes_the_rfc7919_group_once_and_refuses_other_sizes() {
+    let dir = setup();
+    let pf = FakePostfix {
+        dir: dir.path().into(),
+        mail_version: "3.5.25",
+        openssl: Some(OPENSSL[0]),
+    };
+    let mut s = settings(dir.path(), Mode::Named, false);
+    s.groups[0].bits = 3072;
+    let first = plan(&s, &pf).unwrap();
+    assert_eq!(first.groups.len(), 1);
+    // Once the file holds ffdhe3072 and main.cf points at it, nothing is due.
+    let group = crate::dh::named::group(3072, &crate::dh::Catalog::embedded()).unwrap();
+    std::fs::write(&s.groups[0].file, group.params_to_pem().unwrap()).unwrap();
+    for e in &first.edits {
+        std::fs::write(&e.path, &e.after).unwrap();
+    }
+    let second = plan(&s, &pf).unwrap();
+    assert!(!second.changes_anything(), "{:?}", second.groups);
+    // A custom prime in the file is replaced by the named group.
+    let custom = crate::dh::generate::generate(512).unwrap();
+    std::fs::write(&s.groups[0].file, custom.params_to_pem().unwrap()).unwrap();
+    assert_eq!(plan(&s, &pf).unwrap().groups.len(), 1);
+
+    s.groups[0].bits = 2560;
+    let err = plan(&s, &pf).expect_err("no 2560-bit RFC 7919 group");
+    assert_eq!(
+        err.downcast_ref::<crate::error::Failure>()
+            .map_or(1, crate::error::Failure::exit_code),
+        2
+    );
+    assert!(
+        format!("{err:#}").contains("2048, 3072, 4096, 6144 and 8192"),
+        "{err:#}"
+    );
 }
 
 #[test]

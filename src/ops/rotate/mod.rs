@@ -109,11 +109,14 @@ pub fn execute(
         .flatten()
         .unwrap_or_default();
     record.last_run = unix_now(env);
-    let auto = plan
-        .decision
-        .as_ref()
-        .is_some_and(|d| d.mode == Effective::Auto);
-    record.mode = if auto { "auto" } else { "explicit" }.into();
+    let mode = plan.decision.as_ref().map(|d| d.mode);
+    let auto = mode == Some(Effective::Auto);
+    record.mode = match mode {
+        Some(Effective::Auto) => "auto",
+        Some(Effective::Named) => "named",
+        _ => "explicit",
+    }
+    .into();
     match &result {
         Ok(applied) => {
             record.outcome = "ok".into();

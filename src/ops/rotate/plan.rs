@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 
-use crate::config::{GroupSpec, Mode, Settings, Use};
+use crate::config::{GroupSpec, Mode, Prefer, Settings, Use};
 use crate::error::Failure;
 use crate::postfix::{
     self, ConfigFiles, FileEdit, MainCf, MasterCf, Postfix, Version, Versions, curves,
@@ -19,8 +19,17 @@ use crate::sys::fsutil;
 pub enum Effective {
     /// Generate groups and point Postfix at them.
     Explicit,
+    /// Install RFC 7919 groups and point Postfix at them.
+    Named,
     /// Let OpenSSL choose: reset the DH settings.
     Auto,
+}
+
+impl Effective {
+    /// Whether Postfix is pointed at group files (explicit or named).
+    pub fn uses_files(self) -> bool {
+        self != Effective::Auto
+    }
 }
 
 /// The mode in effect and the reason, in words.
@@ -32,8 +41,10 @@ pub struct Decision {
     pub why: String,
 }
 
-/// Applies the version facts (docs/DESIGN.md "The mode decision") to the configured mode.
-pub fn decide(configured: Mode, v: &Versions) -> Result<Decision> {
+/// Applies the version facts (docs/DESIGN.md "The mode decision") to the
+/// configured mode; `prefer` picks what `detect` installs where OpenSSL
+/// cannot choose.
+pub fn decide(configured: Mode, prefer: Prefer, v: &Versions) -> Result<Decision> {
     let auto_capable =
         v.postfix >= Version::new(3, 7, 0) && v.openssl.is_some_and(|o| o >= Version::new(3, 0, 0));
     let ossl = v.openssl.map_or_else(
@@ -44,6 +55,10 @@ pub fn decide(configured: Mode, v: &Versions) -> Result<Decision> {
         Mode::Explicit => Ok(Decision {
             mode: Effective::Explicit,
             why: "mode = \"explicit\" in the configuration".into(),
+        }),
+        Mode::Named => Ok(Decision {
+            mode: Effective::Named,
+            why: "mode = \"named\" in the configuration".into(),
         }),
         Mode::Auto if auto_capable => Ok(Decision {
             mode: Effective::Auto,
@@ -71,10 +86,21 @@ pub fn decide(configured: Mode, v: &Versions) -> Result<Decision> {
             ),
         }),
         Mode::Detect => Ok(Decision {
-            mode: Effective::Explicit,
+            mode: match prefer {
+                Prefer::Named => Effective::Named,
+                Prefer::Unique => Effective::Explicit,
+            },
             why: format!(
-                "detected Postfix {} with {ossl}: explicit groups are needed below Postfix 3.7 / OpenSSL 3",
-                v.postfix
+                "detected Postfix {} with {ossl}: a group file is needed below Postfix 3.7 / OpenSSL 3, and [policy] prefer = \"{}\" makes it {}",
+                v.postfix,
+                match prefer {
+                    Prefer::Named => "named",
+                    Prefer::Unique => "unique",
+                },
+                match prefer {
+                    Prefer::Named => "the RFC 7919 group of the configured size",
+                    Prefer::Unique => "a fresh prime each rotation",
+                }
             ),
         }),
     }
@@ -123,13 +149,17 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
     let dir = &settings.postfix_config_dir;
     let mut cf = ConfigFiles::load(dir)?;
     let versions = postfix::version::detect(pf)?;
-    let decision = decide(settings.mode, &versions)?;
+    let decision = decide(settings.mode, settings.policy.prefer, &versions)?;
     let mut warnings = oddity_warnings(&cf.main, &cf.main_path);
 
     let (groups, old_files) = match decision.mode {
-        Effective::Explicit => {
+        Effective::Explicit | Effective::Named => {
+            let named = decision.mode == Effective::Named;
             for g in &settings.groups {
                 check_group(g, &versions)?;
+                if named {
+                    check_named(g)?;
+                }
                 let param = g.parameter();
                 let value = g.file.to_string_lossy();
                 for u in &g.uses {
@@ -147,7 +177,15 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
             }
             warnings.extend(unmanaged_overrides(settings, &cf.master, &cf.master_path));
             warnings.extend(tlsproxy_warning(&cf));
-            (settings.groups.clone(), Vec::new())
+            // A named group never changes: a file that already holds it is
+            // left alone, so a second run changes nothing.
+            let to_write = settings
+                .groups
+                .iter()
+                .filter(|g| !(named && holds_named_group(g)))
+                .cloned()
+                .collect();
+            (to_write, Vec::new())
         }
         Effective::Auto => {
             reset_to_auto(&mut cf, &versions)?;
@@ -278,6 +316,30 @@ fn check_group(g: &GroupSpec, v: &Versions) -> Result<()> {
         .map_err(|e| Failure::Config(e.context(format!("group {:?}", g.name))).into())
 }
 
+fn check_named(g: &GroupSpec) -> Result<()> {
+    if crate::dh::named::tls_name(g.bits).is_none() {
+        return Err(Failure::Config(anyhow!(
+            "group {:?} is {} bits, but named mode installs RFC 7919 groups, which exist in 2048, 3072, 4096, 6144 and 8192 bits; \
+             set its bits to one of them, or set mode = \"explicit\" (or [policy] prefer = \"unique\") for a fresh prime",
+            g.name,
+            g.bits
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether `g`'s file holds exactly the RFC 7919 group of its size.
+fn holds_named_group(g: &GroupSpec) -> bool {
+    let Ok(want) = crate::dh::named::group(g.bits, &crate::dh::Catalog::embedded()) else {
+        return false;
+    };
+    fsutil::read_regular(&g.file)
+        .ok()
+        .and_then(|b| crate::dh::pem::parse(&b).ok())
+        .is_some_and(|dh| dh.prime_p() == want.prime_p() && dh.generator() == want.generator())
+}
+
 fn warn_duplicates(
     change: postfix::maincf::Change,
     param: &str,
@@ -366,21 +428,45 @@ mod tests {
             ((3, 0), None, Some(Effective::Explicit)),
         ];
         for (pf, ossl, want) in cases {
-            let got = decide(Mode::Detect, &v(pf, ossl)).ok().map(|d| d.mode);
+            let got = decide(Mode::Detect, Prefer::Unique, &v(pf, ossl))
+                .ok()
+                .map(|d| d.mode);
             assert_eq!(got, want, "Postfix {pf:?} OpenSSL {ossl:?}");
         }
     }
 
     #[test]
+    fn prefer_picks_named_or_unique_where_openssl_cannot_choose() {
+        let old = v((3, 5), Some((1, 1)));
+        let named = decide(Mode::Detect, Prefer::Named, &old).unwrap();
+        assert_eq!(named.mode, Effective::Named);
+        assert!(named.why.contains("prefer = \"named\""), "{}", named.why);
+        assert_eq!(
+            decide(Mode::Detect, Prefer::Unique, &old).unwrap().mode,
+            Effective::Explicit
+        );
+        // Where OpenSSL can choose, detect still lets it, whatever prefer says.
+        let new = v((3, 10), Some((3, 5)));
+        assert_eq!(
+            decide(Mode::Detect, Prefer::Named, &new).unwrap().mode,
+            Effective::Auto
+        );
+        assert_eq!(
+            decide(Mode::Named, Prefer::Unique, &new).unwrap().mode,
+            Effective::Named
+        );
+    }
+
+    #[test]
     fn auto_is_refused_where_openssl_cannot_choose() {
-        let err = decide(Mode::Auto, &v((3, 6), Some((3, 0)))).unwrap_err();
+        let err = decide(Mode::Auto, Prefer::Named, &v((3, 6), Some((3, 0)))).unwrap_err();
         assert_eq!(
             err.downcast_ref::<crate::error::Failure>()
                 .map_or(1, crate::error::Failure::exit_code),
             2
         );
         assert_eq!(
-            decide(Mode::Explicit, &v((3, 10), Some((3, 5))))
+            decide(Mode::Explicit, Prefer::Named, &v((3, 10), Some((3, 5))))
                 .unwrap()
                 .mode,
             Effective::Explicit
