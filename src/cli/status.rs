@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::config::{Overrides, Settings};
 use crate::error::Failure;
 use crate::ops::status::{self, StatusReport};
+use crate::posture::Guideline;
 
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
@@ -16,11 +17,27 @@ pub struct Args {
     /// Machine-readable output (schema: README "status --json").
     #[arg(long)]
     pub json: bool,
+    /// Judge the key exchange against this guideline instead of
+    /// `[policy] guideline`: ncsc-nl, bsi, mozilla-intermediate or none.
+    #[arg(long, value_name = "NAME", value_parser = parse_guideline)]
+    pub guideline: Option<Guideline>,
+}
+
+fn parse_guideline(s: &str) -> Result<Guideline, String> {
+    Guideline::parse(s).ok_or_else(|| {
+        format!(
+            "unknown guideline {s:?}; expected {} or none",
+            Guideline::ALL.map(|g| g.to_string()).join(", ")
+        )
+    })
 }
 
 /// Runs `status`.
 pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
-    let settings = super::settings(cli, Overrides::default())?;
+    let mut settings = super::settings(cli, Overrides::default())?;
+    if let Some(g) = args.guideline {
+        settings.policy.guideline = g;
+    }
     let report = status::build(&settings, SystemTime::now());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -127,6 +144,23 @@ fn print_human(r: &StatusReport, s: &Settings) {
     }
     for a in &r.advice {
         println!("advice: {a}");
+    }
+    if let Some(p) = &r.posture {
+        println!(
+            "posture under {}: {}",
+            p.guideline,
+            p.rating
+                .map_or_else(|| "nothing rated".into(), |r| r.to_string())
+        );
+        for f in &p.findings {
+            println!(
+                "  {:<12} {}: {} ({})",
+                f.rating, f.subject, f.observed, f.term
+            );
+            if let Some(fix) = &f.fix {
+                println!("               fix: {fix}");
+            }
+        }
     }
     if let Some(last) = &r.last_run {
         println!(

@@ -10,6 +10,9 @@ use openssl::bn::BigNumRef;
 
 const CATALOG_TSV: &str = include_str!("../../data/known-dh-groups.tsv");
 
+/// The sizes of RFC 7919's groups.
+pub const RFC7919_BITS: [u32; 5] = [2048, 3072, 4096, 6144, 8192];
+
 /// One well-known prime from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KnownGroup {

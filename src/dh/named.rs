@@ -11,8 +11,7 @@ use openssl::pkey::Params;
 use super::known::Catalog;
 use super::source::GroupSource;
 
-/// The sizes RFC 7919 defines.
-pub const BITS: [u32; 5] = [2048, 3072, 4096, 6144, 8192];
+pub use super::known::RFC7919_BITS as BITS;
 
 /// The TLS name of the RFC 7919 group of `bits` bits (`ffdhe3072`).
 pub fn tls_name(bits: u32) -> Option<String> {

@@ -248,7 +248,7 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
         )),
         (None, true) => problems.push(format!(
             "a custom {bits}-bit prime, but named mode serves RFC 7919 groups only{}",
-            if super::named::BITS.contains(&bits) {
+            if super::known::RFC7919_BITS.contains(&bits) {
                 format!(" (ffdhe{bits})")
             } else {
                 String::new()
@@ -401,7 +401,8 @@ mod tests {
             min_bits: 2048,
             named: true,
         };
-        let ffdhe3072 = crate::dh::named::group(3072, &cat).unwrap();
+        let hex = &cat.by_name("rfc7919-ffdhe3072").unwrap().prime_hex;
+        let ffdhe3072 = group(BigNum::from_hex_str(hex).unwrap(), 2);
         let v = validate(&ffdhe3072, &named(3072), &cat);
         assert!(v.accepted(), "{:?}", v.problems);
         assert_eq!(v.known.as_ref().unwrap().rfc7919(), Some("ffdhe3072"));

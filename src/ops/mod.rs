@@ -4,6 +4,8 @@ pub mod audit;
 pub(crate) mod curves;
 pub(crate) mod daemon;
 pub(crate) mod groups;
+pub(crate) mod mode;
+pub(crate) mod posture;
 pub mod probe;
 pub(crate) mod refill;
 pub(crate) mod rotate;

@@ -34,6 +34,9 @@ pub struct StatusReport {
     /// What each local TLS listener serves (explicit and named modes,
     /// Postfix running).
     pub listeners: Vec<crate::ops::verify::Finding>,
+    /// The key exchange judged against `[policy] guideline` (`null` when
+    /// the guideline is "none").
+    pub posture: Option<crate::ops::posture::Posture>,
     /// The last run recorded in the state file.
     pub last_run: Option<state::State>,
     /// What to do, in plain words.
@@ -112,6 +115,9 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     let explicit = matches!(&mode, Ok(d) if d.mode.uses_files());
     let named = matches!(&mode, Ok(d) if d.mode == plan::Effective::Named);
     let mut groups = Vec::new();
+    // Each group file's verdict, so that dh_settings does not run the
+    // costly primality proofs on the same file a second time.
+    let mut checked: Vec<(PathBuf, String)> = Vec::new();
     for g in &settings.groups {
         let mut st = GroupStatus {
             name: g.name.clone(),
@@ -171,6 +177,14 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
                         &catalog,
                     ) {
                         Ok((_, v)) => {
+                            checked.push((
+                                g.file.clone(),
+                                if v.accepted() {
+                                    "ok".to_owned()
+                                } else {
+                                    v.problems.join("; ")
+                                },
+                            ));
                             st.valid = v.accepted();
                             st.fingerprint = Some(v.fingerprint.clone());
                             for p in v.problems {
@@ -191,7 +205,12 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         problems.push(e.clone());
     }
     let dh_settings = cf.as_ref().map_or_else(Vec::new, |c| {
-        dh_settings(&c.main, &c.master, settings, named, &catalog, &mut problems)
+        let known = Known {
+            named,
+            catalog: &catalog,
+            checked: &checked,
+        };
+        dh_settings(&c.main, &c.master, settings, &known, &mut problems)
     });
     let advice = versions
         .as_ref()
@@ -226,6 +245,12 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     for f in listeners.iter().filter(|f| !f.ok()) {
         problems.push(f.describe());
     }
+    let posture = match (&versions, &cf) {
+        (Some(v), Some(c)) if settings.policy.guideline != crate::posture::Guideline::None => {
+            posture(settings, c, v, &pf, &listeners, &mut problems)
+        }
+        _ => None,
+    };
     let owed = crate::ops::rotate::apply::reload_owed_marker(&settings.state_dir);
     if owed.exists() {
         problems.push(format!(
@@ -235,6 +260,7 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         ));
     }
     StatusReport {
+        posture,
         listeners,
         dh_settings,
         curves,
@@ -247,6 +273,38 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         last_run: state::read(&settings.state_dir).ok().flatten(),
         healthy: problems.is_empty(),
         problems,
+    }
+}
+
+/// What is served (Postfix running) and configured, judged against the
+/// guideline. Not a problem by itself: the rating is reported, the
+/// administrator decides (`now` warns or, with `enforce`, refuses a
+/// change for the worse).
+fn posture(
+    settings: &Settings,
+    cf: &ConfigFiles,
+    v: &postfix::Versions,
+    pf: &dyn Postfix,
+    listeners: &[crate::ops::verify::Finding],
+    problems: &mut Vec<String>,
+) -> Option<crate::ops::posture::Posture> {
+    use crate::ops::posture;
+    let served = if pf.is_running().unwrap_or(false) {
+        posture::probe_all(settings, cf, listeners)
+    } else {
+        Vec::new()
+    };
+    match posture::configured(cf, v, pf) {
+        Ok(configured) => Some(posture::judge(
+            &crate::posture::Table::embedded(),
+            settings.policy.guideline,
+            &served,
+            &configured,
+        )),
+        Err(e) => {
+            problems.push(format!("cannot judge the posture: {e:#}"));
+            None
+        }
     }
 }
 
@@ -282,14 +340,22 @@ fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> 
     )]
 }
 
+/// What status already knows when it looks at the DH settings.
+struct Known<'a> {
+    /// Named mode: RFC 7919 groups are what is wanted.
+    named: bool,
+    catalog: &'a Catalog,
+    /// Group files already validated, and their verdicts.
+    checked: &'a [(PathBuf, String)],
+}
+
 /// Every DH setting in main.cf and master.cf; files they name are validated,
 /// since Postfix silently falls back to another group when one is bad.
 fn dh_settings(
     main: &MainCf,
     master: &MasterCf,
     settings: &Settings,
-    named: bool,
-    catalog: &Catalog,
+    known: &Known<'_>,
     problems: &mut Vec<String>,
 ) -> Vec<DhSetting> {
     let params = [postfix::DH1024, postfix::DH512, postfix::TLSPROXY_DH1024];
@@ -308,16 +374,24 @@ fn dh_settings(
     for (place, param, value) in places {
         let path = postfix::expand_config_directory(&value, &settings.postfix_config_dir);
         let is_file = path.starts_with('/');
+        let already = known
+            .checked
+            .iter()
+            .find(|(f, _)| f.as_os_str() == path.as_str())
+            .map(|(_, c)| c.clone());
         let file_check = is_file.then(|| {
+            if let Some(c) = already {
+                return c;
+            }
             let policy = crate::dh::Policy {
                 expected_bits: None,
                 min_bits: if param == postfix::DH512 { 512 } else { 1024 },
-                named,
+                named: known.named,
             };
             let verdict = fsutil::read_regular(std::path::Path::new(&path))
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|b| {
-                    validate::validate_pem(&b, &policy, catalog).map_err(|e| e.to_string())
+                    validate::validate_pem(&b, &policy, known.catalog).map_err(|e| e.to_string())
                 });
             match verdict {
                 Ok((_, v)) if v.accepted() => "ok".to_owned(),

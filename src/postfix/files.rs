@@ -81,6 +81,11 @@ impl ConfigFiles {
         self.main.set(name, value)
     }
 
+    /// Postfix's config_directory these files are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Removes every `name =` from main.cf.
     pub fn remove_main(&mut self, name: &str) -> maincf::Change {
         oracle::record(&mut self.intents, Scope::Main, name, None);

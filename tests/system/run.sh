@@ -100,7 +100,8 @@ scenario() {
   step_explicit
   step_daemon
   step_curves "$ver_ssl"
-  step_curve_policy "$ver_ssl"
+  step_curve_policy "$ver_ssl" "$ver_pf"
+  step_posture
   step_purge
 }
 
@@ -375,7 +376,62 @@ TOML
     check "8 the journal says why (OpenSSL >= 3.5) and main.cf/master.cf are unchanged" \
       bash -c 'grep -q "OpenSSL >= 3.5" <<< "$1" && [ "$2" = "$3" ]' _ "$out" "$before" "$after"
   fi
+  # "openssl": both lists empty, OpenSSL's configuration chooses; Postfix
+  # defers to it from 3.6.17/3.7.13/3.8.8/3.9.2/3.10 (postconf(5)), and
+  # before that an empty list turns ECDHE off, so dhrotate refuses.
+  ct sh -c 'cat > /etc/dhrotate/conf.d/80-curves.toml' <<'TOML'
+[curves]
+policy = "openssl"
+TOML
+  local pmajor pminor pf=$2
+  IFS=. read -r pmajor pminor _ <<< "$pf"
+  if [ "$pmajor" -gt 3 ] || { [ "$pmajor" -eq 3 ] && [ "$pminor" -ge 10 ]; }; then
+    check "8 systemctl start dhrotate.service (policy openssl, Postfix $pf)" start_unit dhrotate.service
+    out=$(ct postconf tls_eecdh_auto_curves tls_ffdhe_auto_groups)
+    note "$(tr '\n' ';' <<< "$out")"
+    check "8 both lists are empty in main.cf" \
+      bash -c 'grep -qx "tls_eecdh_auto_curves =" <<< "$1" && grep -qx "tls_ffdhe_auto_groups =" <<< "$1"' _ "$out"
+    local neg
+    neg=$(ct openssl s_client -connect 127.0.0.1:25 -starttls smtp -tls1_3 -groups X25519 < /dev/null 2>&1 \
+      | grep -E 'Negotiated TLS1.3 group|Server Temp Key|Peer Temp Key' | head -n 1)
+    note "s_client offering only X25519: $neg"
+    check "8 OpenSSL's defaults still give a client offering only X25519 its group" grep -q X25519 <<< "$neg"
+  else
+    local since before after started=0
+    since=$(ct date '+%Y-%m-%d %H:%M:%S')
+    before=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+    ct systemctl start dhrotate.service >/dev/null 2>&1 || started=$?
+    after=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+    out=$(ct journalctl -u dhrotate.service --since "$since" --no-pager 2>&1)
+    grep -m1 'turns ECDHE off' <<< "$out" | sed 's/^/         | /'
+    check "8 policy openssl refused on Postfix $pf (service fails, says why, files unchanged)" \
+      bash -c '[ "$1" -ne 0 ] && grep -q "turns ECDHE off" <<< "$2" && [ "$3" = "$4" ]' _ "$started" "$out" "$before" "$after"
+  fi
   ct rm -f /etc/dhrotate/conf.d/80-curves.toml
+  ct systemctl start dhrotate.service >/dev/null 2>&1 || true
+}
+
+# The posture under each guideline of what this release serves by default
+# (detect: auto on every supported Debian), rated by `status --json` and
+# held against data/tls-guidelines.tsv for what s_client saw itself.
+step_posture() {
+  local p name bits t13 g json rc
+  p=$(served_prime 25 || true)
+  name=$(catalog_name "$p")
+  bits=$(( ${#p} * 4 ))
+  t13=$(ct openssl s_client -connect 127.0.0.1:25 -starttls smtp -tls1_3 < /dev/null 2>&1 \
+    | sed -nE 's/^(Negotiated TLS1.3 group|Server Temp Key): ([A-Za-z0-9-]+).*/\2/p' | head -n 1)
+  note "s_client: DHE ${name:-custom} ($bits bits), TLS 1.3 group $t13"
+  json=$(mktemp)
+  for g in ncsc-nl bsi mozilla-intermediate; do
+    rc=0
+    ct dhrotate status --json --guideline "$g" > "$json" 2>/dev/null || rc=$?
+    local line
+    line=$(python3 "$here/posture.py" "$g" "$json" "$name" "$bits" "$t13" 2>&1) || rc=99
+    note "$line"
+    check "9 status --json --guideline $g rates what is served as the table says" test "$rc" -ne 99
+  done
+  rm -f "$json"
 }
 
 step_purge() {

@@ -57,6 +57,29 @@ pub fn now(
     run(settings, &env, dry_run)
 }
 
+/// `[policy] guideline`: what the plan installs, judged against what is
+/// served now (a warning, or with `enforce` a refusal before anything is
+/// touched).
+fn judge_posture(
+    settings: &Settings,
+    plan: &Plan,
+    pf: &dyn crate::postfix::Postfix,
+) -> Result<Vec<String>> {
+    let Some(d) = &plan.decision else {
+        return Ok(Vec::new());
+    };
+    if settings.policy.guideline == crate::posture::Guideline::None {
+        return Ok(Vec::new());
+    }
+    let cf = crate::postfix::ConfigFiles::load(&settings.postfix_config_dir)?;
+    let next = crate::ops::posture::Next {
+        mode: d.mode,
+        intents: &plan.intents,
+        versions: &plan.versions,
+    };
+    crate::ops::posture::check_plan(settings, next, pf, &cf)
+}
+
 /// Something that plans a change from settings and what Postfix says.
 pub type Planner<'a> = &'a dyn Fn(&Settings, &dyn crate::postfix::Postfix) -> Result<Plan>;
 
@@ -70,6 +93,11 @@ pub fn execute(
     planner: Planner,
     record: bool,
 ) -> Result<Report> {
+    let planner = |s: &Settings, pf: &dyn crate::postfix::Postfix| -> Result<Plan> {
+        let mut plan = planner(s, pf)?;
+        plan.warnings.extend(judge_posture(s, &plan, pf)?);
+        Ok(plan)
+    };
     if dry_run {
         // Planning only reads; no lock, no state directory needed.
         return planner(settings, env.postfix).map(Report::DryRun);

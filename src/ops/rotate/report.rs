@@ -11,12 +11,19 @@ impl fmt::Display for Report {
         match self {
             Report::DryRun(plan) => {
                 head(f, plan)?;
+                let named = plan
+                    .decision
+                    .as_ref()
+                    .is_some_and(|d| d.mode == super::Effective::Named);
                 for g in &plan.groups {
+                    let what = if named {
+                        format!("install RFC 7919's ffdhe{} as group {:?}", g.bits, g.name)
+                    } else {
+                        format!("generate a {}-bit group {:?}", g.bits, g.name)
+                    };
                     writeln!(
                         f,
-                        "would generate a {}-bit group {:?} -> {} (previous kept as .prev)",
-                        g.bits,
-                        g.name,
+                        "would {what} -> {} (previous kept as .prev)",
                         g.file.display()
                     )?;
                 }
@@ -78,6 +85,7 @@ fn done(f: &mut fmt::Formatter<'_>, applied: &Applied) -> fmt::Result {
             match g.source.as_str() {
                 "pool" => "taken from the pool",
                 "search" => "newly generated",
+                "rfc7919" => "RFC 7919's named group",
                 other => other,
             },
             g.fingerprint
