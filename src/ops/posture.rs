@@ -649,3 +649,119 @@ pub fn check_plan(
     }
     Ok(worse)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served(dhe: Option<Dhe>, accepted: &[&str]) -> Served {
+        Served {
+            addr: "127.0.0.1:25".into(),
+            dhe,
+            tls13: Some("X25519".into()),
+            accepted: accepted.iter().map(|s| s.to_string()).collect(),
+            untested: Vec::new(),
+        }
+    }
+
+    fn custom(bits: u32) -> Option<Dhe> {
+        Some(Dhe { known: None, bits })
+    }
+
+    fn find<'a>(p: &'a Posture, subject: &str, observed: &str) -> &'a Finding {
+        p.findings
+            .iter()
+            .find(|f| f.subject.contains(subject) && f.observed.starts_with(observed))
+            .unwrap_or_else(|| panic!("no {subject} {observed} in {:#?}", p.findings))
+    }
+
+    #[test]
+    fn openssl_auto_dh_follows_the_certificate_strength() {
+        let name = |bits| openssl_auto_dhe(bits).known.unwrap();
+        assert_eq!(name(112), "rfc3526-modp2048"); // RSA 2048
+        assert_eq!(name(80), "rfc3526-modp2048"); // never below level 2
+        assert_eq!(name(128), "rfc3526-modp3072"); // RSA 3072, P-256
+        assert_eq!(name(192), "rfc3526-modp8192"); // P-384
+    }
+
+    #[test]
+    fn each_guideline_gets_the_named_size_it_rates_best() {
+        let t = Table::embedded();
+        assert_eq!(
+            best_named(&t, Guideline::NcscNl),
+            Some((3072, Rating::Sufficient))
+        );
+        assert_eq!(best_named(&t, Guideline::Bsi), Some((3072, Rating::Good)));
+        assert_eq!(
+            best_named(&t, Guideline::MozillaIntermediate),
+            Some((2048, Rating::Good))
+        );
+    }
+
+    #[test]
+    fn findings_carry_ratings_fixes_and_the_worst_wins() {
+        let t = Table::embedded();
+        let configured = Configured {
+            dhe: vec![("group \"main\"".into(), custom(2048))],
+            groups: Some(vec!["X25519".into(), "secp224r1".into()]),
+        };
+        let p = judge(
+            &t,
+            Guideline::NcscNl,
+            &[served(custom(2048), &["X25519", "secp224r1"])],
+            &configured,
+        );
+        let dhe = find(&p, "served by 127.0.0.1:25: DHE", "a custom 2048-bit prime");
+        assert_eq!(dhe.rating, Rating::Insufficient);
+        assert_eq!(dhe.kind, FindingKind::Dhe);
+        assert!(
+            dhe.fix.as_deref().unwrap().contains("bits = 3072"),
+            "{dhe:?}"
+        );
+        let weak = find(&p, "accepts key-exchange group", "secp224r1");
+        assert_eq!(weak.rating, Rating::PhaseOut);
+        assert_eq!(
+            weak.fix.as_deref(),
+            Some("leave secp224r1 out: [curves] policy = \"X25519\"")
+        );
+        let good = find(&p, "accepts key-exchange group", "X25519");
+        assert_eq!((good.rating, good.fix.as_deref()), (Rating::Good, None));
+        let pq = find(&p, "post-quantum hybrid", "X25519MLKEM768 not offered");
+        assert_eq!(pq.rating, Rating::Unrated);
+        assert_eq!(p.rating, Some(Rating::Insufficient));
+
+        // ffdhe3072 is what NCSC-NL rates best: no fix to offer.
+        let named = Some(Dhe {
+            known: Some("rfc7919-ffdhe3072".into()),
+            bits: 3072,
+        });
+        let p = judge(
+            &t,
+            Guideline::NcscNl,
+            &[served(named, &["X25519"])],
+            &Configured {
+                dhe: Vec::new(),
+                groups: None,
+            },
+        );
+        let dhe = find(&p, "DHE group", "ffdhe3072 (RFC 7919, 3072 bits)");
+        assert_eq!((dhe.rating, dhe.fix.as_deref()), (Rating::Sufficient, None));
+        let lists = find(&p, "configured: key-exchange groups", "both lists empty");
+        assert_eq!(lists.rating, Rating::Unrated);
+        assert_eq!(p.rating, Some(Rating::Sufficient));
+    }
+
+    #[test]
+    fn optional_names_this_openssl_lacks_are_not_judged() {
+        assert_eq!(
+            list_names("?X99999 X25519, secp384r1", Some("ffdhe3072 X25519")),
+            Some(vec![
+                "X25519".to_owned(),
+                "secp384r1".to_owned(),
+                "ffdhe3072".to_owned()
+            ])
+        );
+        assert_eq!(list_names("", Some("")), None);
+        assert_eq!(list_names("", None), None);
+    }
+}
