@@ -415,7 +415,17 @@ TOML
 # (detect: auto on every supported Debian), rated by `status --json` and
 # held against data/tls-guidelines.tsv for what s_client saw itself.
 step_posture() {
-  local p name bits t13 g json rc
+  local p name bits t13 g json rc i
+  # The setup judged: what detect gives every supported Debian, auto.
+  ct sh -c 'cat > /etc/dhrotate/conf.d/90-auto.toml' <<'TOML'
+mode = "auto"
+TOML
+  check "9 systemctl start dhrotate.service (mode = \"auto\" drop-in)" start_unit dhrotate.service
+  for i in $(seq 1 50); do
+    name=$(catalog_name "$(served_prime 25 || true)")
+    [ -n "$name" ] && break
+    sleep 0.2
+  done
   p=$(served_prime 25 || true)
   name=$(catalog_name "$p")
   bits=$(( ${#p} * 4 ))
@@ -432,6 +442,7 @@ step_posture() {
     check "9 status --json --guideline $g rates what is served as the table says" test "$rc" -ne 99
   done
   rm -f "$json"
+  ct rm -f /etc/dhrotate/conf.d/90-auto.toml
 }
 
 step_purge() {
