@@ -317,3 +317,69 @@ fn status_names_a_master_cf_it_cannot_read() {
         "{wanted:?} not among {problems:#?}"
     );
 }
+
+/// `now --if-due` (what the timer runs): the first run rotates, the second
+/// changes no byte and says why; a group file older than rotate_after is
+/// rotated again; a plain `now` always rotates.
+#[test]
+fn if_due_rotates_only_groups_older_than_rotate_after() {
+    let (base, inst) = instance("if-due", false);
+    let cfg = instance_config(
+        &base,
+        &inst,
+        1024,
+        1024,
+        "[schedule]\nrotate_after = \"2d\"",
+    );
+    let out = run_now(&cfg, &["--if-due"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let main = inst.config_dir.join("dh1024.pem");
+    let first = std::fs::read(&main).unwrap();
+
+    let before = snapshot_tree(&inst.config_dir);
+    let out = run_now(&cfg, &["--if-due"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not due: group \"main\"") && text.contains("younger than rotate_after"),
+        "{text}"
+    );
+    assert!(text.contains("nothing changed; no reload needed"), "{text}");
+    assert_eq!(snapshot_tree(&inst.config_dir), before);
+
+    // Three days old: due again, and only that group is rotated.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400);
+    File::options()
+        .write(true)
+        .open(&main)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let sub = inst.config_dir.join("dh1024-submission.pem");
+    let sub_before = std::fs::read(&sub).unwrap();
+    let out = run_now(&cfg, &["--if-due"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_ne!(std::fs::read(&main).unwrap(), first);
+    assert_eq!(std::fs::read(&sub).unwrap(), sub_before);
+
+    // Without --if-due every group is rotated.
+    let out = run_now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_ne!(std::fs::read(&sub).unwrap(), sub_before);
+
+    // rotate_after must stay below max_age (exit 2, file and line).
+    let bad = instance_config(
+        &base,
+        &inst,
+        1024,
+        1024,
+        "max_age = \"3d\"\n[schedule]\nrotate_after = \"3d\"",
+    );
+    let out = run_now(&bad, &["--if-due"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("rotate_after = 3days is not below max_age = 3days") && err.contains("line"),
+        "{err}"
+    );
+}

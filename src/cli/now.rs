@@ -23,6 +23,13 @@ pub struct Args {
     /// Override the configured mode.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
+    /// Rotate only groups older than `[schedule] rotate_after` (default
+    /// 5d): a younger, sound group is left alone and a run with nothing due
+    /// changes nothing and exits 0. The timer's service runs with it, so a
+    /// daily timer rotates each group every 5 to 6 days; without it, `now`
+    /// always rotates.
+    #[arg(long)]
+    pub if_due: bool,
     /// Do not start `dhrotate pool fill` in the background afterwards (the
     /// systemd unit runs it as its own step instead).
     #[arg(long)]
@@ -47,6 +54,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         Overrides {
             mode: args.mode,
             no_reload: args.no_reload,
+            if_due: args.if_due,
             ..Default::default()
         },
     )?;

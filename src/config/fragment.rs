@@ -78,6 +78,7 @@ pub struct ScheduleFragment {
     pub cron: Option<Spanned<String>>,
     pub jitter: Option<Spanned<String>>,
     pub catch_up: Option<bool>,
+    pub rotate_after: Option<Spanned<String>>,
 }
 
 /// `[curves]`.

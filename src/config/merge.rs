@@ -56,6 +56,7 @@ pub(super) struct Schedule {
     pub cron: Option<Origin<String>>,
     pub jitter: Option<Origin<String>>,
     pub catch_up: bool,
+    pub rotate_after: Option<Origin<String>>,
 }
 
 /// `[postfix]`.
@@ -101,6 +102,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
             cron: None,
             jitter: None,
             catch_up: true,
+            rotate_after: None,
         },
         curves_policy: None,
         policy: PolicyDraft::default(),
@@ -147,6 +149,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         if let Some(s) = &fr.schedule {
             pick(&mut m.schedule.cron, s.cron.as_ref(), f);
             pick(&mut m.schedule.jitter, s.jitter.as_ref(), f);
+            pick(&mut m.schedule.rotate_after, s.rotate_after.as_ref(), f);
             m.schedule.catch_up = s.catch_up.unwrap_or(m.schedule.catch_up);
         }
         if let Some(c) = &fr.curves {

@@ -25,6 +25,8 @@ pub struct Overrides {
     pub mode: Option<Mode>,
     /// `--no-reload`.
     pub no_reload: bool,
+    /// `--if-due`: rotate only groups older than `[schedule] rotate_after`.
+    pub if_due: bool,
 }
 
 /// What to do when the server does not serve the new group after reload.
@@ -81,10 +83,12 @@ pub struct ScheduleSettings {
     pub jitter: Duration,
     /// Run once at daemon start when a run was missed.
     pub catch_up: bool,
+    /// `now --if-due` leaves a group younger than this alone.
+    pub rotate_after: Duration,
 }
 
 impl ScheduleSettings {
-    fn validate(s: merge::Schedule) -> Result<ScheduleSettings> {
+    fn validate(s: merge::Schedule, max_age: Duration) -> Result<ScheduleSettings> {
         let cron = match s.cron {
             Some(o) => {
                 crate::sys::schedule::parse(&o.value)
@@ -97,8 +101,27 @@ impl ScheduleSettings {
             cron,
             jitter: duration(s.jitter, "schedule.jitter", "1h")?,
             catch_up: s.catch_up,
+            rotate_after: rotate_after(s.rotate_after, max_age)?,
         })
     }
+}
+
+/// `schedule.rotate_after`: below `max_age`, or `--if-due` would let
+/// groups go stale between runs. The default 5d with the daily timer
+/// rotates at 5 to 6 days of age, before max_age's 7 days.
+fn rotate_after(v: Option<Origin<String>>, max_age: Duration) -> Result<Duration> {
+    let at = v.as_ref().map(|o| o.at.clone());
+    let d = duration(v, "schedule.rotate_after", "5d")?;
+    if d >= max_age {
+        bail!(
+            "{}: schedule.rotate_after = {} is not below max_age = {}; `now --if-due` would let groups go stale. \
+             Keep rotate_after at least a timer period (a day) below max_age",
+            at.unwrap_or_else(|| "built-in default".into()),
+            humantime::format_duration(d),
+            humantime::format_duration(max_age)
+        );
+    }
+    Ok(d)
 }
 
 /// `[postfix]`: where Postfix's tools are, for non-standard installs.
@@ -219,6 +242,9 @@ pub struct Settings {
     pub policy: PolicySettings,
     /// `[postfix]`.
     pub postfix: PostfixTools,
+    /// `now --if-due`: groups younger than `schedule.rotate_after` are left
+    /// alone (a run option, not a file setting).
+    pub only_when_due: bool,
 }
 
 impl Settings {
@@ -256,13 +282,14 @@ impl Settings {
             Some(o) => o.value,
             None => 2,
         };
+        let max_age = duration(g.max_age, "max_age", "7d")?;
         Ok(Settings {
             mode: ov.mode.or(g.mode.map(|o| o.value)).unwrap_or(Mode::Detect),
             groups: groups::validate(m.groups, min_bits, &postfix_config_dir)?,
             postfix_config_dir,
             state_dir,
             min_bits,
-            max_age: duration(g.max_age, "max_age", "7d")?,
+            max_age,
             lock_wait: duration(g.lock_wait, "lock_wait", "10s")?,
             auto_old_files_remove: match g.auto_old_files {
                 None => false,
@@ -277,10 +304,11 @@ impl Settings {
             },
             reload: ReloadSettings::validate(m.reload, ov)?,
             pool_size,
-            schedule: ScheduleSettings::validate(m.schedule)?,
+            schedule: ScheduleSettings::validate(m.schedule, max_age)?,
             curves_policy: curves_policy(m.curves_policy)?,
             policy: PolicySettings::validate(m.policy)?,
             postfix: PostfixTools::validate(m.tools)?,
+            only_when_due: ov.if_due,
         })
     }
 }
@@ -341,6 +369,7 @@ fn duration_range(key: &str) -> (Duration, Duration) {
         "schedule.jitter" => (0, 7 * DAY),
         "postfix.timeout" => (1, 3600),
         "lock_wait" => (0, DAY),
+        "schedule.rotate_after" => (3600, 3650 * DAY),
         _ => (0, 3650 * DAY),
     };
     (Duration::from_secs(lo), Duration::from_secs(hi))

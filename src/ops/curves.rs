@@ -140,6 +140,7 @@ pub fn set(settings: &Settings, pf: &dyn Postfix, policy: Policy, dry_run: bool)
             groups: Vec::new(),
             old_files: Vec::new(),
             warnings,
+            not_due: Vec::new(),
         })
     };
     let catalog = crate::dh::Catalog::embedded();

@@ -130,6 +130,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             cron: "0 30 3 * * *".into(),
             jitter: Duration::from_secs(3600),
             catch_up: true,
+            rotate_after: Duration::from_secs(5 * 86400),
         },
         curves_policy: crate::postfix::curves::Policy::Keep,
         policy: PolicySettings {
@@ -137,6 +138,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             guideline: crate::posture::Guideline::None,
             enforce: false,
         },
+        only_when_due: false,
         postfix: PostfixTools {
             postconf: "/usr/sbin/postconf".into(),
             postfix: "/usr/sbin/postfix".into(),

@@ -57,6 +57,7 @@ fn settings(dir: &Path, mode: Mode, with_512: bool) -> Settings {
             state_dir: Some(dir.join("state")),
             mode: Some(mode),
             no_reload: false,
+            if_due: false,
         },
     )
     .unwrap();
@@ -100,7 +101,12 @@ fn detect_mode_and_its_edits_for_every_version_pair() {
                 openssl: Some(ossl),
             };
             let label = format!("Postfix {pf_v} + {ossl}");
-            let p = plan(&settings(dir.path(), Mode::Detect, false), &pf).unwrap();
+            let p = plan(
+                &settings(dir.path(), Mode::Detect, false),
+                &pf,
+                std::time::SystemTime::now(),
+            )
+            .unwrap();
             let minor: u32 = pf_v.split('.').nth(1).unwrap().parse().unwrap();
             let modern_pf = pf_v.starts_with("3.") && minor >= 7;
             let ossl3 = !ossl.contains("1.1.1");
@@ -165,7 +171,11 @@ fn dh512_only_below_postfix_3_6() {
             mail_version: pf_v,
             openssl: Some(OPENSSL[0]),
         };
-        let result = plan(&settings(dir.path(), Mode::Explicit, true), &pf);
+        let result = plan(
+            &settings(dir.path(), Mode::Explicit, true),
+            &pf,
+            std::time::SystemTime::now(),
+        );
         let minor: u32 = pf_v.split('.').nth(1).unwrap().parse().unwrap();
         if pf_v.starts_with("2.") || minor < 6 {
             let p = result.unwrap();
@@ -203,7 +213,12 @@ fn detect_refuses_to_guess_without_an_openssl_version() {
             mail_version: pf_v,
             openssl: None,
         };
-        let err = plan(&settings(dir.path(), Mode::Detect, false), &pf).expect_err("refused");
+        let err = plan(
+            &settings(dir.path(), Mode::Detect, false),
+            &pf,
+            std::time::SystemTime::now(),
+        )
+        .expect_err("refused");
         assert_eq!(
             err.downcast_ref::<crate::error::Failure>()
                 .map_or(1, crate::error::Failure::exit_code),
@@ -221,7 +236,12 @@ fn detect_refuses_to_guess_without_an_openssl_version() {
         mail_version: "2.11.3",
         openssl: None,
     };
-    let p = plan(&settings(dir.path(), Mode::Detect, false), &pf).unwrap();
+    let p = plan(
+        &settings(dir.path(), Mode::Detect, false),
+        &pf,
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
     assert_eq!(p.decision.unwrap().mode, Effective::Named);
     assert_eq!(p.versions.openssl, None);
 }
@@ -236,7 +256,7 @@ fn named_mode_writes_the_rfc7919_group_once_and_refuses_other_sizes() {
     };
     let mut s = settings(dir.path(), Mode::Named, false);
     s.groups[0].bits = 3072;
-    let first = plan(&s, &pf).unwrap();
+    let first = plan(&s, &pf, std::time::SystemTime::now()).unwrap();
     assert_eq!(first.groups.len(), 1);
     // Once the file holds ffdhe3072 and main.cf points at it, nothing is due.
     let group = crate::dh::named::group(3072, &crate::dh::Catalog::embedded()).unwrap();
@@ -244,15 +264,21 @@ fn named_mode_writes_the_rfc7919_group_once_and_refuses_other_sizes() {
     for e in &first.edits {
         std::fs::write(&e.path, &e.after).unwrap();
     }
-    let second = plan(&s, &pf).unwrap();
+    let second = plan(&s, &pf, std::time::SystemTime::now()).unwrap();
     assert!(!second.changes_anything(), "{:?}", second.groups);
     // A custom prime in the file is replaced by the named group.
     let custom = crate::dh::generate::generate(512).unwrap();
     std::fs::write(&s.groups[0].file, custom.params_to_pem().unwrap()).unwrap();
-    assert_eq!(plan(&s, &pf).unwrap().groups.len(), 1);
+    assert_eq!(
+        plan(&s, &pf, std::time::SystemTime::now())
+            .unwrap()
+            .groups
+            .len(),
+        1
+    );
 
     s.groups[0].bits = 2560;
-    let err = plan(&s, &pf).expect_err("no 2560-bit RFC 7919 group");
+    let err = plan(&s, &pf, std::time::SystemTime::now()).expect_err("no 2560-bit RFC 7919 group");
     assert_eq!(
         err.downcast_ref::<crate::error::Failure>()
             .map_or(1, crate::error::Failure::exit_code),

@@ -33,7 +33,13 @@ pub enum Report {
 
 /// Runs one rotation under the lock.
 pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
-    execute(settings, env, dry_run, &plan::plan, true)
+    execute(
+        settings,
+        env,
+        dry_run,
+        &|s, pf| plan::plan(s, pf, env.now),
+        true,
+    )
 }
 
 /// One rotation as `now`, the timer, the daemon and the demo run it:

@@ -3,6 +3,7 @@
 //! `--dry-run` prints this; `apply` carries it out.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{Result, anyhow};
 
@@ -29,9 +30,22 @@ pub struct Plan {
     pub old_files: Vec<OldFile>,
     /// Things the administrator should know (duplicate keys, odd lines).
     pub warnings: Vec<String>,
+    /// Groups `--if-due` leaves alone: younger than `rotate_after`.
+    pub not_due: Vec<NotDue>,
     /// The settings the edits mean to change, for Postfix's own parser to
     /// confirm before anything is installed.
     pub intents: Vec<postfix::oracle::Intent>,
+}
+
+/// A group `--if-due` leaves alone, and how old its file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotDue {
+    /// Config name.
+    pub name: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// Age of the file.
+    pub age: std::time::Duration,
 }
 
 /// A group file that auto mode no longer uses.
@@ -50,8 +64,9 @@ impl Plan {
     }
 }
 
-/// Builds the plan from settings and what Postfix and its files say now.
-pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
+/// Builds the plan from settings and what Postfix and its files say at
+/// `now` (the run's clock: group ages for `--if-due`).
+pub fn plan(settings: &Settings, pf: &dyn Postfix, now: SystemTime) -> Result<Plan> {
     // The files first: a missing or unreadable main.cf is a configuration
     // error with a fix, not a postconf failure to decode.
     let dir = &settings.postfix_config_dir;
@@ -59,6 +74,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
     let versions = postfix::version::detect(pf)?;
     let decision = decide(settings.mode, settings.policy.prefer, &versions)?;
     let mut warnings = oddity_warnings(&cf.main, &cf.main_path);
+    let mut not_due = Vec::new();
 
     let (groups, old_files) = match decision.mode {
         Effective::Explicit | Effective::Named => {
@@ -86,13 +102,25 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
             warnings.extend(unmanaged_overrides(settings, &cf.master, &cf.master_path));
             warnings.extend(tlsproxy_warning(&cf));
             // A named group never changes: a file that already holds it is
-            // left alone, so a second run changes nothing.
-            let to_write = settings
-                .groups
-                .iter()
-                .filter(|g| !(named && holds_named_group(g)))
-                .cloned()
-                .collect();
+            // left alone, so a second run changes nothing. With --if-due a
+            // sound unique group younger than rotate_after stays too.
+            let mut to_write = Vec::new();
+            for g in &settings.groups {
+                if named {
+                    if !holds_named_group(g) {
+                        to_write.push(g.clone());
+                    }
+                    continue;
+                }
+                match young_group(g, settings, now) {
+                    Some(age) if settings.only_when_due => not_due.push(NotDue {
+                        name: g.name.clone(),
+                        file: g.file.clone(),
+                        age,
+                    }),
+                    _ => to_write.push(g.clone()),
+                }
+            }
             (to_write, Vec::new())
         }
         Effective::Auto => {
@@ -135,6 +163,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix) -> Result<Plan> {
         groups,
         old_files,
         warnings,
+        not_due,
     })
 }
 
@@ -235,6 +264,26 @@ fn check_named(g: &GroupSpec) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// The age of `g`'s file when it is younger than `rotate_after` and holds
+/// a group of the configured size that is no catalogued prime (what a
+/// rotation wrote); `None` when the group is due: missing, old, the wrong
+/// size, unreadable, or a shared prime. The full proofs are `status`'s.
+fn young_group(g: &GroupSpec, settings: &Settings, now: SystemTime) -> Option<std::time::Duration> {
+    let modified = std::fs::metadata(&g.file).and_then(|m| m.modified()).ok()?;
+    let age = now.duration_since(modified).unwrap_or_default();
+    if age >= settings.schedule.rotate_after {
+        return None;
+    }
+    let dh = fsutil::read_regular(&g.file)
+        .ok()
+        .and_then(|b| crate::dh::pem::parse(&b).ok())?;
+    let sound = dh.prime_p().num_bits() as u32 == g.bits
+        && crate::dh::Catalog::embedded()
+            .lookup(dh.prime_p())
+            .is_none();
+    sound.then_some(age)
 }
 
 /// Whether `g`'s file holds exactly the RFC 7919 group of its size.

@@ -70,6 +70,15 @@ fn head(f: &mut fmt::Formatter<'_>, plan: &Plan) -> fmt::Result {
     for w in &plan.warnings {
         writeln!(f, "warning: {w}")?;
     }
+    for n in &plan.not_due {
+        writeln!(
+            f,
+            "not due: group {:?} ({}) is {} old, younger than rotate_after",
+            n.name,
+            n.file.display(),
+            humantime::format_duration(std::time::Duration::from_secs(n.age.as_secs()))
+        )?;
+    }
     Ok(())
 }
 
