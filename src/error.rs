@@ -12,8 +12,8 @@ pub enum Failure {
     #[error("{0:#}")]
     Config(anyhow::Error),
     /// `postfix check` or `postfix reload` failed; everything was rolled back (exit 4).
-    #[error("{0:#}")]
-    PostfixRejected(anyhow::Error),
+    #[error("{1:#}")]
+    PostfixRejected(PostfixStep, anyhow::Error),
     /// Another run holds the lock (exit 5).
     #[error("another dhrotate run holds the lock {}; try again later or raise lock_wait", .0.display())]
     Locked(PathBuf),
@@ -26,12 +26,21 @@ pub enum Failure {
     Unverified(anyhow::Error),
 }
 
+/// Which Postfix command refused a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostfixStep {
+    /// `postfix check`.
+    Check,
+    /// `postfix reload`.
+    Reload,
+}
+
 impl Failure {
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
             Failure::Config(_) => 2,
-            Failure::PostfixRejected(_) => 4,
+            Failure::PostfixRejected(..) => 4,
             Failure::Locked(_) => 5,
             Failure::Degraded(_) => 6,
             Failure::Unverified(_) => 12,

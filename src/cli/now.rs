@@ -7,7 +7,9 @@ use anyhow::Result;
 use crate::config::{Mode, Overrides};
 use crate::dh::search::Control;
 use crate::ops;
+use crate::ops::rotate::{Seen, summary};
 use crate::sys::signals::Interrupt;
+use std::time::Instant;
 
 use super::Cli;
 
@@ -34,6 +36,11 @@ pub struct Args {
     /// systemd unit runs it as its own step instead).
     #[arg(long)]
     pub no_refill: bool,
+    /// Print what happened as JSON (schema: README "now --json"): outcome
+    /// changed / unchanged / failed, groups before and after, settings
+    /// edited, check, reload, verification, exit code. Also on failure.
+    #[arg(long, conflicts_with = "demo")]
+    pub json: bool,
     /// Run on a throwaway demo configuration: as root with Postfix
     /// installed, a private Postfix instance in /var/tmp/dhrotate-demo;
     /// otherwise the example files under target/ (or the temp directory),
@@ -57,11 +64,38 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
             if_due: args.if_due,
             ..Default::default()
         },
-    )?;
+    );
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) if args.json => {
+            let doc = summary::early_failure(&e, super::exit_code(&e));
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let postfix = ops::system_postfix(&settings);
     let control = Arc::new(Control::default());
-    let report = ops::rotate::now(&settings, &postfix, control, interrupt, args.dry_run)?;
-    print!("{report}");
+    let before = summary::fingerprints(&settings);
+    let started = Instant::now();
+    let mut seen = Seen::default();
+    let result = ops::rotate::now_seen(
+        &settings,
+        &postfix,
+        control,
+        interrupt,
+        args.dry_run,
+        &mut seen,
+    );
+    if args.json {
+        let code = result.as_ref().err().map_or(0, super::exit_code);
+        let doc = summary::build(&settings, &result, &seen, &before, started.elapsed(), code);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    let report = result?;
+    if !args.json {
+        print!("{report}");
+    }
     if !args.dry_run
         && !args.no_refill
         && settings.pool_size > 0

@@ -133,6 +133,7 @@ pub fn set(settings: &Settings, pf: &dyn Postfix, policy: Policy, dry_run: bool)
         let mut cf = ConfigFiles::load(&s.postfix_config_dir)?;
         let warnings = apply_policy(&mut cf, &policy, &versions)?;
         Ok(Plan {
+            changes: cf.changes(),
             intents: cf.intents(),
             edits: cf.edits(),
             versions,

@@ -41,6 +41,20 @@ pub struct ConfigFiles {
     dir: PathBuf,
     originals: [(Vec<u8>, FileMode); 2],
     intents: Vec<Intent>,
+    olds: Vec<(Scope, String, Option<String>)>,
+}
+
+/// One setting an edit changed: main.cf or a service, old and new value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    /// main.cf or a master.cf service.
+    pub scope: Scope,
+    /// The parameter.
+    pub name: String,
+    /// As read (`None`: not set).
+    pub old: Option<String>,
+    /// After the edit (`None`: removed).
+    pub new: Option<String>,
 }
 
 impl ConfigFiles {
@@ -67,6 +81,7 @@ impl ConfigFiles {
             dir: dir.to_path_buf(),
             originals: [main_orig, master_orig],
             intents: Vec::new(),
+            olds: Vec::new(),
         })
     }
 
@@ -77,8 +92,35 @@ impl ConfigFiles {
 
     /// Sets `name = value` in main.cf.
     pub fn set_main(&mut self, name: &str, value: &str) -> maincf::Change {
+        self.note_old(Scope::Main, name);
         oracle::record(&mut self.intents, Scope::Main, name, Some(value));
         self.main.set(name, value)
+    }
+
+    /// Remembers a setting's value as read, before its first edit.
+    fn note_old(&mut self, scope: Scope, name: &str) {
+        if !self.olds.iter().any(|(s, n, _)| *s == scope && n == name) {
+            let old = self.value(&scope, name).map(str::to_owned);
+            self.olds.push((scope, name.to_owned(), old));
+        }
+    }
+
+    /// Every setting the edits change, with its value as read and after
+    /// (`None`: not set), in the order first edited; settings edited back
+    /// to what they were are left out.
+    pub fn changes(&self) -> Vec<SettingChange> {
+        self.olds
+            .iter()
+            .filter_map(|(scope, name, old)| {
+                let new = self.value(scope, name).map(str::to_owned);
+                (new != *old).then(|| SettingChange {
+                    scope: scope.clone(),
+                    name: name.clone(),
+                    old: old.clone(),
+                    new,
+                })
+            })
+            .collect()
     }
 
     /// Postfix's config_directory these files are in.
@@ -88,6 +130,7 @@ impl ConfigFiles {
 
     /// Removes every `name =` from main.cf.
     pub fn remove_main(&mut self, name: &str) -> maincf::Change {
+        self.note_old(Scope::Main, name);
         oracle::record(&mut self.intents, Scope::Main, name, None);
         self.main.remove(name)
     }
@@ -119,6 +162,7 @@ impl ConfigFiles {
 
     /// Sets `-o name=value` on a service, mapping errors to configuration errors.
     pub fn set_override(&mut self, key: &str, name: &str, value: &str) -> Result<maincf::Change> {
+        self.note_old(Scope::Service(key.into()), name);
         oracle::record(
             &mut self.intents,
             Scope::Service(key.into()),
@@ -132,6 +176,7 @@ impl ConfigFiles {
 
     /// Removes `-o name=...` from a service.
     pub fn remove_override(&mut self, key: &str, name: &str) -> Result<maincf::Change> {
+        self.note_old(Scope::Service(key.into()), name);
         oracle::record(&mut self.intents, Scope::Service(key.into()), name, None);
         self.master
             .remove(key, name)

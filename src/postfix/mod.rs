@@ -11,7 +11,7 @@ pub(crate) mod oracle;
 pub(crate) mod version;
 
 pub use ctl::{Postfix, SystemPostfix};
-pub use files::{ConfigFiles, FileEdit};
+pub use files::{ConfigFiles, FileEdit, SettingChange};
 pub use maincf::MainCf;
 pub use mastercf::MasterCf;
 pub use version::{Version, Versions};

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::plan::Plan;
 use crate::config::{GroupSpec, Settings, Use};
 use crate::dh::{self, Catalog, GroupSource, Policy, ValidGroup};
-use crate::error::Failure;
+use crate::error::{Failure, PostfixStep};
 use crate::postfix::{ConfigFiles, Postfix};
 use crate::sys::failpoint;
 use crate::sys::fsutil::{self, FileMode, Snapshot};
@@ -539,10 +539,10 @@ impl Journal {
         }
         warn!("rolled back every file to its previous bytes");
         let cause = cause.context("every file was restored to its previous bytes");
-        if matches!(step, Step::Check | Step::Reload(_)) {
-            Failure::PostfixRejected(cause).into()
-        } else {
-            cause
+        match step {
+            Step::Check => Failure::PostfixRejected(PostfixStep::Check, cause).into(),
+            Step::Reload(_) => Failure::PostfixRejected(PostfixStep::Reload, cause).into(),
+            Step::Write | Step::Status => cause,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod plan;
 mod report;
+pub mod summary;
 
 #[cfg(test)]
 mod matrix_tests;
@@ -31,17 +32,6 @@ pub enum Report {
     Done(Plan, Applied),
 }
 
-/// Runs one rotation under the lock.
-pub fn run(settings: &Settings, env: &Env, dry_run: bool) -> Result<Report> {
-    execute(
-        settings,
-        env,
-        dry_run,
-        &|s, pf| plan::plan(s, pf, env.now),
-        true,
-    )
-}
-
 /// One rotation as `now`, the timer, the daemon and the demo run it:
 /// groups from the pool, else the search (stopped by `interrupt` or by
 /// cancelling `control`), validated against the embedded catalog, the time
@@ -53,6 +43,25 @@ pub fn now(
     interrupt: crate::sys::signals::Interrupt,
     dry_run: bool,
 ) -> Result<Report> {
+    now_seen(
+        settings,
+        postfix,
+        control,
+        interrupt,
+        dry_run,
+        &mut Seen::default(),
+    )
+}
+
+/// `now`, keeping in `seen` how far the run got (`now --json`).
+pub fn now_seen(
+    settings: &Settings,
+    postfix: &dyn crate::postfix::Postfix,
+    control: std::sync::Arc<crate::dh::search::Control>,
+    interrupt: crate::sys::signals::Interrupt,
+    dry_run: bool,
+    seen: &mut Seen,
+) -> Result<Report> {
     let catalog = crate::dh::Catalog::embedded();
     let env = Env {
         postfix,
@@ -60,7 +69,14 @@ pub fn now(
         catalog: &catalog,
         now: std::time::SystemTime::now(),
     };
-    run(settings, &env, dry_run)
+    execute_seen(
+        settings,
+        &env,
+        dry_run,
+        &|s, pf| plan::plan(s, pf, env.now),
+        true,
+        seen,
+    )
 }
 
 /// `[policy] guideline`: what the plan installs, judged against what is
@@ -89,6 +105,17 @@ fn judge_posture(
 /// Something that plans a change from settings and what Postfix says.
 pub type Planner<'a> = &'a dyn Fn(&Settings, &dyn crate::postfix::Postfix) -> Result<Plan>;
 
+/// What a run got as far as, kept even when it fails afterwards (for
+/// `now --json`: the plan a failed check belonged to, the groups a failed
+/// verification installed).
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The plan, once made.
+    pub plan: Option<Plan>,
+    /// What applying it did, once it did.
+    pub applied: Option<Applied>,
+}
+
 /// Plans and, unless `dry_run`, applies under the lock (one change to
 /// Postfix's configuration at a time, rotations and curve policy alike).
 /// `record` writes the outcome to the state file.
@@ -99,6 +126,25 @@ pub fn execute(
     planner: Planner,
     record: bool,
 ) -> Result<Report> {
+    execute_seen(
+        settings,
+        env,
+        dry_run,
+        planner,
+        record,
+        &mut Seen::default(),
+    )
+}
+
+/// `execute`, keeping in `seen` how far the run got.
+pub fn execute_seen(
+    settings: &Settings,
+    env: &Env,
+    dry_run: bool,
+    planner: Planner,
+    record: bool,
+    seen: &mut Seen,
+) -> Result<Report> {
     let planner = |s: &Settings, pf: &dyn crate::postfix::Postfix| -> Result<Plan> {
         let mut plan = planner(s, pf)?;
         plan.warnings.extend(judge_posture(s, &plan, pf)?);
@@ -106,7 +152,9 @@ pub fn execute(
     };
     if dry_run {
         // Planning only reads; no lock, no state directory needed.
-        return planner(settings, env.postfix).map(Report::DryRun);
+        let plan = planner(settings, env.postfix)?;
+        seen.plan = Some(plan.clone());
+        return Ok(Report::DryRun(plan));
     }
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
@@ -128,6 +176,7 @@ pub fn execute(
             return Err(e);
         }
     };
+    seen.plan = Some(plan.clone());
     for w in &plan.warnings {
         tracing::warn!("{w}");
     }
@@ -135,6 +184,7 @@ pub fn execute(
         info!(mode = ?d.mode, why = %d.why, "mode decided");
     }
     let result = apply::apply(&plan, settings, env);
+    seen.applied = result.as_ref().ok().cloned();
     if !record {
         return result.map(|applied| Report::Done(plan, applied));
     }

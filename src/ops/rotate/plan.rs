@@ -32,6 +32,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Groups `--if-due` leaves alone: younger than `rotate_after`.
     pub not_due: Vec<NotDue>,
+    /// Each setting the edits change, old and new value.
+    pub changes: Vec<postfix::SettingChange>,
     /// The settings the edits mean to change, for Postfix's own parser to
     /// confirm before anything is installed.
     pub intents: Vec<postfix::oracle::Intent>,
@@ -156,6 +158,7 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix, now: SystemTime) -> Result<Pl
     )?);
 
     Ok(Plan {
+        changes: cf.changes(),
         intents: cf.intents(),
         edits: cf.edits(),
         versions,
