@@ -17,6 +17,7 @@ trap 'dpkg --purge dhrotate > /dev/null 2>&1 || true' EXIT
 /usr/bin/dhrotate --version
 man -w dhrotate
 man -w dhrotate-now
+test -s /usr/share/doc/dhrotate/prometheus/dhrotate-rules.yml
 test -s /usr/share/bash-completion/completions/dhrotate
 test -L /etc/systemd/system/timers.target.wants/dhrotate.timer \
   || { echo "dhrotate.timer was not enabled on install"; exit 1; }

@@ -26,6 +26,10 @@ command -v rpmbuild >/dev/null || need+=(rpm)
 command -v man >/dev/null || need+=(man-db)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+# Prometheus's promtool (rules, metrics lint) and node_exporter (a real
+# scrape of the textfile), tests/metrics.rs.
+command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   echo "postfix postfix/main_mailer_type select Local only" | $SUDO debconf-set-selections

@@ -14,13 +14,29 @@ use crate::posture::Guideline;
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Machine-readable output (schema: README "status --json").
+    /// Machine-readable output (schema: README "status --json"); the same
+    /// as --format json.
     #[arg(long)]
     pub json: bool,
+    /// text, json, or prometheus (the metrics [metrics] textfile holds,
+    /// README "Prometheus").
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Judge the key exchange against this guideline instead of
     /// `[policy] guideline`: ncsc-nl, bsi, mozilla-intermediate or none.
     #[arg(long, value_name = "NAME", value_parser = parse_guideline)]
     pub guideline: Option<Guideline>,
+}
+
+/// How `status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// `status --json`.
+    Json,
+    /// Prometheus exposition format.
+    Prometheus,
 }
 
 fn parse_guideline(s: &str) -> Result<Guideline, String> {
@@ -39,10 +55,18 @@ pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
         settings.policy.guideline = g;
     }
     let report = status::build(&settings, SystemTime::now());
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_human(&report, &settings);
+    if let Err(e) = crate::ops::metrics::refresh(&settings, Some(&report)) {
+        tracing::warn!("{e:#}");
+    }
+    match (args.json, args.format) {
+        (true, _) | (_, Format::Json) => {
+            println!("{}", serde_json::to_string_pretty(&report)?)
+        }
+        (_, Format::Prometheus) => {
+            let pool = crate::ops::groups::pool_status(&settings).unwrap_or_default();
+            print!("{}", crate::ops::metrics::render(&report, &pool));
+        }
+        (_, Format::Text) => print_human(&report, &settings),
     }
     if report.healthy {
         Ok(0)

@@ -39,6 +39,7 @@ pub struct Fragment {
     pub schedule: Option<ScheduleFragment>,
     pub curves: Option<CurvesFragment>,
     pub policy: Option<PolicyFragment>,
+    pub metrics: Option<MetricsFragment>,
     pub postfix: Option<PostfixFragment>,
     pub lock_wait: Option<Spanned<String>>,
     pub auto_old_files: Option<Spanned<String>>,
@@ -86,6 +87,13 @@ pub struct ScheduleFragment {
 #[serde(deny_unknown_fields)]
 pub struct CurvesFragment {
     pub policy: Option<Spanned<String>>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFragment {
+    pub textfile: Option<Spanned<PathBuf>>,
 }
 
 /// `[policy]`.

@@ -84,6 +84,7 @@ pub(super) struct Merged {
     pub schedule: Schedule,
     pub curves_policy: Option<Origin<String>>,
     pub policy: PolicyDraft,
+    pub metrics_textfile: Option<Origin<PathBuf>>,
     pub tools: Tools,
 }
 
@@ -106,6 +107,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         },
         curves_policy: None,
         policy: PolicyDraft::default(),
+        metrics_textfile: None,
         tools: Tools::default(),
     };
     for f in files {
@@ -154,6 +156,9 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         }
         if let Some(c) = &fr.curves {
             pick(&mut m.curves_policy, c.policy.as_ref(), f);
+        }
+        if let Some(mf) = &fr.metrics {
+            pick(&mut m.metrics_textfile, mf.textfile.as_ref(), f);
         }
         if let Some(p) = &fr.policy {
             pick(&mut m.policy.prefer, p.prefer.as_ref(), f);

@@ -240,6 +240,9 @@ pub struct Settings {
     pub curves_policy: Policy,
     /// `[policy]`.
     pub policy: PolicySettings,
+    /// `[metrics] textfile`: the Prometheus textfile written after every
+    /// run and `status` (`None`: off).
+    pub metrics_textfile: Option<PathBuf>,
     /// `[postfix]`.
     pub postfix: PostfixTools,
     /// `now --if-due`: groups younger than `schedule.rotate_after` are left
@@ -307,6 +310,19 @@ impl Settings {
             schedule: ScheduleSettings::validate(m.schedule, max_age)?,
             curves_policy: curves_policy(m.curves_policy)?,
             policy: PolicySettings::validate(m.policy)?,
+            metrics_textfile: match m.metrics_textfile {
+                Some(o) if !o.value.is_absolute() => bail!(
+                    "{}: metrics.textfile = {} must be an absolute path (node_exporter's textfile directory, e.g. /var/lib/prometheus/node-exporter/dhrotate.prom)",
+                    o.at,
+                    o.value.display()
+                ),
+                Some(o) if o.value.extension().is_none_or(|e| e != "prom") => bail!(
+                    "{}: metrics.textfile = {} must end in .prom, or node_exporter's textfile collector ignores it",
+                    o.at,
+                    o.value.display()
+                ),
+                o => o.map(|o| o.value),
+            },
             postfix: PostfixTools::validate(m.tools)?,
             only_when_due: ov.if_due,
         })

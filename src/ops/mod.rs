@@ -4,6 +4,7 @@ pub mod audit;
 pub(crate) mod curves;
 pub(crate) mod daemon;
 pub(crate) mod groups;
+pub(crate) mod metrics;
 pub(crate) mod mode;
 pub(crate) mod posture;
 pub mod probe;

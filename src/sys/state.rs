@@ -38,6 +38,9 @@ pub struct State {
     pub outcome: String,
     /// Mode in effect for that run.
     pub mode: String,
+    /// How long the last run took, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
     /// Groups written by the last successful rotation.
     pub groups: Vec<GroupState>,
 }

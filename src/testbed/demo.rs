@@ -139,6 +139,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             enforce: false,
         },
         only_when_due: false,
+        metrics_textfile: None,
         postfix: PostfixTools {
             postconf: "/usr/sbin/postconf".into(),
             postfix: "/usr/sbin/postfix".into(),

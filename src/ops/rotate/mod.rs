@@ -69,14 +69,19 @@ pub fn now_seen(
         catalog: &catalog,
         now: std::time::SystemTime::now(),
     };
-    execute_seen(
+    let result = execute_seen(
         settings,
         &env,
         dry_run,
         &|s, pf| plan::plan(s, pf, env.now),
         true,
         seen,
-    )
+    );
+    // After the run, whatever its outcome; never a reason to undo one.
+    if !dry_run && let Err(e) = crate::ops::metrics::refresh(settings, None) {
+        tracing::warn!("{e:#}");
+    }
+    result
 }
 
 /// `[policy] guideline`: what the plan installs, judged against what is
@@ -145,6 +150,7 @@ pub fn execute_seen(
     record: bool,
     seen: &mut Seen,
 ) -> Result<Report> {
+    let started = std::time::Instant::now();
     let planner = |s: &Settings, pf: &dyn crate::postfix::Postfix| -> Result<Plan> {
         let mut plan = planner(s, pf)?;
         plan.warnings.extend(judge_posture(s, &plan, pf)?);
@@ -170,6 +176,7 @@ pub fn execute_seen(
                     .flatten()
                     .unwrap_or_default();
                 r.last_run = unix_now(env);
+                r.duration_ms = started.elapsed().as_millis() as u64;
                 r.outcome = format!("failed: {e:#}");
                 state::write(&settings.state_dir, &r)?;
             }
@@ -193,6 +200,7 @@ pub fn execute_seen(
         .flatten()
         .unwrap_or_default();
     record.last_run = unix_now(env);
+    record.duration_ms = started.elapsed().as_millis() as u64;
     let mode = plan.decision.as_ref().map(|d| d.mode);
     let auto = mode == Some(Effective::Auto);
     record.mode = match mode {

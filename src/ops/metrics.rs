@@ -1,0 +1,258 @@
+//! Prometheus metrics: the status as node_exporter's textfile collector
+//! reads it (`[metrics] textfile`, written atomically after every `now`,
+//! every daemon run and every `status`), or on stdout (`status --format
+//! prometheus`). One `dhrotate_` prefix, base units, the exposition format
+//! 0.0.4 with label values escaped. Alert rules on these names ship in
+//! packaging/prometheus/dhrotate-rules.yml.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::config::Settings;
+use crate::ops::status::StatusReport;
+use crate::posture::Rating;
+use crate::sys::fsutil::{self, FileMode};
+
+/// A label value as the exposition format wants it: `\`, `"` and newline
+/// escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}");
+        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            let l: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                .collect();
+            let _ = write!(self.0, "{{{}}}", l.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+}
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// The metrics of one status report; `pool`: groups ready per size.
+pub fn render(report: &StatusReport, pool: &[(u32, usize)]) -> String {
+    let mut o = Out(String::new());
+    let versions = report.versions.as_ref();
+    let postfix = versions.map_or_else(|| "unknown".into(), |v| v.postfix.to_string());
+    let openssl = versions
+        .and_then(|v| v.openssl)
+        .map_or_else(|| "unknown".into(), |v| v.to_string());
+    let mode = report.mode.as_ref().map_or("unknown", |d| match d.mode {
+        crate::ops::mode::Effective::Explicit => "explicit",
+        crate::ops::mode::Effective::Named => "named",
+        crate::ops::mode::Effective::Auto => "auto",
+    });
+    o.family(
+        "dhrotate_info",
+        "gauge",
+        "dhrotate, Postfix and OpenSSL versions and the mode in effect (always 1).",
+    );
+    o.sample(
+        "dhrotate_info",
+        &[
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("postfix", &postfix),
+            ("openssl", &openssl),
+            ("mode", mode),
+        ],
+        1.0,
+    );
+    if let Some(last) = &report.last_run {
+        o.family(
+            "dhrotate_last_run_timestamp_seconds",
+            "gauge",
+            "When the last run finished, whatever its outcome.",
+        );
+        o.sample(
+            "dhrotate_last_run_timestamp_seconds",
+            &[],
+            last.last_run as f64,
+        );
+        o.family(
+            "dhrotate_last_success_timestamp_seconds",
+            "gauge",
+            "When the last successful run finished (0: none yet).",
+        );
+        o.sample(
+            "dhrotate_last_success_timestamp_seconds",
+            &[],
+            last.last_success as f64,
+        );
+        o.family(
+            "dhrotate_last_run_success",
+            "gauge",
+            "1 when the last run succeeded, 0 when it failed.",
+        );
+        o.sample("dhrotate_last_run_success", &[], flag(last.outcome == "ok"));
+        o.family(
+            "dhrotate_last_run_duration_seconds",
+            "gauge",
+            "How long the last run took.",
+        );
+        o.sample(
+            "dhrotate_last_run_duration_seconds",
+            &[],
+            last.duration_ms as f64 / 1000.0,
+        );
+    }
+    o.family(
+        "dhrotate_group_info",
+        "gauge",
+        "Each configured group: its prime size in bits and its file (always 1).",
+    );
+    for g in &report.groups {
+        let file = g.file.to_string_lossy();
+        o.sample(
+            "dhrotate_group_info",
+            &[
+                ("group", &g.name),
+                ("bits", &g.bits.to_string()),
+                ("file", &file),
+            ],
+            1.0,
+        );
+    }
+    o.family(
+        "dhrotate_group_age_seconds",
+        "gauge",
+        "Age of each group's file (groups with a file dhrotate manages).",
+    );
+    for g in &report.groups {
+        if let Some(age) = g.age_seconds {
+            let file = g.file.to_string_lossy();
+            o.sample(
+                "dhrotate_group_age_seconds",
+                &[("group", &g.name), ("file", &file)],
+                age as f64,
+            );
+        }
+    }
+    o.family(
+        "dhrotate_group_stale",
+        "gauge",
+        "1 when a group's file is older than max_age.",
+    );
+    for g in &report.groups {
+        o.sample("dhrotate_group_stale", &[("group", &g.name)], flag(g.stale));
+    }
+    o.family(
+        "dhrotate_group_valid",
+        "gauge",
+        "1 when a group's file passes validation (0 also when it is not used, as in auto mode).",
+    );
+    for g in &report.groups {
+        o.sample("dhrotate_group_valid", &[("group", &g.name)], flag(g.valid));
+    }
+    o.family(
+        "dhrotate_listener_serving_group",
+        "gauge",
+        "1 when a local listener serves exactly its group's prime.",
+    );
+    for l in &report.listeners {
+        o.sample(
+            "dhrotate_listener_serving_group",
+            &[("addr", &l.endpoint.addr), ("group", &l.endpoint.group)],
+            flag(l.ok()),
+        );
+    }
+    o.family(
+        "dhrotate_problems",
+        "gauge",
+        "Problems `dhrotate status` reports (exit 6 when not 0).",
+    );
+    o.sample("dhrotate_problems", &[], report.problems.len() as f64);
+    o.family(
+        "dhrotate_pool_groups",
+        "gauge",
+        "Validated groups ready in the pool, per size.",
+    );
+    for (bits, n) in pool {
+        o.sample(
+            "dhrotate_pool_groups",
+            &[("bits", &bits.to_string())],
+            *n as f64,
+        );
+    }
+    if let Some(p) = &report.posture {
+        o.family(
+            "dhrotate_posture_rating",
+            "gauge",
+            "The worst rating of the key exchange under the guideline (1 for the rating it has).",
+        );
+        let have = p.rating;
+        for r in [
+            Rating::Good,
+            Rating::Sufficient,
+            Rating::PhaseOut,
+            Rating::Insufficient,
+        ] {
+            o.sample(
+                "dhrotate_posture_rating",
+                &[
+                    ("guideline", p.guideline.name()),
+                    ("rating", &r.to_string()),
+                ],
+                flag(have == Some(r)),
+            );
+        }
+    }
+    o.0
+}
+
+/// Writes `text` to `path` atomically (temp file in the same directory,
+/// then rename), so node_exporter never reads half a file.
+pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
+    fsutil::write_atomic(path, text.as_bytes(), FileMode::PUBLIC)
+        .with_context(|| format!("writing the metrics file {}", path.display()))
+}
+
+/// With `[metrics] textfile` set: the status now, rendered and written.
+/// A metrics failure is logged and returned, never a reason to undo a run.
+pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()> {
+    let Some(path) = &settings.metrics_textfile else {
+        return Ok(());
+    };
+    let built;
+    let report = match report {
+        Some(r) => r,
+        None => {
+            built = crate::ops::status::build(settings, std::time::SystemTime::now());
+            &built
+        }
+    };
+    let pool = crate::ops::groups::pool_status(settings).unwrap_or_default();
+    write_textfile(path, &render(report, &pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape("x\ny"), "x\\ny");
+        let mut o = Out(String::new());
+        o.sample("m", &[("file", "/etc/\"q\".pem")], 1.0);
+        assert_eq!(o.0, "m{file=\"/etc/\\\"q\\\".pem\"} 1\n");
+    }
+}
