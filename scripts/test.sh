@@ -2,9 +2,12 @@
 # The whole test suite, on a fresh Debian machine with the Rust toolchain.
 # Installs what the tests need (Postfix, OpenSSL headers, e2fsprogs for
 # chattr, lintian/rpm/man-db and cargo-deb for the packages, debootstrap
-# and systemd-container for the real systems), then runs formatting, lints,
+# and systemd-container for the real systems, prometheus and
+# prometheus-node-exporter for the metrics tests, python3-venv and
+# python3-apt for ansible-core from PyPI), then runs formatting, lints,
 # every test, the package tests (build the .deb, lintian, install, use,
-# purge; build the RPM and list it) and the real-systems harness (the .deb
+# purge; the Ansible role installing it; build the RPM and list it) and the
+# real-systems harness (the .deb
 # on booted Debian 12, 13 and unstable, tests/system/run.sh). The
 # end-to-end tests start private Postfix instances and the .deb is
 # installed, so this runs as root (sudo if needed).
@@ -30,6 +33,9 @@ command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 # scrape of the textfile), tests/metrics.rs.
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
+# ansible-core's venv (tests/ansible.rs) and its apt module.
+dpkg -s python3-venv >/dev/null 2>&1 || need+=(python3-venv)
+dpkg -s python3-apt >/dev/null 2>&1 || need+=(python3-apt)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   echo "postfix postfix/main_mailer_type select Local only" | $SUDO debconf-set-selections
@@ -65,6 +71,17 @@ fi
 # What the harness tests measured (cargo test hides passing tests' output).
 cat target/tmp/reports/*.txt
 $SUDO env "PATH=$PATH" packaging/test-deb.sh
+# The example Ansible role against this machine, with ansible-core from
+# PyPI in a venv of Debian's Python (which has python3-apt for the apt
+# module), installing the .deb just built (tests/ansible.rs).
+if [ ! -x target/ansible-venv/bin/ansible-playbook ]; then
+  /usr/bin/python3 -m venv target/ansible-venv
+  target/ansible-venv/bin/pip install --quiet ansible-core
+fi
+$SUDO env "PATH=$PATH" DHROTATE_DEB="$(ls -t target/debian/dhrotate_*.deb | head -n 1)" \
+  DHROTATE_ANSIBLE_PLAYBOOK="$PWD/target/ansible-venv/bin/ansible-playbook" \
+  cargo test --locked --test ansible -- --ignored
+cat target/tmp/reports/ansible-*.txt
 packaging/test-rpm.sh
 for pid in "${rootfs_pids[@]}"; do
   # A failed build is reported by the harness, which retries it once.
