@@ -119,6 +119,31 @@ fn rotates_on_its_schedule_against_a_running_postfix() {
         log.contains("outcome=\"ok\"") || log.contains("outcome=ok"),
         "{log}"
     );
+    // Each run's record is the `now --json` document, as one log field.
+    let record = log
+        .lines()
+        .find(|l| l.contains("run finished"))
+        .unwrap_or_else(|| panic!("no run record\n{log}"));
+    assert!(record.contains("run_outcome=Changed"), "{record}");
+    let json = record
+        .split_once("run_summary=")
+        .map(|(_, j)| j.trim())
+        .unwrap_or_else(|| panic!("{record}"));
+    let doc: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(
+        (doc["schema"].as_u64(), doc["outcome"].as_str()),
+        (Some(1), Some("changed"))
+    );
+    assert!(
+        main.contains(
+            &doc["groups"][0]["fingerprint_after"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        ),
+        "{doc:#}"
+    );
     // What Postfix serves now is the last group the daemon installed.
     let file = inst.config_dir.join("dh1024.pem");
     assert_eq!(&file_fingerprint(&file), main.last().unwrap());

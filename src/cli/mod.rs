@@ -84,19 +84,10 @@ pub enum Command {
     Completions(completions::Args),
 }
 
-/// The exit code for any error, in one place: a `Failure` has its own
-/// (2, 4, 5, 6, 12), a refused group 3, a probe failure 7-11, the rest 1.
+/// The exit code for any error (`ops::exit_code`, the one mapping, which
+/// the daemon's run records use too).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if let Some(f) = err.downcast_ref::<Failure>() {
-        return f.exit_code();
-    }
-    if err.downcast_ref::<crate::dh::Refused>().is_some() {
-        return 3;
-    }
-    if let Some(p) = err.downcast_ref::<crate::ops::probe::ProbeError>() {
-        return p.exit_code();
-    }
-    1
+    crate::ops::exit_code(err)
 }
 
 /// Runs the parsed command; `Ok(code)` for non-error exits.

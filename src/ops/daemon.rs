@@ -63,11 +63,32 @@ impl Seams {
         Seams {
             load,
             rotate: Arc::new(|settings: &Settings, control: &Arc<Control>| {
+                use super::rotate::{Report, Seen, summary};
                 let postfix = super::system_postfix(settings);
                 let never = crate::sys::signals::Interrupt::never();
-                match super::rotate::now(settings, &postfix, Arc::clone(control), never, false)? {
-                    super::rotate::Report::Done(_, applied) => Ok(applied.summary()),
-                    super::rotate::Report::DryRun(_) => unreachable!("not a dry run"),
+                let before = summary::fingerprints(settings);
+                let started = std::time::Instant::now();
+                let mut seen = Seen::default();
+                let result = super::rotate::now_seen(
+                    settings,
+                    &postfix,
+                    Arc::clone(control),
+                    never,
+                    false,
+                    &mut seen,
+                );
+                // The run as `now --json` describes it, one journal record.
+                let code = result.as_ref().err().map_or(0, super::exit_code);
+                let doc =
+                    summary::build(settings, &result, &seen, &before, started.elapsed(), code);
+                tracing::info!(
+                    run_outcome = ?doc.outcome,
+                    run_summary = %serde_json::to_string(&doc).unwrap_or_default(),
+                    "run finished"
+                );
+                match result? {
+                    Report::Done(_, applied) => Ok(applied.summary()),
+                    Report::DryRun(_) => unreachable!("not a dry run"),
                 }
             }),
             refill,

@@ -13,6 +13,21 @@ pub(crate) mod rotate;
 pub(crate) mod status;
 pub(crate) mod verify;
 
+/// The exit code for any error, in one place: a `Failure` has its own
+/// (2, 4, 5, 6, 12), a refused group 3, a probe failure 7-11, the rest 1.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(f) = err.downcast_ref::<crate::error::Failure>() {
+        return f.exit_code();
+    }
+    if err.downcast_ref::<crate::dh::Refused>().is_some() {
+        return 3;
+    }
+    if let Some(p) = err.downcast_ref::<probe::ProbeError>() {
+        return p.exit_code();
+    }
+    1
+}
+
 /// The system's Postfix, as the settings name it.
 pub fn system_postfix(s: &crate::config::Settings) -> crate::postfix::SystemPostfix {
     crate::postfix::SystemPostfix {
