@@ -114,13 +114,17 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix, now: SystemTime) -> Result<Pl
                     }
                     continue;
                 }
-                match young_group(g, settings, now) {
-                    Some(age) if settings.only_when_due => not_due.push(NotDue {
+                let young = settings
+                    .only_when_due
+                    .then(|| young_group(g, settings, now))
+                    .flatten();
+                match young {
+                    Some(age) => not_due.push(NotDue {
                         name: g.name.clone(),
                         file: g.file.clone(),
                         age,
                     }),
-                    _ => to_write.push(g.clone()),
+                    None => to_write.push(g.clone()),
                 }
             }
             (to_write, Vec::new())
