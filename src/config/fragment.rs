@@ -12,7 +12,8 @@ use toml::Spanned;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// `auto` when Postfix >= 3.7 runs with OpenSSL >= 3, else `explicit`.
+    /// `auto` when Postfix >= 3.7 runs with OpenSSL >= 3, else what
+    /// `[policy] prefer` says (`named` unless set to `unique`).
     Detect,
     /// Generate groups and point Postfix at the files.
     Explicit,

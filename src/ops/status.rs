@@ -439,7 +439,7 @@ fn advice(v: &postfix::Versions, settings: &Settings, dh: &[DhSetting]) -> Vec<S
         ));
     } else if v.postfix < postfix::Version::new(3, 7, 0) && !file_set {
         a.push(format!(
-            "Postfix {} falls back to a compiled-in group without a DH file; run `dhrotate now` to install a fresh one",
+            "Postfix {} falls back to a compiled-in group without a DH file; run `dhrotate now` to install one (named or unique: [policy] prefer)",
             v.postfix
         ));
     }
