@@ -87,6 +87,11 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         args.dry_run,
         &mut seen,
     );
+    if !args.dry_run
+        && let Err(e) = ops::metrics::refresh(&settings, None)
+    {
+        tracing::warn!("{e:#}");
+    }
     if args.json {
         let code = result.as_ref().err().map_or(0, super::exit_code);
         let doc = summary::build(&settings, &result, &seen, &before, started.elapsed(), code);

@@ -77,6 +77,9 @@ impl Seams {
                     false,
                     &mut seen,
                 );
+                if let Err(e) = super::metrics::refresh(settings, None) {
+                    tracing::warn!("{e:#}");
+                }
                 // The run as `now --json` describes it, one journal record.
                 let code = result.as_ref().err().map_or(0, super::exit_code);
                 let doc =

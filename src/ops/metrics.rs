@@ -226,7 +226,10 @@ pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
 }
 
 /// With `[metrics] textfile` set: the status now, rendered and written.
-/// A metrics failure is logged and returned, never a reason to undo a run.
+/// `now` and the daemon call it after every run, whatever its outcome;
+/// a metrics failure is returned to be logged, never a reason to undo a
+/// run. (Not from ops::rotate: status, which this builds, reaches rotate
+/// through curves.)
 pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()> {
     let Some(path) = &settings.metrics_textfile else {
         return Ok(());

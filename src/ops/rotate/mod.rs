@@ -69,19 +69,14 @@ pub fn now_seen(
         catalog: &catalog,
         now: std::time::SystemTime::now(),
     };
-    let result = execute_seen(
+    execute_seen(
         settings,
         &env,
         dry_run,
         &|s, pf| plan::plan(s, pf, env.now),
         true,
         seen,
-    );
-    // After the run, whatever its outcome; never a reason to undo one.
-    if !dry_run && let Err(e) = crate::ops::metrics::refresh(settings, None) {
-        tracing::warn!("{e:#}");
-    }
-    result
+    )
 }
 
 /// `[policy] guideline`: what the plan installs, judged against what is
