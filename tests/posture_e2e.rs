@@ -85,6 +85,31 @@ fn served_dhe_rating(v: &serde_json::Value, port: u16) -> (String, String) {
     )
 }
 
+/// `status --json` under each guideline: the served DHE finding on `port`
+/// says `observed` and has the rating the table gives the group. Returns
+/// the documents, in the order of `GUIDELINES`.
+fn rated_per_guideline(
+    cfg: &Path,
+    port: u16,
+    observed: &str,
+    named: Option<&str>,
+    bits: u32,
+) -> Vec<serde_json::Value> {
+    GUIDELINES
+        .iter()
+        .map(|g| {
+            let v = status_json(cfg, g);
+            let (rating, seen) = served_dhe_rating(&v, port);
+            assert_eq!(seen, observed, "{g}");
+            assert_eq!(rating, table_dhe(g, named, bits), "{g}: {v:#}");
+            assert_eq!(v["posture"]["guideline"], *g);
+            v
+        })
+        .collect()
+}
+
+const GUIDELINES: [&str; 3] = ["ncsc-nl", "bsi", "mozilla-intermediate"];
+
 #[test]
 fn named_mode_serves_ffdhe3072_and_a_second_run_changes_nothing() {
     let (base, inst) = instance("named-mode", true);
@@ -147,26 +172,18 @@ fn status_rates_custom_and_named_groups_per_guideline() {
     let (base, inst) = instance("posture", true);
     let cfg = instance_config(&base, &inst, 2048, 2048, "");
     let port = inst.smtp_port;
-    let guidelines = ["ncsc-nl", "bsi", "mozilla-intermediate"];
 
     let out = run(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     served(port);
-    for g in guidelines {
-        let v = status_json(&cfg, g);
-        let (rating, observed) = served_dhe_rating(&v, port);
-        assert_eq!(observed, "a custom 2048-bit prime", "{g}");
-        assert_eq!(rating, table_dhe(g, None, 2048), "{g}: {v:#}");
-        assert_eq!(v["posture"]["guideline"], g);
-    }
+    let docs = rated_per_guideline(&cfg, port, "a custom 2048-bit prime", None, 2048);
     // What the table says, written out: NCSC and BSI reject a custom
     // 2048-bit group, Mozilla's intermediate profile takes it.
     assert_eq!(table_dhe("ncsc-nl", None, 2048), "insufficient");
     assert_eq!(table_dhe("bsi", None, 2048), "insufficient");
     assert_eq!(table_dhe("mozilla-intermediate", None, 2048), "good");
     // The fix offered is the named group each guideline rates best.
-    let v = status_json(&cfg, "ncsc-nl");
-    let fixes: Vec<&str> = v["posture"]["findings"]
+    let fixes: Vec<&str> = docs[0]["posture"]["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -183,12 +200,13 @@ fn status_rates_custom_and_named_groups_per_guideline() {
     let out = run(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     served(port);
-    for g in guidelines {
-        let v = status_json(&cfg, g);
-        let (rating, observed) = served_dhe_rating(&v, port);
-        assert_eq!(observed, "ffdhe3072 (RFC 7919, 3072 bits)", "{g}");
-        assert_eq!(rating, table_dhe(g, Some("ffdhe3072"), 3072), "{g}: {v:#}");
-    }
+    rated_per_guideline(
+        &cfg,
+        port,
+        "ffdhe3072 (RFC 7919, 3072 bits)",
+        Some("ffdhe3072"),
+        3072,
+    );
     assert_eq!(table_dhe("ncsc-nl", Some("ffdhe3072"), 3072), "sufficient");
     assert_eq!(table_dhe("bsi", Some("ffdhe3072"), 3072), "good");
 
