@@ -61,6 +61,22 @@ fn groups_changed(doc: &Value) -> Vec<bool> {
         .collect()
 }
 
+/// A run that `postfix` (the stand-in `fake`) refuses: exit 4, the class
+/// and the check/reload words given, every file as before.
+fn rolled_back(name: &str, fake: &Path, class: &str, steps: (&str, &str)) {
+    let (_base, inst, cfg) = rotated(name, Some(fake));
+    let before = snapshot_tree(&inst.config_dir);
+    let (code, doc) = now_json(&cfg, &[]);
+    assert_eq!(code, Some(4), "{doc:#}");
+    assert_eq!(doc["error"]["class"], class);
+    assert_eq!(
+        (doc["check"].as_str(), doc["reload"].as_str()),
+        (Some(steps.0), Some(steps.1))
+    );
+    assert_eq!(groups_changed(&doc), [false, false]);
+    assert_eq!(snapshot_tree(&inst.config_dir), before);
+}
+
 #[test]
 fn changed_then_unchanged() {
     let (base, inst) = instance("json-changed", true);
@@ -172,17 +188,7 @@ fn failures_name_their_class_and_leave_the_files() {
             c = count.display()
         ),
     );
-    let (_base, inst, cfg) = rotated("json-check", Some(&fake));
-    let before = snapshot_tree(&inst.config_dir);
-    let (code, doc) = now_json(&cfg, &[]);
-    assert_eq!(code, Some(4), "{doc:#}");
-    assert_eq!(doc["error"]["class"], "check");
-    assert_eq!(
-        (doc["check"].as_str(), doc["reload"].as_str()),
-        (Some("failed"), Some("not-run"))
-    );
-    assert_eq!(groups_changed(&doc), [false, false]);
-    assert_eq!(snapshot_tree(&inst.config_dir), before);
+    rolled_back("json-check", &fake, "check", ("failed", "not-run"));
 
     // reload: fails; rolled back, the old files reloaded.
     let dir = scratch("json-fake-reload");
@@ -191,17 +197,7 @@ fn failures_name_their_class_and_leave_the_files() {
         "postfix-reload",
         "if [ \"$3\" = reload ]; then echo 'postfix: fatal: injected' >&2; exit 1; fi",
     );
-    let (_base, inst, cfg) = rotated("json-reload", Some(&fake));
-    let before = snapshot_tree(&inst.config_dir);
-    let (code, doc) = now_json(&cfg, &[]);
-    assert_eq!(code, Some(4), "{doc:#}");
-    assert_eq!(doc["error"]["class"], "reload");
-    assert_eq!(
-        (doc["check"].as_str(), doc["reload"].as_str()),
-        (Some("passed"), Some("failed"))
-    );
-    assert_eq!(groups_changed(&doc), [false, false]);
-    assert_eq!(snapshot_tree(&inst.config_dir), before);
+    rolled_back("json-reload", &fake, "reload", ("passed", "failed"));
 
     // verify: a reload that does nothing; the new files stay (valid),
     // the listeners still serve the old groups, and the document says so.
