@@ -348,13 +348,7 @@ fn if_due_rotates_only_groups_older_than_rotate_after() {
     assert_eq!(snapshot_tree(&inst.config_dir), before);
 
     // Three days old: due again, and only that group is rotated.
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86400);
-    File::options()
-        .write(true)
-        .open(&main)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    backdate(&main, std::time::Duration::from_secs(3 * 86400));
     let sub = inst.config_dir.join("dh1024-submission.pem");
     let sub_before = std::fs::read(&sub).unwrap();
     let out = run_now(&cfg, &["--if-due"]);

@@ -180,13 +180,7 @@ fn status_exits_6_when_a_file_is_stale_or_broken() {
 
     // Eight days old: stale.
     let file = inst.config_dir.join("dh1024.pem");
-    let old = std::time::SystemTime::now() - Duration::from_secs(8 * 86400);
-    std::fs::File::options()
-        .write(true)
-        .open(&file)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    backdate(&file, Duration::from_secs(8 * 86400));
     let out = dhrotate(&["--config", cfg, "status"]);
     assert_eq!(out.status.code(), Some(6), "{}", show(&out));
     assert!(

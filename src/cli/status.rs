@@ -63,8 +63,7 @@ pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&report)?)
         }
         (_, Format::Prometheus) => {
-            let pool = crate::ops::groups::pool_status(&settings).unwrap_or_default();
-            print!("{}", crate::ops::metrics::render(&report, &pool));
+            print!("{}", crate::ops::metrics::text(&settings, &report));
         }
         (_, Format::Text) => print_human(&report, &settings),
     }

@@ -242,8 +242,13 @@ pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()>
             &built
         }
     };
+    write_textfile(path, &text(settings, report))
+}
+
+/// The metrics of `report`, with the pool counted for `settings`.
+pub fn text(settings: &Settings, report: &StatusReport) -> String {
     let pool = crate::ops::groups::pool_status(settings).unwrap_or_default();
-    write_textfile(path, &render(report, &pool))
+    render(report, &pool)
 }
 
 #[cfg(test)]

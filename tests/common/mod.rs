@@ -132,12 +132,16 @@ pub fn norm(s: &str) -> String {
 /// for a config file whose mtime is the current second to settle.
 pub fn write_settled(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    backdate(path, std::time::Duration::from_secs(10));
+}
+
+/// Sets a file's mtime `age` into the past.
+pub fn backdate(path: &Path, age: std::time::Duration) {
     std::fs::File::options()
         .write(true)
         .open(path)
         .unwrap()
-        .set_modified(then)
+        .set_modified(std::time::SystemTime::now() - age)
         .unwrap();
 }
 
