@@ -24,6 +24,11 @@ pub enum Failure {
     /// does not serve its group; the files stay, they are valid (exit 12).
     #[error("{0:#}")]
     Unverified(anyhow::Error),
+    /// The rotation is in place and Postfix serves it, but a `[[hook]]`
+    /// failed, timed out, or its endpoint does not serve the new group;
+    /// nothing was rolled back (exit 13).
+    #[error("{0:#}")]
+    HookFailed(anyhow::Error),
 }
 
 /// Which Postfix command refused a change.
@@ -44,6 +49,7 @@ impl Failure {
             Failure::Locked(_) => 5,
             Failure::Degraded(_) => 6,
             Failure::Unverified(_) => 12,
+            Failure::HookFailed(_) => 13,
         }
     }
 }

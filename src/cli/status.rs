@@ -80,6 +80,35 @@ pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
 }
 
 fn print_human(r: &StatusReport, s: &Settings) {
+    print_instance(r, &s.postfix_config_dir, Some(&s.state_dir));
+    for i in &r.instances {
+        println!(
+            "== instance {} ({}{})",
+            i.instance.name,
+            i.instance.config_dir.display(),
+            if i.instance.enabled { "" } else { ", disabled: multi_instance_enable = no" }
+        );
+        print_instance(&i.status, &i.instance.config_dir, None);
+    }
+    if let Some(last) = &r.last_run {
+        println!(
+            "last run: {} (unix {}), mode {}",
+            last.outcome, last.last_run, last.mode
+        );
+        for h in &last.hooks {
+            println!("hook {:?}: {}", h.name, if h.ok { "ok" } else { "FAILED" });
+        }
+    }
+    if r.healthy {
+        println!("healthy");
+    }
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
+}
+
+/// One instance's part of the text status.
+fn print_instance(r: &StatusReport, config_dir: &std::path::Path, state_dir: Option<&std::path::Path>) {
     match &r.versions {
         Some(v) => println!(
             "Postfix {}, OpenSSL {} ({})",
@@ -94,11 +123,10 @@ fn print_human(r: &StatusReport, s: &Settings) {
         (Some(d), _) => println!("mode: {:?} ({})", d.mode, d.why),
         (None, e) => println!("mode: undecided: {}", e.as_deref().unwrap_or("?")),
     }
-    println!(
-        "config: {}  state: {}",
-        s.postfix_config_dir.display(),
-        s.state_dir.display()
-    );
+    match state_dir {
+        Some(state) => println!("config: {}  state: {}", config_dir.display(), state.display()),
+        None => println!("config: {}", config_dir.display()),
+    }
     for g in &r.groups {
         println!(
             "group {:?}: {} bits -> {}",
@@ -184,17 +212,5 @@ fn print_human(r: &StatusReport, s: &Settings) {
                 println!("               fix: {fix}");
             }
         }
-    }
-    if let Some(last) = &r.last_run {
-        println!(
-            "last run: {} (unix {}), mode {}",
-            last.outcome, last.last_run, last.mode
-        );
-    }
-    if r.healthy {
-        println!("healthy");
-    }
-    for p in &r.problems {
-        println!("problem: {p}");
     }
 }

@@ -44,6 +44,31 @@ pub struct Fragment {
     pub postfix: Option<PostfixFragment>,
     pub lock_wait: Option<Spanned<String>>,
     pub auto_old_files: Option<Spanned<String>>,
+    pub instances: Option<Spanned<InstancesValue>>,
+    pub instance_files: Option<Spanned<String>>,
+    #[serde(default)]
+    pub hook: Vec<HookFragment>,
+}
+
+/// `instances`: a word or a list of names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InstancesValue {
+    /// `"primary"` or `"all"`.
+    Word(String),
+    /// Secondary instances by name.
+    Names(Vec<String>),
+}
+
+/// One `[[hook]]` table; `name` identifies it across fragments.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookFragment {
+    pub name: Spanned<String>,
+    pub command: Option<Spanned<Vec<String>>>,
+    pub timeout: Option<Spanned<String>>,
+    pub verify: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
 }
 
 /// One `[[group]]` table; `name` identifies it across fragments.
@@ -112,6 +137,7 @@ pub struct PolicyFragment {
 pub struct PostfixFragment {
     pub postconf: Option<Spanned<PathBuf>>,
     pub postfix: Option<Spanned<PathBuf>>,
+    pub postmulti: Option<Spanned<PathBuf>>,
     pub timeout: Option<Spanned<String>>,
 }
 

@@ -1,11 +1,11 @@
 //! Merging fragments: later files override earlier ones key by key,
-//! `[[group]]` tables merge by `name`, and every value keeps the file and
+//! `[[group]]` and `[[hook]]` tables merge by `name`, and every value keeps the file and
 //! line it came from, so each section's validation can name it. No rule
 //! is checked here.
 
 use std::path::PathBuf;
 
-use super::fragment::{Loaded, Mode};
+use super::fragment::{InstancesValue, Loaded, Mode};
 
 /// A value and where it was set, for messages.
 pub(super) struct Origin<T> {
@@ -32,6 +32,19 @@ pub(super) struct General {
     pub max_age: Option<Origin<String>>,
     pub lock_wait: Option<Origin<String>>,
     pub auto_old_files: Option<Origin<String>>,
+    pub instances: Option<Origin<InstancesValue>>,
+    pub instance_files: Option<Origin<String>>,
+}
+
+/// One `[[hook]]`, merged across files by name.
+#[derive(Default)]
+pub(super) struct Hook {
+    pub name: String,
+    pub at: String,
+    pub command: Option<Origin<Vec<String>>>,
+    pub timeout: Option<Origin<String>>,
+    pub verify: Option<Origin<String>>,
+    pub group: Option<Origin<String>>,
 }
 
 /// One `[[group]]`, merged across files by name.
@@ -64,6 +77,7 @@ pub(super) struct Schedule {
 pub(super) struct Tools {
     pub postconf: Option<Origin<PathBuf>>,
     pub postfix: Option<Origin<PathBuf>>,
+    pub postmulti: Option<Origin<PathBuf>>,
     pub timeout: Option<Origin<String>>,
 }
 
@@ -79,6 +93,7 @@ pub(super) struct PolicyDraft {
 pub(super) struct Merged {
     pub general: General,
     pub groups: Vec<Group>,
+    pub hooks: Vec<Hook>,
     pub reload: Reload,
     pub pool_size: Option<Origin<u32>>,
     pub schedule: Schedule,
@@ -93,6 +108,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
     let mut m = Merged {
         general: General::default(),
         groups: Vec::new(),
+        hooks: Vec::new(),
         reload: Reload {
             enabled: true,
             verify: None,
@@ -120,6 +136,27 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         pick(&mut g.max_age, fr.max_age.as_ref(), f);
         pick(&mut g.lock_wait, fr.lock_wait.as_ref(), f);
         pick(&mut g.auto_old_files, fr.auto_old_files.as_ref(), f);
+        pick(&mut g.instances, fr.instances.as_ref(), f);
+        pick(&mut g.instance_files, fr.instance_files.as_ref(), f);
+        for hf in &fr.hook {
+            let name = hf.name.get_ref().clone();
+            let idx = match m.hooks.iter().position(|d| d.name == name) {
+                Some(i) => i,
+                None => {
+                    m.hooks.push(Hook {
+                        name,
+                        at: f.at(&hf.name),
+                        ..Default::default()
+                    });
+                    m.hooks.len() - 1
+                }
+            };
+            let d = &mut m.hooks[idx];
+            pick(&mut d.command, hf.command.as_ref(), f);
+            pick(&mut d.timeout, hf.timeout.as_ref(), f);
+            pick(&mut d.verify, hf.verify.as_ref(), f);
+            pick(&mut d.group, hf.group.as_ref(), f);
+        }
         for gf in &fr.group {
             let name = gf.name.get_ref().clone();
             let idx = match m.groups.iter().position(|d| d.name == name) {
@@ -168,6 +205,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         if let Some(p) = &fr.postfix {
             pick(&mut m.tools.postconf, p.postconf.as_ref(), f);
             pick(&mut m.tools.postfix, p.postfix.as_ref(), f);
+            pick(&mut m.tools.postmulti, p.postmulti.as_ref(), f);
             pick(&mut m.tools.timeout, p.timeout.as_ref(), f);
         }
     }

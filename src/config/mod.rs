@@ -1,18 +1,20 @@
 //! Configuration: fragments (`dhrotate.toml`, then `conf.d/*.toml` in name
 //! order; `fragment`) are merged key by key (`merge`), then each section
-//! validates itself (`settings`, `groups`), command-line overrides applied
+//! validates itself (`settings`, `groups`, `hooks`), command-line overrides applied
 //! last, into one `Settings` with no optional parts.
 
 mod fragment;
 mod groups;
+mod hooks;
 mod merge;
 mod settings;
 
 pub use fragment::Mode;
 pub use groups::{GroupSpec, Use};
+pub use hooks::{HookSpec, HookTls, HookVerify};
 pub use settings::{
-    Overrides, PolicySettings, PostfixTools, Prefer, ReloadSettings, ScheduleSettings, Settings,
-    Verify,
+    InstanceFiles, Instances, Overrides, PolicySettings, PostfixTools, Prefer, ReloadSettings,
+    ScheduleSettings, Settings, Verify,
 };
 
 use std::path::{Path, PathBuf};

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 
-use super::fragment::Mode;
+use super::fragment::{InstancesValue, Mode};
 use super::groups::{self, GroupSpec};
+use super::hooks::{self, HookSpec};
 use super::merge::{self, Merged, Origin};
 use crate::postfix::curves::{Policy, openssl_knows, unknown_required};
 use crate::posture::Guideline;
@@ -131,6 +132,8 @@ pub struct PostfixTools {
     pub postconf: PathBuf,
     /// `postfix` binary.
     pub postfix: PathBuf,
+    /// `postmulti` binary, for `instances` other than "primary".
+    pub postmulti: PathBuf,
     /// Limit for any one Postfix command.
     pub timeout: Duration,
 }
@@ -140,6 +143,7 @@ impl PostfixTools {
         Ok(PostfixTools {
             postconf: tool_path(t.postconf, "/usr/sbin/postconf")?,
             postfix: tool_path(t.postfix, "/usr/sbin/postfix")?,
+            postmulti: tool_path(t.postmulti, "/usr/sbin/postmulti")?,
             timeout: duration(t.timeout, "postfix.timeout", "60s")?,
         })
     }
@@ -210,6 +214,82 @@ impl PolicySettings {
     }
 }
 
+/// `instances`: which Postfix instances a run manages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Instances {
+    /// Only `postfix_config_dir` (the default; a host without postmulti).
+    Primary,
+    /// The primary and every secondary `postmulti -l` lists.
+    All,
+    /// The primary and these secondaries.
+    Named(Vec<String>),
+}
+
+/// `instance_files`: where the secondaries' groups live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceFiles {
+    /// Each group is one file that every instance points at (postconf(5):
+    /// sharing DH parameters between instances is safe).
+    Shared,
+    /// Each instance has its own file: a group's `file` inside
+    /// `postfix_config_dir` is taken as relative to each instance's own
+    /// config_directory, and gets its own prime.
+    PerInstance,
+}
+
+fn instances(v: Option<Origin<InstancesValue>>) -> Result<Instances> {
+    let Some(o) = v else {
+        return Ok(Instances::Primary);
+    };
+    match o.value {
+        InstancesValue::Word(w) if w == "primary" => Ok(Instances::Primary),
+        InstancesValue::Word(w) if w == "all" => Ok(Instances::All),
+        InstancesValue::Word(w) => bail!(
+            "{}: instances = {w:?}; expected \"primary\", \"all\" or a list of instance names such as [\"postfix-out\"]",
+            o.at
+        ),
+        InstancesValue::Names(names) => {
+            if names.is_empty() {
+                bail!("{}: instances = []; name at least one secondary instance, or write \"primary\"", o.at);
+            }
+            if let Some(bad) = names.iter().find(|n| !n.starts_with("postfix-") || n.contains(char::is_whitespace)) {
+                bail!(
+                    "{}: instances names {bad:?}; secondary instance names start with \"postfix-\" (`postmulti -l` lists them); the primary is always included",
+                    o.at
+                );
+            }
+            Ok(Instances::Named(names))
+        }
+    }
+}
+
+fn instance_files(v: Option<Origin<String>>, groups: &[GroupSpec], dir: &std::path::Path) -> Result<InstanceFiles> {
+    let Some(o) = v else {
+        return Ok(InstanceFiles::Shared);
+    };
+    match o.value.as_str() {
+        "shared" => Ok(InstanceFiles::Shared),
+        "per-instance" => {
+            if let Some(g) = groups.iter().find(|g| !g.file.starts_with(dir)) {
+                bail!(
+                    "{}: instance_files = \"per-instance\" needs each group's file inside postfix_config_dir ({}), to be placed in each instance's own; group {:?} has {}",
+                    o.at,
+                    dir.display(),
+                    g.name,
+                    g.file.display()
+                );
+            }
+            Ok(InstanceFiles::PerInstance)
+        }
+        other => bail!(
+            "{}: instance_files = {other:?}; expected \"shared\" (one file for all instances) or \"per-instance\"",
+            o.at
+        ),
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -230,6 +310,12 @@ pub struct Settings {
     pub auto_old_files_remove: bool,
     /// `[[group]]`: groups to maintain.
     pub groups: Vec<GroupSpec>,
+    /// `[[hook]]`: run after a rotation that changed something.
+    pub hooks: Vec<HookSpec>,
+    /// `instances`.
+    pub instances: Instances,
+    /// `instance_files`.
+    pub instance_files: InstanceFiles,
     /// `[reload]`.
     pub reload: ReloadSettings,
     /// `[pool] size`: groups kept ready per size.
@@ -286,9 +372,13 @@ impl Settings {
             None => 2,
         };
         let max_age = duration(g.max_age, "max_age", "7d")?;
+        let groups = groups::validate(m.groups, min_bits, &postfix_config_dir)?;
         Ok(Settings {
             mode: ov.mode.or(g.mode.map(|o| o.value)).unwrap_or(Mode::Detect),
-            groups: groups::validate(m.groups, min_bits, &postfix_config_dir)?,
+            hooks: hooks::validate(m.hooks, &groups)?,
+            instances: instances(g.instances)?,
+            instance_files: instance_files(g.instance_files, &groups, &postfix_config_dir)?,
+            groups,
             postfix_config_dir,
             state_dir,
             min_bits,
@@ -326,6 +416,29 @@ impl Settings {
             postfix: PostfixTools::validate(m.tools)?,
             only_when_due: ov.if_due,
         })
+    }
+}
+
+impl Settings {
+    /// These settings as they apply to a secondary Postfix instance: its
+    /// config_directory, its group files (`per-instance`: the same name in
+    /// its own directory), its own corner of the state directory (stage,
+    /// backups, reload marker), and its listeners found from its own
+    /// master.cf (`[reload] endpoints` are the primary's).
+    pub fn for_instance(&self, name: &str, config_dir: &std::path::Path) -> Settings {
+        let mut s = self.clone();
+        if self.instance_files == InstanceFiles::PerInstance {
+            for g in &mut s.groups {
+                if let Ok(rel) = g.file.strip_prefix(&self.postfix_config_dir) {
+                    g.file = config_dir.join(rel);
+                }
+            }
+        }
+        s.postfix_config_dir = config_dir.to_path_buf();
+        s.state_dir = self.state_dir.join("instances").join(name);
+        s.reload.endpoints.clear();
+        s.hooks.clear();
+        s
     }
 }
 

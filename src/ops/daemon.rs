@@ -63,7 +63,7 @@ impl Seams {
         Seams {
             load,
             rotate: Arc::new(|settings: &Settings, control: &Arc<Control>| {
-                use super::rotate::{Report, Seen, summary};
+                use super::rotate::{Seen, summary};
                 let postfix = super::system_postfix(settings);
                 let never = crate::sys::signals::Interrupt::never();
                 let before = summary::fingerprints(settings);
@@ -89,10 +89,7 @@ impl Seams {
                     run_summary = %serde_json::to_string(&doc).unwrap_or_default(),
                     "run finished"
                 );
-                match result? {
-                    Report::Done(_, applied) => Ok(applied.summary()),
-                    Report::DryRun(_) => unreachable!("not a dry run"),
-                }
+                Ok(result?.summary())
             }),
             refill,
         }

@@ -113,6 +113,16 @@ pub fn render(report: &StatusReport, pool: &[(u32, usize)]) -> String {
             &[],
             last.duration_ms as f64 / 1000.0,
         );
+        if !last.hooks.is_empty() {
+            o.family(
+                "dhrotate_hook_success",
+                "gauge",
+                "Each [[hook]], the last time hooks ran: 1 when it exited 0 and its endpoint served the new group.",
+            );
+            for h in &last.hooks {
+                o.sample("dhrotate_hook_success", &[("hook", &h.name)], flag(h.ok));
+            }
+        }
     }
     o.family(
         "dhrotate_group_info",

@@ -45,6 +45,9 @@ pub struct StatusReport {
     pub problems: Vec<String>,
     /// `problems` is empty.
     pub healthy: bool,
+    /// The secondary Postfix instances (`instances`), each with its own
+    /// status; empty with one instance.
+    pub instances: Vec<InstanceStatus>,
 }
 
 /// One DH parameter as set in main.cf or a master.cf override.
@@ -92,8 +95,47 @@ pub struct Place {
     pub points_here: bool,
 }
 
-/// Gathers the status without changing anything.
+/// Gathers the status without changing anything: the primary instance's,
+/// and with `instances` each secondary's under `instances` (their
+/// problems also in the primary's list, prefixed with the instance).
 pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
+    let mut report = build_one(settings, now);
+    if settings.instances == crate::config::Instances::Primary {
+        return report;
+    }
+    let pf = super::system_postfix(settings);
+    match super::instances::select(settings, &pf) {
+        Err(e) => report.problems.push(format!("{e:#}")),
+        Ok(managed) => {
+            for m in managed.into_iter().skip(1) {
+                let sub = build_one(&m.settings, now);
+                for p in &sub.problems {
+                    report
+                        .problems
+                        .push(format!("instance {}: {p}", m.instance.name));
+                }
+                report.instances.push(InstanceStatus {
+                    instance: m.instance,
+                    status: sub,
+                });
+            }
+        }
+    }
+    report.healthy = report.problems.is_empty();
+    report
+}
+
+/// One secondary instance in `status`.
+#[derive(Debug, Serialize)]
+pub struct InstanceStatus {
+    /// The instance (name, group, enabled, config_dir).
+    pub instance: crate::postfix::multi::Instance,
+    /// Its status, built as the primary's is (`last_run` is the primary's
+    /// record: one run covers every instance).
+    pub status: StatusReport,
+}
+
+fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     let pf = super::system_postfix(settings);
     let mut problems = Vec::new();
     let versions = postfix::version::detect(&pf)
@@ -273,6 +315,7 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         last_run: state::read(&settings.state_dir).ok().flatten(),
         healthy: problems.is_empty(),
         problems,
+        instances: Vec::new(),
     }
 }
 

@@ -1,13 +1,14 @@
-//! The seam to the real Postfix: `postconf` and `postfix` run by explicit
-//! argv with a clean environment, in their own process group, with a
-//! timeout that kills the group, and stderr captured into errors.
+//! The seam to the real Postfix: `postconf` and `postfix` run through
+//! `sys::child` (explicit argv, clean environment, own process group,
+//! timeout, stderr captured into errors).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
+
+use super::multi::{self, Instance};
+use crate::sys::child;
 
 /// Everything dhrotate asks of Postfix. Tests substitute failures here.
 pub trait Postfix {
@@ -28,6 +29,17 @@ pub trait Postfix {
         let _ = (dir, args);
         Ok(None)
     }
+    /// Every instance `postmulti -l` lists, this one marked primary; just
+    /// this one where there is no multi-instance support to ask.
+    fn instances(&self) -> Result<Vec<Instance>> {
+        Ok(vec![Instance::only(self.config_dir())])
+    }
+    /// The same commands for another instance's config directory; `None`
+    /// where this Postfix cannot reach other instances.
+    fn for_instance(&self, dir: &Path) -> Option<Box<dyn Postfix>> {
+        let _ = dir;
+        None
+    }
 }
 
 /// The real Postfix, reached through its command-line tools.
@@ -39,12 +51,11 @@ pub struct SystemPostfix {
     pub postconf: PathBuf,
     /// Path of `postfix`.
     pub postfix: PathBuf,
+    /// Path of `postmulti`.
+    pub postmulti: PathBuf,
     /// How long any one command may take before it is killed.
     pub timeout: Duration,
 }
-
-/// PATH given to child processes: never the caller's.
-const CHILD_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl SystemPostfix {
     fn argv<'a>(dir: &'a str, args: &[&'a str]) -> Vec<&'a str> {
@@ -59,152 +70,18 @@ impl SystemPostfix {
     }
 }
 
-/// `program` with a fixed PATH and locale, no inherited environment,
-/// nothing on stdin, and a process group of its own (so a timeout can kill
-/// what it started, too): what every child process of dhrotate gets.
-fn clean_command(program: &Path) -> Command {
-    use std::os::unix::process::CommandExt;
-    let mut c = Command::new(program);
-    c.env_clear()
-        .env("PATH", CHILD_PATH)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .process_group(0);
-    c
-}
-
-/// Most a child may print on one stream before the rest is dropped: an
-/// error message needs far less, and a runaway child must not fill memory.
-const OUTPUT_LIMIT: usize = 1 << 20;
-
-/// How a finished child ended, and what it printed.
-struct Finished {
-    status: std::process::ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Where a child's stderr goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stderr {
-    Pipe,
-    /// A pseudo-terminal: `postfix` prints its reasons ("fatal: ...") only
-    /// when stderr is a terminal, and only logs them otherwise.
-    Terminal,
-}
-
-/// Reads up to OUTPUT_LIMIT bytes, drains the rest, on its own thread so
-/// a chatty child cannot block on a full pipe.
-fn collect(mut from: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 8192];
-        // A pty reads EIO once the child side is closed: the end, like EOF.
-        while let Ok(n) = from.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let room = OUTPUT_LIMIT.saturating_sub(kept.len());
-            kept.extend_from_slice(&buf[..n.min(room)]);
-        }
-        let _ = tx.send(kept);
-    });
-    rx
-}
-
-/// Runs `program argv...` as `clean_command` sets it up, waits at most
-/// `timeout`, and on a timeout kills its whole process group.
-fn run_child(program: &Path, argv: &[&str], timeout: Duration, stderr: Stderr) -> Result<Finished> {
-    use wait_timeout::ChildExt;
-    let shown = format!("{} {}", program.display(), argv.join(" "));
-    let mut cmd = clean_command(program);
-    cmd.args(argv).stdout(Stdio::piped());
-    let terminal = match stderr {
-        Stderr::Pipe => {
-            cmd.stderr(Stdio::piped());
-            None
-        }
-        Stderr::Terminal => {
-            let pty = nix::pty::openpty(None, None).context("opening a pseudo-terminal")?;
-            cmd.stderr(Stdio::from(pty.slave));
-            Some(std::fs::File::from(pty.master))
-        }
-    };
-    let spawned = cmd.spawn();
-    // Our copy of the terminal's child side must close, or its reader
-    // never sees the end.
-    drop(cmd);
-    let mut child = spawned.with_context(|| format!("running `{shown}`"))?;
-    let out = collect(child.stdout.take().expect("piped"));
-    let err = match terminal {
-        Some(master) => collect(master),
-        None => collect(child.stderr.take().expect("piped")),
-    };
-    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let started = Instant::now();
-    let status = match child
-        .wait_timeout(timeout)
-        .with_context(|| format!("waiting for `{shown}`"))?
-    {
-        Some(status) => status,
-        None => {
-            let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.wait();
-            bail!(
-                "`{shown}` did not finish within {}s; it and the processes it started were killed",
-                timeout.as_secs()
-            );
-        }
-    };
-    // A grandchild that left the group may still hold a pipe open: take
-    // what has come by the deadline rather than wait on it forever.
-    let grace = timeout
-        .saturating_sub(started.elapsed())
-        .max(Duration::from_secs(1));
-    let text = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
-        let bytes = rx.recv_timeout(grace).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).replace('\r', "")
-    };
-    Ok(Finished {
-        status,
-        stdout: text(out),
-        stderr: text(err),
-    })
+/// `run_command` for `postfix` itself, whose reasons reach only a terminal.
+fn run_postfix_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<String> {
+    child::Spec::new(program, argv, timeout)
+        .stderr(child::Stderr::Terminal)
+        .run()?
+        .into_stdout()
 }
 
 /// Runs `program argv...` with a fixed PATH and locale, no shell, a
 /// timeout, and stderr folded into the error. Returns stdout.
 pub fn run_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<String> {
-    finish(
-        program,
-        argv,
-        run_child(program, argv, timeout, Stderr::Pipe)?,
-    )
-}
-
-/// `run_command` for `postfix` itself, whose reasons reach only a terminal.
-fn run_postfix_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<String> {
-    finish(
-        program,
-        argv,
-        run_child(program, argv, timeout, Stderr::Terminal)?,
-    )
-}
-
-fn finish(program: &Path, argv: &[&str], done: Finished) -> Result<String> {
-    if !done.status.success() {
-        let detail = done.stderr.trim();
-        bail!(
-            "`{} {}` failed ({}){}{}",
-            program.display(),
-            argv.join(" "),
-            done.status,
-            if detail.is_empty() { "" } else { ": " },
-            detail
-        );
-    }
-    Ok(done.stdout)
+    child::Spec::new(program, argv, timeout).run()?.into_stdout()
 }
 
 impl Postfix for SystemPostfix {
@@ -225,12 +102,9 @@ impl Postfix for SystemPostfix {
         // `postfix status` exits 1 when stopped; anything it cannot run is
         // an error. Same timeout and process group as every other command.
         let dir = self.config_dir.to_string_lossy();
-        let done = run_child(
-            &self.postfix,
-            &Self::argv(&dir, &["status"]),
-            self.timeout,
-            Stderr::Pipe,
-        )?;
+        let done = child::Spec::new(&self.postfix, &Self::argv(&dir, &["status"]), self.timeout)
+            .run()?
+            .finished()?;
         Ok(done.status.success())
     }
 
@@ -241,7 +115,9 @@ impl Postfix for SystemPostfix {
     fn postconf_in(&self, dir: &Path, args: &[&str]) -> Result<Option<(String, String)>> {
         let dir = dir.to_string_lossy();
         let argv = Self::argv(&dir, args);
-        let done = run_child(&self.postconf, &argv, self.timeout, Stderr::Pipe)?;
+        let done = child::Spec::new(&self.postconf, &argv, self.timeout)
+            .run()?
+            .finished()?;
         if !done.status.success() {
             bail!(
                 "`{} {}` failed ({}): {}",
@@ -252,5 +128,29 @@ impl Postfix for SystemPostfix {
             );
         }
         Ok(Some((done.stdout, done.stderr)))
+    }
+
+    fn instances(&self) -> Result<Vec<Instance>> {
+        if !self.postmulti.exists() {
+            bail!(
+                "{} is not installed; managing secondary Postfix instances needs postmulti \
+                 (set [postfix] postmulti, or instances = \"primary\")",
+                self.postmulti.display()
+            );
+        }
+        let dir = self.config_dir.to_string_lossy();
+        // One JSON object per line from Postfix 3.11 on; the columns before.
+        if let Ok(out) = run_command(&self.postmulti, &["-c", &dir, "-j", "-l"], self.timeout) {
+            return multi::parse(&out, true, &self.config_dir);
+        }
+        let out = run_command(&self.postmulti, &["-c", &dir, "-l"], self.timeout)?;
+        multi::parse(&out, false, &self.config_dir)
+    }
+
+    fn for_instance(&self, dir: &Path) -> Option<Box<dyn Postfix>> {
+        Some(Box::new(SystemPostfix {
+            config_dir: dir.to_path_buf(),
+            ..self.clone()
+        }))
     }
 }

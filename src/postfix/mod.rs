@@ -7,6 +7,7 @@ pub(crate) mod files;
 pub(crate) mod lines;
 pub(crate) mod maincf;
 pub mod mastercf;
+pub mod multi;
 pub(crate) mod oracle;
 pub(crate) mod version;
 

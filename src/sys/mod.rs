@@ -1,5 +1,6 @@
-//! System helpers: files, lock, state, schedule, signals, logging.
+//! System helpers: child processes, files, lock, state, schedule, signals, logging.
 
+pub(crate) mod child;
 pub(crate) mod failpoint;
 pub(crate) mod fsutil;
 pub(crate) mod lock;

@@ -23,6 +23,10 @@ pub struct GroupState {
     /// Where the group came from: `pool`, `search` or `openssl`.
     #[serde(default)]
     pub source: String,
+    /// The secondary Postfix instance (`multi_instance_name`) this record
+    /// is for; absent for the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// The whole state file.
@@ -43,6 +47,22 @@ pub struct State {
     pub duration_ms: u64,
     /// Groups written by the last successful rotation.
     pub groups: Vec<GroupState>,
+    /// How each `[[hook]]` ended the last time hooks ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookState>,
+}
+
+/// One hook's last run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HookState {
+    /// Its name.
+    pub name: String,
+    /// It exited 0 and its endpoint (if any) served the group.
+    pub ok: bool,
+    /// What happened, in words.
+    pub detail: String,
+    /// When (Unix seconds).
+    pub at: u64,
 }
 
 /// Path of the state file in `state_dir`.

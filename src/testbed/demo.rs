@@ -143,10 +143,14 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
         postfix: PostfixTools {
             postconf: "/usr/sbin/postconf".into(),
             postfix: "/usr/sbin/postfix".into(),
+            postmulti: "/usr/sbin/postmulti".into(),
             timeout: Duration::from_secs(60),
         },
         lock_wait: Duration::from_secs(10),
         auto_old_files_remove: false,
+        hooks: Vec::new(),
+        instances: crate::config::Instances::Primary,
+        instance_files: crate::config::InstanceFiles::Shared,
     };
     s.groups.sort_by_key(|g| std::cmp::Reverse(g.bits));
     s

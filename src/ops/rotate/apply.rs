@@ -12,6 +12,7 @@ use super::plan::Plan;
 use crate::config::{GroupSpec, Settings, Use};
 use crate::dh::{self, Catalog, GroupSource, Policy, ValidGroup};
 use crate::error::{Failure, PostfixStep};
+use crate::postfix::multi::Instance;
 use crate::postfix::{ConfigFiles, Postfix};
 use crate::sys::failpoint;
 use crate::sys::fsutil::{self, FileMode, Snapshot};
@@ -22,6 +23,9 @@ struct Fresh<'a> {
     spec: &'a GroupSpec,
     group: ValidGroup,
     origin: &'static str,
+    /// The same file is shared with an earlier instance of the run, which
+    /// writes it; this one only points at it and verifies it.
+    written_by_another: bool,
 }
 
 /// The outside world a rotation talks to.
@@ -48,6 +52,9 @@ pub enum Reload {
     Disabled,
     /// Nothing changed, so nothing to reload.
     NotNeeded,
+    /// A secondary instance with `multi_instance_enable = no`: edited and
+    /// checked, not reloaded (it reads the files when enabled and started).
+    InstanceDisabled,
 }
 
 impl Reload {
@@ -62,6 +69,9 @@ impl Reload {
                 "postfix check passed; reload disabled, run `postfix reload` to serve the new groups"
             }
             Reload::NotNeeded => "nothing changed; no reload needed",
+            Reload::InstanceDisabled => {
+                "postfix check passed; the instance is disabled (multi_instance_enable = no): not reloaded, it reads the new files when enabled and started"
+            }
         }
     }
 }
@@ -96,10 +106,223 @@ impl Applied {
     }
 }
 
-/// Generates, validates, writes, checks and reloads; rolls back on failure.
-pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
+/// One Postfix instance's share of a run: its settings (config directory,
+/// group files, corner of the state directory), its plan and its commands.
+pub struct Part<'a> {
+    /// The instance.
+    pub instance: &'a Instance,
+    /// Settings as they apply to it (`Settings::for_instance`).
+    pub settings: &'a Settings,
+    /// What to change in it.
+    pub plan: &'a Plan,
+    /// Its `postconf` and `postfix`.
+    pub postfix: &'a dyn Postfix,
+}
+
+/// What one part needs across the steps.
+struct Progress<'a> {
+    fresh: Vec<Fresh<'a>>,
+    owed: ReloadOwed,
+    was_owed: bool,
+    changes: bool,
+}
+
+/// `apply` for every instance of a run at once: all groups are made and
+/// validated, every instance's configuration is pre-checked and confirmed
+/// by postconf, then all are written under one journal, checked and
+/// reloaded; a failure anywhere restores every instance's files (and
+/// reloads again the instances already reloaded). One result per part.
+pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     // Everything that can be refused is decided before the first write.
-    let mut fresh: Vec<Fresh> = Vec::new();
+    let mut made: Vec<(PathBuf, ValidGroup, &'static str)> = Vec::new();
+    let mut progress = Vec::new();
+    for part in parts {
+        let fresh = fresh_groups(part, env, &mut made)?;
+        let owed = ReloadOwed::new(part.settings);
+        let was_owed = owed.is_set();
+        progress.push(Progress {
+            fresh,
+            changes: part.plan.changes_anything() || was_owed,
+            owed,
+            was_owed,
+        });
+    }
+
+    failpoint::hit("generated");
+
+    for (part, p) in parts.iter().zip(&progress) {
+        // A configuration that fails before we touch it must not be blamed
+        // on the edit (and would be "rolled back" to the same failure).
+        if p.changes && let Err(e) = part.postfix.check() {
+            return Err(Failure::Config(anyhow!(
+                "`postfix check` already fails{}, before any change by dhrotate: {e:#}; \
+                 fix that first (nothing was changed)",
+                where_(parts, part)
+            ))
+            .into());
+        }
+        if p.was_owed {
+            warn!(
+                marker = %p.owed.path.display(),
+                "an earlier run was interrupted before its reload; checking and reloading now"
+            );
+        }
+    }
+    // Before anything is marked or written: a refused edit leaves no trace.
+    for part in parts.iter().filter(|p| !p.plan.edits.is_empty()) {
+        confirm_with_postconf(part.plan, part.settings, part.postfix)?;
+    }
+    // A run killed after writing and before reloading leaves Postfix on
+    // the old configuration with the new one on disk; the marker makes the
+    // next run check and reload even when it has nothing to change.
+    for (part, p) in parts.iter().zip(&progress) {
+        if part.plan.changes_anything() {
+            p.owed.set()?;
+        }
+    }
+    let settle = |err: anyhow::Error| -> anyhow::Error {
+        for p in &progress {
+            p.owed.settle(p.was_owed);
+        }
+        err
+    };
+    let mut journal = Journal::default();
+    let mut result = Ok(());
+    for (part, p) in parts.iter().zip(&progress) {
+        result = write_all(part.plan, part.settings, &p.fresh, &mut journal);
+        if result.is_err() {
+            break;
+        }
+    }
+    failpoint::hit("written");
+    if let Err(e) = result {
+        return Err(settle(journal.roll_back(e, Step::Write)));
+    }
+
+    for (part, p) in parts.iter().zip(&progress) {
+        if p.changes && let Err(e) = part.postfix.check() {
+            let e = e.context(format!(
+                "`postfix check` rejected the new configuration{}",
+                where_(parts, part)
+            ));
+            return Err(settle(journal.roll_back(e, Step::Check)));
+        }
+    }
+    failpoint::hit("checked");
+
+    let mut reloads = Vec::new();
+    let mut reloaded: Vec<&dyn Postfix> = Vec::new();
+    for (part, p) in parts.iter().zip(&progress) {
+        let reload = if !p.changes {
+            Reload::NotNeeded
+        } else if !part.settings.reload.enabled {
+            Reload::Disabled
+        } else if !part.instance.enabled {
+            Reload::InstanceDisabled
+        } else {
+            match part.postfix.is_running() {
+                Ok(false) => Reload::NotRunning,
+                Ok(true) => {
+                    // Counted before it runs: a reload that failed half-way
+                    // is reloaded again after the rollback, too.
+                    reloaded.push(part.postfix);
+                    match part.postfix.reload() {
+                        Ok(()) => Reload::Reloaded,
+                        Err(e) => {
+                            let e = e.context(format!("`postfix reload` failed{}", where_(parts, part)));
+                            return Err(settle(journal.roll_back(e, Step::Reload(reloaded))));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let e = e.context(format!("cannot tell whether Postfix is running{}", where_(parts, part)));
+                    return Err(settle(journal.roll_back(e, Step::Status(reloaded))));
+                }
+            }
+        };
+        reloads.push(reload);
+    }
+    failpoint::hit("reloaded");
+    // With reload disabled the files stay newer than what Postfix runs:
+    // still owed, and the next run with reloads on pays it.
+    for (p, reload) in progress.iter().zip(&reloads) {
+        if matches!(reload, Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled) {
+            p.owed.clear()?;
+        }
+    }
+
+    let written_at = env
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for ((part, p), reload) in parts.iter().zip(&progress).zip(reloads) {
+        let verification = if reload == Reload::Reloaded
+            && part.settings.reload.verify != crate::config::Verify::Off
+            && !p.fresh.is_empty()
+        {
+            // Reloaded and valid: a failure to look is no reason to roll
+            // back, but it is no success either.
+            verify_fresh(part.settings, &p.fresh).map_err(|e| {
+                Failure::Unverified(e.context(format!(
+                    "the new groups are installed and Postfix was reloaded{}, but the listeners could not be verified",
+                    where_(parts, part)
+                )))
+            })?
+        } else {
+            Vec::new()
+        };
+        out.push(Applied {
+            written: p
+                .fresh
+                .iter()
+                .map(|f| GroupState {
+                    name: f.spec.name.clone(),
+                    file: f.spec.file.clone(),
+                    bits: f.spec.bits,
+                    source: f.origin.to_owned(),
+                    fingerprint: f.group.verdict.fingerprint.clone(),
+                    written_at,
+                    instance: (!part.instance.primary).then(|| part.instance.name.clone()),
+                })
+                .collect(),
+            edited: part.plan.edits.iter().map(|e| e.path.clone()).collect(),
+            removed: part
+                .plan
+                .old_files
+                .iter()
+                .filter(|f| f.remove)
+                .map(|f| f.path.clone())
+                .collect(),
+            reload,
+            verification,
+        });
+    }
+    Ok(out)
+}
+
+/// " in instance NAME (DIR)" where a run has more than one instance.
+fn where_(parts: &[Part], part: &Part) -> String {
+    if parts.len() < 2 {
+        return String::new();
+    }
+    format!(
+        " in instance {} ({})",
+        part.instance.name,
+        part.instance.config_dir.display()
+    )
+}
+
+/// The groups one part's plan installs, generated and validated; a file
+/// another part already got a group for (`instance_files = "shared"`) is
+/// written once, with that group.
+fn fresh_groups<'a>(
+    part: &Part<'a>,
+    env: &Env,
+    made: &mut Vec<(PathBuf, ValidGroup, &'static str)>,
+) -> Result<Vec<Fresh<'a>>> {
+    let plan: &'a Plan = part.plan;
     let named = plan
         .decision
         .as_ref()
@@ -108,143 +331,36 @@ pub fn apply(plan: &Plan, settings: &Settings, env: &Env) -> Result<Applied> {
         catalog: env.catalog,
     };
     let source: &dyn dh::GroupSource = if named { &named_source } else { env.source };
+    let mut fresh = Vec::new();
     for g in &plan.groups {
+        if let Some((_, valid, origin)) = made.iter().find(|(file, ..)| *file == g.file) {
+            fresh.push(Fresh {
+                spec: g,
+                group: valid.clone(),
+                origin,
+                written_by_another: true,
+            });
+            continue;
+        }
         if named {
             info!(group = %g.name, bits = g.bits, "taking the RFC 7919 group of this size");
         } else {
             info!(group = %g.name, bits = g.bits, "getting a fresh group (pool or search)");
         }
         let (dh, origin) = source.fresh(g.bits)?;
-        let policy = group_policy(g, settings, named);
+        let policy = group_policy(g, part.settings, named);
         let what = format!("the new {}-bit group {:?}", g.bits, g.name);
         let valid = dh::validate::accept(&dh, &what, &policy, env.catalog)?;
         info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.fingerprint, "validated");
+        made.push((g.file.clone(), valid.clone(), origin));
         fresh.push(Fresh {
             spec: g,
             group: valid,
             origin,
+            written_by_another: false,
         });
     }
-
-    failpoint::hit("generated");
-
-    // A run killed after writing and before reloading leaves Postfix on
-    // the old configuration with the new one on disk; the marker makes the
-    // next run check and reload even when it has nothing to change.
-    let owed = ReloadOwed::new(settings);
-    let was_owed = owed.is_set();
-    let changes = plan.changes_anything() || was_owed;
-    // A configuration that fails before we touch it must not be blamed on
-    // the edit (and would be "rolled back" to the same failure).
-    if changes && let Err(e) = env.postfix.check() {
-        return Err(Failure::Config(anyhow!(
-            "`postfix check` already fails, before any change by dhrotate: {e:#}; \
-             fix that first (nothing was changed)"
-        ))
-        .into());
-    }
-    if was_owed {
-        warn!(
-            marker = %owed.path.display(),
-            "an earlier run was interrupted before its reload; checking and reloading now"
-        );
-    }
-    // Before anything is marked or written: a refused edit leaves no trace.
-    if !plan.edits.is_empty() {
-        confirm_with_postconf(plan, settings, env.postfix)?;
-    }
-    if plan.changes_anything() {
-        owed.set()?;
-    }
-    let mut journal = Journal::default();
-    let result = write_all(plan, settings, &fresh, &mut journal);
-    failpoint::hit("written");
-    if let Err(e) = result {
-        return Err(owed.settle(was_owed, journal.roll_back(e, Step::Write)));
-    }
-
-    if changes && let Err(e) = env.postfix.check() {
-        let e = e.context("`postfix check` rejected the new configuration");
-        return Err(owed.settle(was_owed, journal.roll_back(e, Step::Check)));
-    }
-    failpoint::hit("checked");
-
-    let running = if changes && settings.reload.enabled {
-        match env.postfix.is_running() {
-            Ok(r) => r,
-            Err(e) => {
-                let e = e.context("cannot tell whether Postfix is running");
-                return Err(owed.settle(was_owed, journal.roll_back(e, Step::Status)));
-            }
-        }
-    } else {
-        false
-    };
-    let reload = if !changes {
-        Reload::NotNeeded
-    } else if !settings.reload.enabled {
-        Reload::Disabled
-    } else if !running {
-        Reload::NotRunning
-    } else {
-        match env.postfix.reload() {
-            Ok(()) => Reload::Reloaded,
-            Err(e) => {
-                let e = e.context("`postfix reload` failed");
-                return Err(owed.settle(was_owed, journal.roll_back(e, Step::Reload(env.postfix))));
-            }
-        }
-    };
-    failpoint::hit("reloaded");
-    // With reload disabled the files stay newer than what Postfix runs:
-    // still owed, and the next run with reloads on pays it.
-    if matches!(reload, Reload::Reloaded | Reload::NotRunning) {
-        owed.clear()?;
-    }
-
-    let verification = if reload == Reload::Reloaded
-        && settings.reload.verify != crate::config::Verify::Off
-        && !fresh.is_empty()
-    {
-        // Reloaded and valid: a failure to look is no reason to roll back,
-        // but it is no success either.
-        verify_fresh(settings, &fresh).map_err(|e| {
-            Failure::Unverified(e.context(
-                "the new groups are installed and Postfix was reloaded, but the listeners could not be verified",
-            ))
-        })?
-    } else {
-        Vec::new()
-    };
-
-    let written_at = env
-        .now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let written = fresh
-        .iter()
-        .map(|f| GroupState {
-            name: f.spec.name.clone(),
-            file: f.spec.file.clone(),
-            bits: f.spec.bits,
-            source: f.origin.to_owned(),
-            fingerprint: f.group.verdict.fingerprint.clone(),
-            written_at,
-        })
-        .collect();
-    Ok(Applied {
-        written,
-        edited: plan.edits.iter().map(|e| e.path.clone()).collect(),
-        removed: plan
-            .old_files
-            .iter()
-            .filter(|f| f.remove)
-            .map(|f| f.path.clone())
-            .collect(),
-        reload,
-        verification,
-    })
+    Ok(fresh)
 }
 
 /// Stages the old and the edited main.cf/master.cf in the state directory
@@ -389,7 +505,7 @@ fn write_all(
         spec: g,
         group: valid,
         ..
-    } in fresh
+    } in fresh.iter().filter(|f| !f.written_by_another)
     {
         let prev = prev_path(&g.file);
         journal.remember(&prev)?;
@@ -473,21 +589,21 @@ impl ReloadOwed {
 
     /// After a rollback: this run's changes are undone, so only a reload
     /// owed from before stays owed.
-    fn settle(&self, was_owed: bool, err: anyhow::Error) -> anyhow::Error {
+    fn settle(&self, was_owed: bool) {
         if !was_owed && let Err(e) = self.clear() {
             warn!("{e:#}");
         }
-        err
     }
 }
 
-/// The step that failed, which decides the exit code and whether to reload again.
+/// The step that failed, which decides the exit code and which instances
+/// to reload again (those already reloaded, and the one that failed).
 enum Step<'a> {
     Write,
     Check,
     /// `postfix status` could not say whether Postfix runs.
-    Status,
-    Reload(&'a dyn Postfix),
+    Status(Vec<&'a dyn Postfix>),
+    Reload(Vec<&'a dyn Postfix>),
 }
 
 /// Snapshots of every file touched, restored in reverse on failure.
@@ -526,10 +642,12 @@ impl Journal {
                 problems.push(format!("{e:#}"));
             }
         }
-        if let Step::Reload(pf) = step
-            && let Err(e) = pf.reload()
-        {
-            warn!(error = %format!("{e:#}"), "reload after rollback failed");
+        if let Step::Reload(again) | Step::Status(again) = &step {
+            for pf in again {
+                if let Err(e) = pf.reload() {
+                    warn!(dir = %pf.config_dir().display(), error = %format!("{e:#}"), "reload after rollback failed");
+                }
+            }
         }
         if !problems.is_empty() {
             return anyhow!(
@@ -542,7 +660,7 @@ impl Journal {
         match step {
             Step::Check => Failure::PostfixRejected(PostfixStep::Check, cause).into(),
             Step::Reload(_) => Failure::PostfixRejected(PostfixStep::Reload, cause).into(),
-            Step::Write | Step::Status => cause,
+            Step::Write | Step::Status(_) => cause,
         }
     }
 }

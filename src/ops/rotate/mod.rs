@@ -25,11 +25,35 @@ use crate::sys::state;
 
 /// What `now` did, or would do with `--dry-run`.
 #[derive(Debug)]
-pub enum Report {
-    /// The plan, not applied.
-    DryRun(Plan),
-    /// The plan and its result.
-    Done(Plan, Applied),
+pub struct Report {
+    /// The primary instance's plan.
+    pub plan: Plan,
+    /// What applying it did; `None` for a dry run.
+    pub applied: Option<Applied>,
+    /// The secondary instances (`instances`), each with its plan and result.
+    pub others: Vec<InstanceRun>,
+    /// The hooks that ran (a dry run: none ran; `hooks` lists them).
+    pub hooks: Vec<crate::ops::hooks::HookRun>,
+    /// The hooks configured, for a dry run to list.
+    pub hook_specs: Vec<crate::config::HookSpec>,
+}
+
+/// One secondary instance's part of a run.
+#[derive(Debug, Clone)]
+pub struct InstanceRun {
+    /// The instance.
+    pub instance: crate::postfix::multi::Instance,
+    /// Its plan.
+    pub plan: Plan,
+    /// What applying it did, once it did.
+    pub applied: Option<Applied>,
+}
+
+impl Report {
+    /// Whether any instance's plan changes anything.
+    pub fn changes_anything(&self) -> bool {
+        self.plan.changes_anything() || self.others.iter().any(|o| o.plan.changes_anything())
+    }
 }
 
 /// One rotation as `now`, the timer, the daemon and the demo run it:
@@ -110,10 +134,14 @@ pub type Planner<'a> = &'a dyn Fn(&Settings, &dyn crate::postfix::Postfix) -> Re
 /// verification installed).
 #[derive(Debug, Default)]
 pub struct Seen {
-    /// The plan, once made.
+    /// The primary's plan, once made.
     pub plan: Option<Plan>,
     /// What applying it did, once it did.
     pub applied: Option<Applied>,
+    /// The secondary instances, once planned.
+    pub others: Vec<InstanceRun>,
+    /// The hooks, once run.
+    pub hooks: Vec<crate::ops::hooks::HookRun>,
 }
 
 /// Plans and, unless `dry_run`, applies under the lock (one change to
@@ -146,21 +174,55 @@ pub fn execute_seen(
     seen: &mut Seen,
 ) -> Result<Report> {
     let started = std::time::Instant::now();
-    let planner = |s: &Settings, pf: &dyn crate::postfix::Postfix| -> Result<Plan> {
-        let mut plan = planner(s, pf)?;
-        plan.warnings.extend(judge_posture(s, &plan, pf)?);
-        Ok(plan)
+    let plan_all = |managed: &[crate::ops::instances::Managed]| -> Result<Vec<Plan>> {
+        managed
+            .iter()
+            .map(|m| {
+                let pf = m.postfix(env.postfix);
+                let mut plan = planner(&m.settings, pf)?;
+                plan.warnings.extend(judge_posture(&m.settings, &plan, pf)?);
+                Ok(plan)
+            })
+            .collect()
+    };
+    let keep = |seen: &mut Seen, managed: &[crate::ops::instances::Managed], plans: &[Plan]| {
+        seen.plan = plans.first().cloned();
+        seen.others = managed
+            .iter()
+            .zip(plans)
+            .skip(1)
+            .map(|(m, p)| InstanceRun {
+                instance: m.instance.clone(),
+                plan: p.clone(),
+                applied: None,
+            })
+            .collect();
     };
     if dry_run {
         // Planning only reads; no lock, no state directory needed.
-        let plan = planner(settings, env.postfix)?;
-        seen.plan = Some(plan.clone());
-        return Ok(Report::DryRun(plan));
+        let managed = crate::ops::instances::select(settings, env.postfix)?;
+        let plans = plan_all(&managed)?;
+        keep(seen, &managed, &plans);
+        let mut plans = plans.into_iter();
+        return Ok(Report {
+            plan: plans.next().expect("the primary is always planned"),
+            applied: None,
+            others: seen.others.clone(),
+            hooks: Vec::new(),
+            hook_specs: settings.hooks.clone(),
+        });
     }
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
-    clean_stale_temps(settings)?;
-    let plan = match planner(settings, env.postfix) {
+    let planned = crate::ops::instances::select(settings, env.postfix).and_then(|managed| {
+        for m in &managed {
+            ensure_state_dir(&m.settings.state_dir)?;
+            clean_stale_temps(&m.settings)?;
+        }
+        let plans = plan_all(&managed)?;
+        Ok((managed, plans))
+    });
+    let (managed, plans) = match planned {
         Ok(p) => p,
         Err(e) => {
             // A run that failed before it could plan still ran, and failed:
@@ -178,17 +240,62 @@ pub fn execute_seen(
             return Err(e);
         }
     };
-    seen.plan = Some(plan.clone());
-    for w in &plan.warnings {
-        tracing::warn!("{w}");
+    keep(seen, &managed, &plans);
+    for (m, plan) in managed.iter().zip(&plans) {
+        for w in &plan.warnings {
+            tracing::warn!(instance = %m.instance.name, "{w}");
+        }
+        if let Some(d) = &plan.decision {
+            info!(instance = %m.instance.name, mode = ?d.mode, why = %d.why, "mode decided");
+        }
     }
-    if let Some(d) = &plan.decision {
-        info!(mode = ?d.mode, why = %d.why, "mode decided");
+    let parts: Vec<apply::Part> = managed
+        .iter()
+        .zip(&plans)
+        .map(|(m, plan)| apply::Part {
+            instance: &m.instance,
+            settings: &m.settings,
+            plan,
+            postfix: m.postfix(env.postfix),
+        })
+        .collect();
+    let result = apply::apply_all(&parts, env);
+    if let Ok(all) = &result {
+        seen.applied = all.first().cloned();
+        for (o, a) in seen.others.iter_mut().zip(all.iter().skip(1)) {
+            o.applied = Some(a.clone());
+        }
     }
-    let result = apply::apply(&plan, settings, env);
-    seen.applied = result.as_ref().ok().cloned();
+    let primary_plan = &plans[0];
+    let failed: Vec<String> = result
+        .as_ref()
+        .map(|all| {
+            all.iter()
+                .flat_map(|a| &a.verification)
+                .filter(|f| !f.ok())
+                .map(|f| f.describe())
+                .collect()
+        })
+        .unwrap_or_default();
+    // Hooks follow every run that left changed files in place, verified
+    // or not: their consumers read those files either way.
+    if let Ok(all) = &result {
+        seen.hooks = run_hooks(settings, primary_plan, all, &managed, !failed.is_empty());
+    }
+    let hooks_failed: Vec<String> = seen
+        .hooks
+        .iter()
+        .filter(|h| h.outcome != crate::ops::hooks::Outcome::Ok)
+        .map(|h| h.describe())
+        .collect();
     if !record {
-        return result.map(|applied| Report::Done(plan, applied));
+        return result.map(|mut all| Report {
+            plan: primary_plan.clone(),
+            applied: Some(all.remove(0)),
+            others: seen.others.clone(),
+            hooks: seen.hooks.clone(),
+            hook_specs: settings.hooks.clone(),
+        });
     }
     let mut record = state::read(&settings.state_dir)
         .ok()
@@ -196,7 +303,7 @@ pub fn execute_seen(
         .unwrap_or_default();
     record.last_run = unix_now(env);
     record.duration_ms = started.elapsed().as_millis() as u64;
-    let mode = plan.decision.as_ref().map(|d| d.mode);
+    let mode = primary_plan.decision.as_ref().map(|d| d.mode);
     let auto = mode == Some(Effective::Auto);
     record.mode = match mode {
         Some(Effective::Auto) => "auto",
@@ -205,13 +312,14 @@ pub fn execute_seen(
     }
     .into();
     match &result {
-        Ok(applied) => {
+        Ok(all) => {
             record.outcome = "ok".into();
             record.last_success = record.last_run;
-            for g in &applied.written {
+            for g in all.iter().flat_map(|a| &a.written) {
                 // Structured fields for journald: one event per group.
                 info!(
                     group = %g.name,
+                    instance = g.instance.as_deref().unwrap_or(crate::postfix::multi::PRIMARY),
                     bits = g.bits,
                     fingerprint = %g.fingerprint,
                     source = %g.source,
@@ -219,28 +327,34 @@ pub fn execute_seen(
                     outcome = "installed",
                     "group installed"
                 );
-                record.groups.retain(|old| old.name != g.name);
+                record
+                    .groups
+                    .retain(|old| old.name != g.name || old.instance != g.instance);
                 record.groups.push(g.clone());
             }
             if auto {
                 record.groups.clear();
             }
+            if !seen.hooks.is_empty() {
+                record.hooks = seen
+                    .hooks
+                    .iter()
+                .map(|h| state::HookState {
+                    name: h.name.clone(),
+                    ok: h.outcome == crate::ops::hooks::Outcome::Ok,
+                    detail: h.describe(),
+                    at: record.last_run,
+                })
+                .collect();
+            }
         }
         Err(e) => record.outcome = format!("failed: {e:#}"),
     }
-    let failed: Vec<String> = result
-        .as_ref()
-        .map(|a| {
-            a.verification
-                .iter()
-                .filter(|f| !f.ok())
-                .map(|f| f.describe())
-                .collect()
-        })
-        .unwrap_or_default();
     let verify_is_error = settings.reload.verify == crate::config::Verify::Error;
     if !failed.is_empty() && verify_is_error {
         record.outcome = format!("written, but verification failed: {}", failed.join("; "));
+    } else if !hooks_failed.is_empty() {
+        record.outcome = format!("written, but {}", hooks_failed.join("; "));
     }
     if let Err(e) = state::write(&settings.state_dir, &record) {
         return Err(match result {
@@ -250,17 +364,93 @@ pub fn execute_seen(
             Err(run) => run.context(format!("(and recording the failure failed too: {e:#})")),
         });
     }
-    let applied = result?;
+    let mut all = result?;
     if !failed.is_empty() && verify_is_error {
         return Err(crate::error::Failure::Unverified(anyhow::anyhow!(
             "the new groups are installed and Postfix was reloaded, but {}; the files were kept \
              (they are valid): look for a master.cf override or a restart Postfix still owes \
-             (set [reload] verify = \"warn\" to only warn)",
-            failed.join("; ")
+             (set [reload] verify = \"warn\" to only warn){}",
+            failed.join("; "),
+            if hooks_failed.is_empty() {
+                String::new()
+            } else {
+                format!("; also {}", hooks_failed.join("; "))
+            }
         ))
         .into());
     }
-    Ok(Report::Done(plan, applied))
+    if !hooks_failed.is_empty() {
+        return Err(crate::error::Failure::HookFailed(anyhow::anyhow!(
+            "the new groups are installed and Postfix serves them (nothing was rolled back), but {}",
+            hooks_failed.join("; ")
+        ))
+        .into());
+    }
+    Ok(Report {
+        plan: primary_plan.clone(),
+        applied: Some(all.remove(0)),
+        others: seen.others.clone(),
+        hooks: seen.hooks.clone(),
+        hook_specs: settings.hooks.clone(),
+    })
+}
+
+/// Runs `[[hook]]`s when any instance's files changed: the environment from
+/// what was applied, each hook's endpoint held against the group file as
+/// it is now.
+fn run_hooks(
+    settings: &Settings,
+    plan: &Plan,
+    all: &[Applied],
+    managed: &[crate::ops::instances::Managed],
+    unverified: bool,
+) -> Vec<crate::ops::hooks::HookRun> {
+    let changed = |a: &Applied| !a.written.is_empty() || !a.edited.is_empty() || !a.removed.is_empty();
+    if settings.hooks.is_empty() || !all.iter().any(changed) {
+        return Vec::new();
+    }
+    let mut ctx = crate::ops::hooks::Context {
+        mode: match plan.decision.as_ref().map(|d| d.mode) {
+            Some(Effective::Auto) => "auto",
+            Some(Effective::Named) => "named",
+            _ => "explicit",
+        }
+        .into(),
+        outcome: if unverified { "unverified" } else { "changed" }.into(),
+        ..Default::default()
+    };
+    for (a, m) in all.iter().zip(managed) {
+        if changed(a) {
+            ctx.instances.push(m.instance.config_dir.clone());
+        }
+        for g in &a.written {
+            if !ctx.changed_files.contains(&g.file) {
+                ctx.changed_files.push(g.file.clone());
+            }
+            if !ctx.groups.contains(&g.name) {
+                ctx.groups.push(g.name.clone());
+            }
+        }
+        for p in a.edited.iter().chain(&a.removed) {
+            if !ctx.changed_files.contains(p) {
+                ctx.changed_files.push(p.clone());
+            }
+        }
+    }
+    let auto = plan.decision.as_ref().is_some_and(|d| d.mode == Effective::Auto);
+    let expected = |group: &str| -> Option<String> {
+        if auto {
+            return None;
+        }
+        let spec = settings.groups.iter().find(|g| g.name == group)?;
+        summary::fingerprint_of(&spec.file)
+    };
+    crate::ops::hooks::run_all(
+        &settings.hooks,
+        &ctx,
+        &expected,
+        std::time::Duration::from_secs(15),
+    )
 }
 
 fn unix_now(env: &Env) -> u64 {

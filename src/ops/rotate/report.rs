@@ -8,42 +8,103 @@ use super::{Applied, Plan, Report};
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Report::DryRun(plan) => {
-                head(f, plan)?;
-                let named = plan
-                    .decision
-                    .as_ref()
-                    .is_some_and(|d| d.mode == super::Effective::Named);
-                for g in &plan.groups {
-                    let what = if named {
-                        format!("install RFC 7919's ffdhe{} as group {:?}", g.bits, g.name)
-                    } else {
-                        format!("generate a {}-bit group {:?}", g.bits, g.name)
-                    };
+        let several = !self.others.is_empty();
+        if several {
+            writeln!(f, "== primary instance")?;
+        }
+        one(f, &self.plan, self.applied.as_ref())?;
+        for o in &self.others {
+            writeln!(
+                f,
+                "== instance {} ({}{})",
+                o.instance.name,
+                o.instance.config_dir.display(),
+                if o.instance.enabled { "" } else { ", disabled" }
+            )?;
+            one(f, &o.plan, o.applied.as_ref())?;
+        }
+        if self.applied.is_none() {
+            if self.changes_anything() {
+                for h in &self.hook_specs {
                     writeln!(
                         f,
-                        "would {what} -> {} (previous kept as .prev)",
-                        g.file.display()
+                        "would run hook {:?}: {}{} (timeout {})",
+                        h.name,
+                        std::iter::once(h.program.display().to_string())
+                            .chain(h.args.iter().cloned())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        h.verify.as_ref().map_or_else(String::new, |v| format!(
+                            ", then check that {} serves group {:?}",
+                            v.addr, v.group
+                        )),
+                        humantime::format_duration(h.timeout)
                     )?;
                 }
-                for e in &plan.edits {
-                    write!(f, "{}", unified_diff(e))?;
-                }
-                for old in plan.old_files.iter().filter(|o| o.remove) {
-                    writeln!(f, "would remove {} (and its .prev)", old.path.display())?;
-                }
-                if !plan.changes_anything() {
-                    writeln!(f, "nothing to change")?;
-                }
-                writeln!(f, "dry run: nothing was changed")
             }
-            Report::Done(plan, applied) => {
-                head(f, plan)?;
-                done(f, applied)
+            writeln!(f, "dry run: nothing was changed")?;
+        }
+        for h in &self.hooks {
+            writeln!(f, "{}", h.describe())?;
+        }
+        Ok(())
+    }
+}
+
+/// Summary for the daemon's log line.
+impl Report {
+    /// One line: the primary's counts, then each secondary's and the hooks.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self.applied.iter().map(Applied::summary).collect();
+        for o in &self.others {
+            if let Some(a) = &o.applied {
+                parts.push(format!("instance {}: {}", o.instance.name, a.summary()));
             }
         }
+        let ok = self
+            .hooks
+            .iter()
+            .filter(|h| h.outcome == crate::ops::hooks::Outcome::Ok)
+            .count();
+        if !self.hooks.is_empty() {
+            parts.push(format!("{ok}/{} hook(s) ok", self.hooks.len()));
+        }
+        parts.join("; ")
     }
+}
+
+/// One instance: its plan, then what was done or (`None`) would be.
+fn one(f: &mut fmt::Formatter<'_>, plan: &Plan, applied: Option<&Applied>) -> fmt::Result {
+    head(f, plan)?;
+    if let Some(applied) = applied {
+        return done(f, applied);
+    }
+    let named = plan
+        .decision
+        .as_ref()
+        .is_some_and(|d| d.mode == super::Effective::Named);
+    for g in &plan.groups {
+        let what = if named {
+            format!("install RFC 7919's ffdhe{} as group {:?}", g.bits, g.name)
+        } else {
+            format!("generate a {}-bit group {:?}", g.bits, g.name)
+        };
+        writeln!(
+            f,
+            "would {what} -> {} (previous kept as .prev)",
+            g.file.display()
+        )?;
+    }
+    for e in &plan.edits {
+        write!(f, "{}", unified_diff(e))?;
+    }
+    for old in plan.old_files.iter().filter(|o| o.remove) {
+        writeln!(f, "would remove {} (and its .prev)", old.path.display())?;
+    }
+    if !plan.changes_anything() {
+        writeln!(f, "nothing to change")?;
+    }
+    Ok(())
 }
 
 /// Versions, mode and warnings: the first lines of every report.

@@ -62,8 +62,34 @@ pub struct Summary {
     pub verification: Vec<Verification>,
     /// Warnings of the plan.
     pub warnings: Vec<String>,
+    /// The secondary Postfix instances of the run (`instances`), each with
+    /// what was written and reloaded there; empty with one instance.
+    pub instances: Vec<InstanceSummary>,
+    /// Every `[[hook]]` that ran, and how it ended.
+    pub hooks: Vec<crate::ops::hooks::HookRun>,
     /// Why the run failed.
     pub error: Option<ErrorInfo>,
+}
+
+/// One secondary instance in `now --json`.
+#[derive(Debug, Serialize)]
+pub struct InstanceSummary {
+    /// `multi_instance_name`.
+    pub name: String,
+    /// Its config_directory.
+    pub config_dir: PathBuf,
+    /// `multi_instance_enable`.
+    pub enabled: bool,
+    /// Groups it was pointed at that the run installed (a shared file
+    /// appears under each instance that reads it).
+    pub written: Vec<crate::sys::state::GroupState>,
+    /// Its configuration files the run edited.
+    pub edited: Vec<PathBuf>,
+    /// reloaded, not-running, disabled, not-needed, instance-disabled, or
+    /// not-run (the run failed).
+    pub reload: &'static str,
+    /// What its listeners served after the reload.
+    pub verification: Vec<Verification>,
 }
 
 /// One configured group.
@@ -145,6 +171,7 @@ pub fn class(e: &anyhow::Error) -> &'static str {
             Failure::PostfixRejected(PostfixStep::Check, _) => "check",
             Failure::PostfixRejected(PostfixStep::Reload, _) => "reload",
             Failure::Unverified(_) => "verify",
+            Failure::HookFailed(_) => "hook",
             Failure::Locked(_) => "locked",
             Failure::Degraded(_) => "other",
         };
@@ -155,7 +182,7 @@ pub fn class(e: &anyhow::Error) -> &'static str {
     "other"
 }
 
-fn fingerprint_of(path: &Path) -> Option<String> {
+pub(crate) fn fingerprint_of(path: &Path) -> Option<String> {
     let bytes = crate::sys::fsutil::read_regular(path).ok()?;
     let dh = crate::dh::pem::parse(&bytes).ok()?;
     Some(crate::dh::validate::fingerprint(dh.prime_p()))
@@ -180,7 +207,7 @@ pub fn build(
     duration: Duration,
     code: u8,
 ) -> Summary {
-    let dry_run = matches!(result, Ok(Report::DryRun(_)));
+    let dry_run = matches!(result, Ok(Report { applied: None, .. }));
     let plan = seen.plan.as_ref();
     let applied = seen.applied.as_ref();
     let groups: Vec<GroupChange> = settings
@@ -265,21 +292,39 @@ pub fn build(
         edits,
         check,
         reload,
-        verification: applied
-            .map(|a| a.verification.as_slice())
-            .unwrap_or_default()
+        verification: verifications(applied),
+        warnings: plan.map(|p| p.warnings.clone()).unwrap_or_default(),
+        instances: seen
+            .others
             .iter()
-            .map(|f| Verification {
-                addr: f.endpoint.addr.clone(),
-                group: f.endpoint.group.clone(),
-                expected: f.expected.clone(),
-                served: f.served.as_ref().ok().map(|s| s.fingerprint.clone()),
-                ok: f.ok(),
+            .map(|o| InstanceSummary {
+                name: o.instance.name.clone(),
+                config_dir: o.instance.config_dir.clone(),
+                enabled: o.instance.enabled,
+                written: o.applied.as_ref().map(|a| a.written.clone()).unwrap_or_default(),
+                edited: o.applied.as_ref().map(|a| a.edited.clone()).unwrap_or_default(),
+                reload: o.applied.as_ref().map_or("not-run", |a| reload_word(a.reload)),
+                verification: verifications(o.applied.as_ref()),
             })
             .collect(),
-        warnings: plan.map(|p| p.warnings.clone()).unwrap_or_default(),
+        hooks: seen.hooks.clone(),
         error,
     }
+}
+
+fn verifications(applied: Option<&super::Applied>) -> Vec<Verification> {
+    applied
+        .map(|a| a.verification.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| Verification {
+            addr: f.endpoint.addr.clone(),
+            group: f.endpoint.group.clone(),
+            expected: f.expected.clone(),
+            served: f.served.as_ref().ok().map(|s| s.fingerprint.clone()),
+            ok: f.ok(),
+        })
+        .collect()
 }
 
 /// The document for a run that failed before it could start (a
@@ -301,6 +346,8 @@ pub fn early_failure(e: &anyhow::Error, code: u8) -> Summary {
         reload: "not-run",
         verification: Vec::new(),
         warnings: Vec::new(),
+        instances: Vec::new(),
+        hooks: Vec::new(),
         error: Some(ErrorInfo {
             class: class(e),
             message: format!("{e:#}"),
@@ -315,5 +362,6 @@ fn reload_word(r: super::apply::Reload) -> &'static str {
         Reload::NotRunning => "not-running",
         Reload::Disabled => "disabled",
         Reload::NotNeeded => "not-needed",
+        Reload::InstanceDisabled => "instance-disabled",
     }
 }
