@@ -86,7 +86,11 @@ fn print_human(r: &StatusReport, s: &Settings) {
             "== instance {} ({}{})",
             i.instance.name,
             i.instance.config_dir.display(),
-            if i.instance.enabled { "" } else { ", disabled: multi_instance_enable = no" }
+            if i.instance.enabled {
+                ""
+            } else {
+                ", disabled: multi_instance_enable = no"
+            }
         );
         print_instance(&i.status, &i.instance.config_dir, None);
     }
@@ -108,7 +112,11 @@ fn print_human(r: &StatusReport, s: &Settings) {
 }
 
 /// One instance's part of the text status.
-fn print_instance(r: &StatusReport, config_dir: &std::path::Path, state_dir: Option<&std::path::Path>) {
+fn print_instance(
+    r: &StatusReport,
+    config_dir: &std::path::Path,
+    state_dir: Option<&std::path::Path>,
+) {
     match &r.versions {
         Some(v) => println!(
             "Postfix {}, OpenSSL {} ({})",
@@ -124,7 +132,11 @@ fn print_instance(r: &StatusReport, config_dir: &std::path::Path, state_dir: Opt
         (None, e) => println!("mode: undecided: {}", e.as_deref().unwrap_or("?")),
     }
     match state_dir {
-        Some(state) => println!("config: {}  state: {}", config_dir.display(), state.display()),
+        Some(state) => println!(
+            "config: {}  state: {}",
+            config_dir.display(),
+            state.display()
+        ),
         None => println!("config: {}", config_dir.display()),
     }
     for g in &r.groups {

@@ -55,7 +55,12 @@ pub(super) fn validate(drafts: Vec<merge::Hook>, groups: &[GroupSpec]) -> Result
 
 fn one(d: merge::Hook, groups: &[GroupSpec]) -> Result<HookSpec> {
     let at = d.at.clone();
-    if d.name.is_empty() || !d.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if d.name.is_empty()
+        || !d
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         bail!(
             "{at}: hook name {:?} must be letters, digits, '-', '_' or '.' (it names the hook in logs and metrics)",
             d.name
@@ -167,7 +172,11 @@ fn verify(
                     "{}: hook {name:?}: group = {:?} is not a configured [[group]] ({})",
                     g.at,
                     g.value,
-                    groups.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                    groups
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             g.value

@@ -252,9 +252,15 @@ fn instances(v: Option<Origin<InstancesValue>>) -> Result<Instances> {
         ),
         InstancesValue::Names(names) => {
             if names.is_empty() {
-                bail!("{}: instances = []; name at least one secondary instance, or write \"primary\"", o.at);
+                bail!(
+                    "{}: instances = []; name at least one secondary instance, or write \"primary\"",
+                    o.at
+                );
             }
-            if let Some(bad) = names.iter().find(|n| !n.starts_with("postfix-") || n.contains(char::is_whitespace)) {
+            if let Some(bad) = names
+                .iter()
+                .find(|n| !n.starts_with("postfix-") || n.contains(char::is_whitespace))
+            {
                 bail!(
                     "{}: instances names {bad:?}; secondary instance names start with \"postfix-\" (`postmulti -l` lists them); the primary is always included",
                     o.at
@@ -265,7 +271,11 @@ fn instances(v: Option<Origin<InstancesValue>>) -> Result<Instances> {
     }
 }
 
-fn instance_files(v: Option<Origin<String>>, groups: &[GroupSpec], dir: &std::path::Path) -> Result<InstanceFiles> {
+fn instance_files(
+    v: Option<Origin<String>>,
+    groups: &[GroupSpec],
+    dir: &std::path::Path,
+) -> Result<InstanceFiles> {
     let Some(o) = v else {
         return Ok(InstanceFiles::Shared);
     };

@@ -38,9 +38,9 @@ pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
     if settings.instances == Instances::Primary {
         return Ok(vec![primary]);
     }
-    let listed = pf
-        .instances()
-        .map_err(|e| Failure::Config(e.context("listing Postfix instances (instances is not \"primary\")")))?;
+    let listed = pf.instances().map_err(|e| {
+        Failure::Config(e.context("listing Postfix instances (instances is not \"primary\")"))
+    })?;
     if let Instances::Named(names) = &settings.instances
         && let Some(missing) = names.iter().find(|n| !listed.iter().any(|i| &i.name == *n))
     {
@@ -52,12 +52,20 @@ pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
         return Err(Failure::Config(anyhow::anyhow!(
             "instances names {missing:?}, which `postmulti -l` does not list (it lists: {}); \
              create it with `postmulti -I {missing} -e create` or fix the name",
-            if known.is_empty() { "no secondary instance".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "no secondary instance".to_owned()
+            } else {
+                known.join(", ")
+            }
         ))
         .into());
     }
     let mut out = vec![Managed {
-        instance: listed.iter().find(|i| i.primary).cloned().unwrap_or(primary.instance),
+        instance: listed
+            .iter()
+            .find(|i| i.primary)
+            .cloned()
+            .unwrap_or(primary.instance),
         ..primary
     }];
     for inst in listed.into_iter().filter(|i| !i.primary) {
@@ -76,4 +84,46 @@ pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
         });
     }
     Ok(out)
+}
+
+/// Refuses, before anything is planned, a secondary instance whose
+/// directories this process cannot write: under the shipped
+/// dhrotate.service (ProtectSystem=strict) only the primary's are
+/// writable, and a run would fail at its first write there. The message
+/// is the drop-in that fixes it.
+pub fn check_writable(managed: &[Managed], primary: &dyn Postfix) -> Result<()> {
+    let mut blocked = Vec::new();
+    let mut all_dirs = Vec::new();
+    for m in managed.iter().filter(|m| !m.instance.primary) {
+        let pf = m.postfix(primary);
+        let mut dirs = vec![m.instance.config_dir.clone()];
+        if let Ok(out) = pf.postconf(&["-h", "queue_directory", "data_directory"]) {
+            dirs.extend(
+                out.lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with('/'))
+                    .map(std::path::PathBuf::from),
+            );
+        }
+        for d in dirs {
+            if let Err(
+                nix::errno::Errno::EROFS | nix::errno::Errno::EACCES | nix::errno::Errno::EPERM,
+            ) = nix::unistd::access(&d, nix::unistd::AccessFlags::W_OK)
+            {
+                blocked.push(format!("{} ({})", d.display(), m.instance.name));
+            }
+            all_dirs.push(d.display().to_string());
+        }
+    }
+    if blocked.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Config(anyhow::anyhow!(
+        "this process cannot write {}: a secondary Postfix instance's configuration and queue must be writable. \
+         Under dhrotate.service (ProtectSystem=strict) add them with `systemctl edit dhrotate.service` \
+         (and dhrotate-daemon.service): [Service] ReadWritePaths={}",
+        blocked.join(", "),
+        all_dirs.join(" ")
+    ))
+    .into())
 }

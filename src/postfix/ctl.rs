@@ -81,7 +81,9 @@ fn run_postfix_command(program: &Path, argv: &[&str], timeout: Duration) -> Resu
 /// Runs `program argv...` with a fixed PATH and locale, no shell, a
 /// timeout, and stderr folded into the error. Returns stdout.
 pub fn run_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<String> {
-    child::Spec::new(program, argv, timeout).run()?.into_stdout()
+    child::Spec::new(program, argv, timeout)
+        .run()?
+        .into_stdout()
 }
 
 impl Postfix for SystemPostfix {

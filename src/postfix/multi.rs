@@ -44,7 +44,11 @@ impl Instance {
 /// `primary_dir` telling which entry is the primary.
 pub fn parse(text: &str, json: bool, primary_dir: &Path) -> Result<Vec<Instance>> {
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let (name, group, enabled, dir) = if json {
             json_line(line)
         } else {
@@ -175,7 +179,10 @@ mod tests {
         let err = parse("- - maybe /etc/postfix\n", false, Path::new("/etc/postfix"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 1") && err.contains("neither y nor n"), "{err}");
+        assert!(
+            err.contains("line 1") && err.contains("neither y nor n"),
+            "{err}"
+        );
         let err = parse("- - y\n", false, Path::new("/etc/postfix"))
             .unwrap_err()
             .to_string();

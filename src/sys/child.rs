@@ -250,7 +250,7 @@ mod tests {
             s.env("DHROTATE_MODE", "named")
         })
         .into_stdout()
-            .unwrap();
+        .unwrap();
         let keys: Vec<&str> = out
             .lines()
             .filter_map(|l| l.split_once('=').map(|(k, _)| k))
@@ -291,7 +291,10 @@ mod tests {
             .into_stdout()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("/bin/sh -c") && err.contains("broken"), "{err}");
+        assert!(
+            err.contains("/bin/sh -c") && err.contains("broken"),
+            "{err}"
+        );
         assert!(err.contains("exit status: 3"), "{err}");
     }
 }

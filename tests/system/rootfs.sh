@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) a minimal Debian root filesystem per release for the
 # real-systems harness: debootstrap --variant=minbase, then systemd as init,
-# dbus, Postfix (preseeded "Internet Site", all protocols: the main.cf a real
+# dbus, Dovecot (core and IMAP), Postfix (preseeded "Internet Site", all protocols: the main.cf a real
 # installation has), OpenSSL and CA certificates. The mirror is read at run time from this machine's own
 # apt sources; nothing names a package host.
 #
@@ -15,7 +15,7 @@ cache=${2:-${DHROTATE_ROOTFS_CACHE:-/var/lib/machines}}
 root="$cache/dhrotate-$suite"
 stamp="$root/.dhrotate-rootfs-ok"
 # Bump when the package list below changes, so cached trees are rebuilt.
-recipe=4
+recipe=5
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$recipe" ]; then
   echo "$root"
@@ -56,7 +56,8 @@ postfix postfix/mailname string mx.example.test
 postfix postfix/protocols select all
 SEL
 echo "mx.example.test" > "$root/etc/hostname"
-in_root apt-get install -y -qq --no-install-recommends postfix >&2
+# Dovecot (IMAP) reads the same group as Postfix in the hooks step.
+in_root apt-get install -y -qq --no-install-recommends postfix dovecot-core dovecot-imapd >&2
 rm -f "$root/usr/sbin/policy-rc.d"
 # Autologin-free console and no getty noise; the harness talks through nsenter.
 in_root systemctl mask console-getty.service getty@tty1.service >&2 || true

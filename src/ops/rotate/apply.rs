@@ -153,7 +153,9 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     for (part, p) in parts.iter().zip(&progress) {
         // A configuration that fails before we touch it must not be blamed
         // on the edit (and would be "rolled back" to the same failure).
-        if p.changes && let Err(e) = part.postfix.check() {
+        if p.changes
+            && let Err(e) = part.postfix.check()
+        {
             return Err(Failure::Config(anyhow!(
                 "`postfix check` already fails{}, before any change by dhrotate: {e:#}; \
                  fix that first (nothing was changed)",
@@ -200,7 +202,9 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     }
 
     for (part, p) in parts.iter().zip(&progress) {
-        if p.changes && let Err(e) = part.postfix.check() {
+        if p.changes
+            && let Err(e) = part.postfix.check()
+        {
             let e = e.context(format!(
                 "`postfix check` rejected the new configuration{}",
                 where_(parts, part)
@@ -229,13 +233,17 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
                     match part.postfix.reload() {
                         Ok(()) => Reload::Reloaded,
                         Err(e) => {
-                            let e = e.context(format!("`postfix reload` failed{}", where_(parts, part)));
+                            let e = e
+                                .context(format!("`postfix reload` failed{}", where_(parts, part)));
                             return Err(settle(journal.roll_back(e, Step::Reload(reloaded))));
                         }
                     }
                 }
                 Err(e) => {
-                    let e = e.context(format!("cannot tell whether Postfix is running{}", where_(parts, part)));
+                    let e = e.context(format!(
+                        "cannot tell whether Postfix is running{}",
+                        where_(parts, part)
+                    ));
                     return Err(settle(journal.roll_back(e, Step::Status(reloaded))));
                 }
             }
@@ -246,7 +254,10 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     // With reload disabled the files stay newer than what Postfix runs:
     // still owed, and the next run with reloads on pays it.
     for (p, reload) in progress.iter().zip(&reloads) {
-        if matches!(reload, Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled) {
+        if matches!(
+            reload,
+            Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled
+        ) {
             p.owed.clear()?;
         }
     }

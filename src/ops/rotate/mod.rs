@@ -215,6 +215,7 @@ pub fn execute_seen(
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
     let planned = crate::ops::instances::select(settings, env.postfix).and_then(|managed| {
+        crate::ops::instances::check_writable(&managed, env.postfix)?;
         for m in &managed {
             ensure_state_dir(&m.settings.state_dir)?;
             clean_stale_temps(&m.settings)?;
@@ -339,13 +340,13 @@ pub fn execute_seen(
                 record.hooks = seen
                     .hooks
                     .iter()
-                .map(|h| state::HookState {
-                    name: h.name.clone(),
-                    ok: h.outcome == crate::ops::hooks::Outcome::Ok,
-                    detail: h.describe(),
-                    at: record.last_run,
-                })
-                .collect();
+                    .map(|h| state::HookState {
+                        name: h.name.clone(),
+                        ok: h.outcome == crate::ops::hooks::Outcome::Ok,
+                        detail: h.describe(),
+                        at: record.last_run,
+                    })
+                    .collect();
             }
         }
         Err(e) => record.outcome = format!("failed: {e:#}"),
@@ -405,7 +406,8 @@ fn run_hooks(
     managed: &[crate::ops::instances::Managed],
     unverified: bool,
 ) -> Vec<crate::ops::hooks::HookRun> {
-    let changed = |a: &Applied| !a.written.is_empty() || !a.edited.is_empty() || !a.removed.is_empty();
+    let changed =
+        |a: &Applied| !a.written.is_empty() || !a.edited.is_empty() || !a.removed.is_empty();
     if settings.hooks.is_empty() || !all.iter().any(changed) {
         return Vec::new();
     }
@@ -437,7 +439,10 @@ fn run_hooks(
             }
         }
     }
-    let auto = plan.decision.as_ref().is_some_and(|d| d.mode == Effective::Auto);
+    let auto = plan
+        .decision
+        .as_ref()
+        .is_some_and(|d| d.mode == Effective::Auto);
     let expected = |group: &str| -> Option<String> {
         if auto {
             return None;

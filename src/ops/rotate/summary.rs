@@ -301,9 +301,20 @@ pub fn build(
                 name: o.instance.name.clone(),
                 config_dir: o.instance.config_dir.clone(),
                 enabled: o.instance.enabled,
-                written: o.applied.as_ref().map(|a| a.written.clone()).unwrap_or_default(),
-                edited: o.applied.as_ref().map(|a| a.edited.clone()).unwrap_or_default(),
-                reload: o.applied.as_ref().map_or("not-run", |a| reload_word(a.reload)),
+                written: o
+                    .applied
+                    .as_ref()
+                    .map(|a| a.written.clone())
+                    .unwrap_or_default(),
+                edited: o
+                    .applied
+                    .as_ref()
+                    .map(|a| a.edited.clone())
+                    .unwrap_or_default(),
+                reload: o
+                    .applied
+                    .as_ref()
+                    .map_or("not-run", |a| reload_word(a.reload)),
                 verification: verifications(o.applied.as_ref()),
             })
             .collect(),
