@@ -3,7 +3,10 @@
 //! fixed environment below, whatever it leaves in its group killed), its
 //! output goes to the log, and where it names an endpoint the same probe
 //! as Postfix's listeners checks that the consumer now serves the group.
-//! A hook never rolls Postfix back: its failure is reported (exit 13).
+//! A hook never rolls Postfix back: a hook that fails, times out, leaves
+//! processes behind or whose endpoint does not serve the group is
+//! reported in the run's outcome, the state file and the metrics, and the
+//! run exits 13 (README "Hooks").
 //!
 //! The environment, and nothing else but PATH and LC_ALL:
 //! `DHROTATE_CHANGED_FILES` (group and config files written or removed,
@@ -53,6 +56,10 @@ pub enum Outcome {
     /// Exited 0, but its endpoint does not serve the group (or could not
     /// be probed).
     Unverified,
+    /// Exited, but left processes running in its process group, which
+    /// were killed: whatever they were doing for the consumer did not
+    /// finish (a hook must wait for what it starts; a daemon detaches).
+    LeftProcesses,
 }
 
 /// One hook's run.
@@ -84,6 +91,7 @@ impl HookRun {
                 Outcome::TimedOut => "timed out",
                 Outcome::NotStarted => "could not start",
                 Outcome::Unverified => "ran, but its endpoint does not serve the new group",
+                Outcome::LeftProcesses => "left processes behind",
             },
             self.detail
         )
@@ -185,18 +193,20 @@ fn run_one(
         }
         Some(_) => {}
     }
-    let left = if run.left_processes {
-        "; it left processes in its group, which were killed (a hook must wait for what it starts)"
-    } else {
-        ""
-    };
+    if run.left_processes {
+        run.outcome = Outcome::LeftProcesses;
+        run.detail = "exited 0, but processes it started were still running in its process group; \
+                      they were killed (a hook must wait for what it starts; a daemon it starts must detach)"
+            .into();
+        return run;
+    }
     let Some(v) = &h.verify else {
-        run.detail = format!("exited 0{left}");
+        run.detail = "exited 0".into();
         return run;
     };
     let Some(want) = expected(&v.group) else {
         run.detail = format!(
-            "exited 0{left}; {} not probed: group {:?} has no file to compare with (auto mode)",
+            "exited 0; {} not probed: group {:?} has no file to compare with (auto mode)",
             v.addr, v.group
         );
         return run;
@@ -208,7 +218,7 @@ fn run_one(
     match probe::retry(&v.addr, wrap, patience, |s| s.fingerprint == want) {
         Ok(s) if s.fingerprint == want => {
             run.detail = format!(
-                "exited 0{left}; {} serves group {:?} (sha256(p) {})",
+                "exited 0; {} serves group {:?} (sha256(p) {})",
                 v.addr, v.group, s.fingerprint
             );
         }

@@ -86,6 +86,39 @@ pub fn run_command(program: &Path, argv: &[&str], timeout: Duration) -> Result<S
         .into_stdout()
 }
 
+impl SystemPostfix {
+    /// The instances of a primary that is not the default config
+    /// directory: its `multi_instance_directories`, each asked for the
+    /// settings `postmulti -l` shows.
+    fn instances_by_postconf(&self) -> Result<Vec<Instance>> {
+        let dirs = self.postconf(&["-h", "multi_instance_directories"])?;
+        let mut entries = Vec::new();
+        for dir in dirs.split([' ', ',', '\t', '\n']).filter(|d| !d.is_empty()) {
+            let out = run_command(
+                &self.postconf,
+                &[
+                    "-c",
+                    dir,
+                    "-h",
+                    "multi_instance_name",
+                    "multi_instance_group",
+                    "multi_instance_enable",
+                ],
+                self.timeout,
+            )?;
+            let mut lines = out.lines().map(|l| l.trim().to_owned());
+            let mut next = || lines.next().unwrap_or_default();
+            entries.push(multi::Listed {
+                config_dir: PathBuf::from(dir),
+                name: next(),
+                group: next(),
+                enabled: next() == "yes",
+            });
+        }
+        multi::from_listed(&self.config_dir, entries)
+    }
+}
+
 impl Postfix for SystemPostfix {
     fn postconf(&self, args: &[&str]) -> Result<String> {
         let dir = self.config_dir.to_string_lossy();
@@ -133,6 +166,19 @@ impl Postfix for SystemPostfix {
     }
 
     fn instances(&self) -> Result<Vec<Instance>> {
+        // postmulti(1) manages only the default config_directory as primary
+        // (it refuses -c and a non-default MAIL_CONFIG); another primary is
+        // read the way postmulti reads it, through postconf.
+        let default = run_command(
+            &self.postconf,
+            &["-d", "-h", "config_directory"],
+            self.timeout,
+        )?;
+        let is_default = std::fs::canonicalize(default.trim()).ok()
+            == std::fs::canonicalize(&self.config_dir).ok();
+        if !is_default {
+            return self.instances_by_postconf();
+        }
         if !self.postmulti.exists() {
             bail!(
                 "{} is not installed; managing secondary Postfix instances needs postmulti \
@@ -140,12 +186,11 @@ impl Postfix for SystemPostfix {
                 self.postmulti.display()
             );
         }
-        let dir = self.config_dir.to_string_lossy();
         // One JSON object per line from Postfix 3.11 on; the columns before.
-        if let Ok(out) = run_command(&self.postmulti, &["-c", &dir, "-j", "-l"], self.timeout) {
+        if let Ok(out) = run_command(&self.postmulti, &["-j", "-l"], self.timeout) {
             return multi::parse(&out, true, &self.config_dir);
         }
-        let out = run_command(&self.postmulti, &["-c", &dir, "-l"], self.timeout)?;
+        let out = run_command(&self.postmulti, &["-l"], self.timeout)?;
         multi::parse(&out, false, &self.config_dir)
     }
 

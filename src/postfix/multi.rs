@@ -93,6 +93,36 @@ pub fn parse(text: &str, json: bool, primary_dir: &Path) -> Result<Vec<Instance>
     Ok(out)
 }
 
+/// One secondary as its own main.cf describes it (empty name or group:
+/// not set).
+pub struct Listed {
+    /// Its config_directory, from the primary's multi_instance_directories.
+    pub config_dir: PathBuf,
+    /// `multi_instance_name`.
+    pub name: String,
+    /// `multi_instance_group`.
+    pub group: String,
+    /// `multi_instance_enable = yes`.
+    pub enabled: bool,
+}
+
+/// The primary and its secondaries read through postconf, checked as
+/// `parse` checks postmulti's listing.
+pub fn from_listed(primary_dir: &Path, listed: Vec<Listed>) -> Result<Vec<Instance>> {
+    let mut text = format!("- - y {}\n", primary_dir.display());
+    for l in listed {
+        let dash = |v: String| if v.is_empty() { "-".to_owned() } else { v };
+        text.push_str(&format!(
+            "{} {} {} {}\n",
+            dash(l.name),
+            dash(l.group),
+            if l.enabled { "y" } else { "n" },
+            l.config_dir.display()
+        ));
+    }
+    parse(&text, false, primary_dir)
+}
+
 fn same_dir(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     canon(a) == canon(b)
