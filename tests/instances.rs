@@ -52,9 +52,12 @@ fn config(base: &Path, a: &Instance, extra: &str) -> PathBuf {
         &cfg,
         format!(
             "mode = \"explicit\"\npostfix_config_dir = \"{}\"\nstate_dir = \"{}\"\nmin_bits = 1024\nlock_wait = \"0s\"\n{extra}\n\
-             [[group]]\nname = \"main\"\nbits = 1024\nfile = \"dh1024.pem\"\nuse = [\"main.cf\"]\n\n[pool]\nsize = 0\n",
+             [[group]]\nname = \"main\"\nbits = 1024\nfile = \"dh1024.pem\"\nuse = [\"main.cf\"]\n\n\
+             # The primary's submission listener: the secondary has none, so there it does not apply.\n\
+             [[group]]\nname = \"submission\"\nbits = 1024\nfile = \"dh1024-sub.pem\"\nuse = [\"{}\"]\n\n[pool]\nsize = 0\n",
             a.config_dir.display(),
-            base.join("state").display()
+            base.join("state").display(),
+            a.submission_service()
         ),
     )
     .unwrap();
@@ -123,6 +126,10 @@ fn one_run_rotates_every_instance_shared_then_per_instance() {
     assert_eq!(code, Some(0), "{doc:#}");
     let own = b.config_dir.join("dh1024.pem");
     assert_eq!(dh_setting(&b.config_dir), own.display().to_string());
+    assert!(
+        !b.config_dir.join("dh1024-sub.pem").exists(),
+        "a group for a service the secondary lacks was written there"
+    );
     let (fa, fb) = (file_fingerprint(&shared), file_fingerprint(&own));
     assert_ne!(fa, fb);
     assert_ne!(fa, fp, "the primary's group was rotated too");

@@ -1,4 +1,4 @@
-//! `[[hook]]`: commands run after a rotation that changed something, for
+//! `[[hook]]`: commands run after a rotation that installed a group, for
 //! the other services that read the same group files (Dovecot, nginx,
 //! HAProxy). Each hook validates itself: an absolute program root trusts,
 //! a timeout, and optionally an endpoint to verify with the same probe as

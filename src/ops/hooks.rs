@@ -1,4 +1,4 @@
-//! `[[hook]]`s: after a rotation that changed something, each hook runs in
+//! `[[hook]]`s: after a rotation that installed a group file, each hook runs in
 //! order (`sys::child`: no shell, its own process group, a timeout, the
 //! fixed environment below, whatever it leaves in its group killed), its
 //! output goes to the log, and where it names an endpoint the same probe

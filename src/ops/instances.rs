@@ -77,13 +77,32 @@ pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
         let Some(postfix) = pf.for_instance(&inst.config_dir) else {
             anyhow::bail!("this Postfix cannot reach instance {}", inst.name);
         };
+        let mut settings = settings.for_instance(&inst.name, &inst.config_dir);
+        only_services_it_has(&mut settings);
         out.push(Managed {
-            settings: settings.for_instance(&inst.name, &inst.config_dir),
+            settings,
             instance: inst,
             postfix: Some(postfix),
         });
     }
     Ok(out)
+}
+
+/// A group's master.cf `use` names a listener of one instance (the
+/// primary's submission, say); in a secondary without that service it
+/// does not apply, and a group used nowhere there is not kept there. An
+/// unreadable configuration is left for the planner to report.
+fn only_services_it_has(settings: &mut Settings) {
+    let Ok(cf) = crate::postfix::ConfigFiles::load(&settings.postfix_config_dir) else {
+        return;
+    };
+    for g in &mut settings.groups {
+        g.uses.retain(|u| match u {
+            crate::config::Use::MainCf => true,
+            crate::config::Use::Service(key) => cf.master.service(key).is_some(),
+        });
+    }
+    settings.groups.retain(|g| !g.uses.is_empty());
 }
 
 /// Refuses, before anything is planned, a secondary instance whose

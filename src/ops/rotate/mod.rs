@@ -50,9 +50,12 @@ pub struct InstanceRun {
 }
 
 impl Report {
-    /// Whether any instance's plan changes anything.
-    pub fn changes_anything(&self) -> bool {
-        self.plan.changes_anything() || self.others.iter().any(|o| o.plan.changes_anything())
+    /// Whether any instance's plan installs or removes a group file (what
+    /// runs the hooks).
+    pub fn changes_groups(&self) -> bool {
+        std::iter::once(&self.plan)
+            .chain(self.others.iter().map(|o| &o.plan))
+            .any(|p| !p.groups.is_empty() || p.old_files.iter().any(|f| f.remove))
     }
 }
 
@@ -278,7 +281,7 @@ pub fn execute_seen(
                 .collect()
         })
         .unwrap_or_default();
-    // Hooks follow every run that left changed files in place, verified
+    // Hooks follow every run that left new group files in place, verified
     // or not: their consumers read those files either way.
     if let Ok(all) = &result {
         seen.hooks = run_hooks(settings, primary_plan, all, &managed, !failed.is_empty());
@@ -396,7 +399,8 @@ pub fn execute_seen(
     })
 }
 
-/// Runs `[[hook]]`s when any instance's files changed: the environment from
+/// Runs `[[hook]]`s when any instance got a new group file (or, in auto
+/// mode, lost one): the environment from
 /// what was applied, each hook's endpoint held against the group file as
 /// it is now.
 fn run_hooks(
@@ -406,8 +410,9 @@ fn run_hooks(
     managed: &[crate::ops::instances::Managed],
     unverified: bool,
 ) -> Vec<crate::ops::hooks::HookRun> {
-    let changed =
-        |a: &Applied| !a.written.is_empty() || !a.edited.is_empty() || !a.removed.is_empty();
+    // What consumers read are the group files: a run that only edited
+    // settings (a curve policy) gives them nothing to reload.
+    let changed = |a: &Applied| !a.written.is_empty() || !a.removed.is_empty();
     if settings.hooks.is_empty() || !all.iter().any(changed) {
         return Vec::new();
     }

@@ -24,7 +24,7 @@ impl fmt::Display for Report {
             one(f, &o.plan, o.applied.as_ref())?;
         }
         if self.applied.is_none() {
-            if self.changes_anything() {
+            if self.changes_groups() {
                 for h in &self.hook_specs {
                     writeln!(
                         f,
