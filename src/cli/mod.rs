@@ -31,7 +31,9 @@ use crate::error::Failure;
 /// or file was refused, 4 `postfix check` or reload failed (rolled back),
 /// 5 another run holds the lock, 6 status: stale or degraded; `probe`: 7
 /// cannot connect, 8 not an SMTP server, 9 STARTTLS/implicit TLS mismatch,
-/// 10 TLS handshake failed, 11 no DHE offered.
+/// 10 TLS handshake failed, 11 no DHE offered; `now`: 12 installed but a
+/// listener does not serve its group, 13 installed and served but a
+/// `[[hook]]` failed (nothing rolled back).
 #[derive(Debug, Parser)]
 #[command(name = "dhrotate", version, max_term_width = 100)]
 pub struct Cli {

@@ -103,6 +103,25 @@ pub(super) struct Merged {
     pub tools: Tools,
 }
 
+/// The table called `name` in `list` (`[[group]]`, `[[hook]]`): the one an
+/// earlier file started, or a new one remembering where this file starts it.
+fn named<'a, T>(
+    list: &'a mut Vec<T>,
+    name: &toml::Spanned<String>,
+    file: &Loaded,
+    name_of: impl Fn(&T) -> &String,
+    new: impl FnOnce(String, String) -> T,
+) -> &'a mut T {
+    let idx = match list.iter().position(|d| name_of(d) == name.get_ref()) {
+        Some(i) => i,
+        None => {
+            list.push(new(name.get_ref().clone(), file.at(name)));
+            list.len() - 1
+        }
+    };
+    &mut list[idx]
+}
+
 /// Merges `files` in order.
 pub(super) fn merge(files: &[Loaded]) -> Merged {
     let mut m = Merged {
@@ -139,38 +158,34 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         pick(&mut g.instances, fr.instances.as_ref(), f);
         pick(&mut g.instance_files, fr.instance_files.as_ref(), f);
         for hf in &fr.hook {
-            let name = hf.name.get_ref().clone();
-            let idx = match m.hooks.iter().position(|d| d.name == name) {
-                Some(i) => i,
-                None => {
-                    m.hooks.push(Hook {
-                        name,
-                        at: f.at(&hf.name),
-                        ..Default::default()
-                    });
-                    m.hooks.len() - 1
-                }
-            };
-            let d = &mut m.hooks[idx];
+            let d = named(
+                &mut m.hooks,
+                &hf.name,
+                f,
+                |h| &h.name,
+                |name, at| Hook {
+                    name,
+                    at,
+                    ..Default::default()
+                },
+            );
             pick(&mut d.command, hf.command.as_ref(), f);
             pick(&mut d.timeout, hf.timeout.as_ref(), f);
             pick(&mut d.verify, hf.verify.as_ref(), f);
             pick(&mut d.group, hf.group.as_ref(), f);
         }
         for gf in &fr.group {
-            let name = gf.name.get_ref().clone();
-            let idx = match m.groups.iter().position(|d| d.name == name) {
-                Some(i) => i,
-                None => {
-                    m.groups.push(Group {
-                        name,
-                        at: f.at(&gf.name),
-                        ..Default::default()
-                    });
-                    m.groups.len() - 1
-                }
-            };
-            let d = &mut m.groups[idx];
+            let d = named(
+                &mut m.groups,
+                &gf.name,
+                f,
+                |g| &g.name,
+                |name, at| Group {
+                    name,
+                    at,
+                    ..Default::default()
+                },
+            );
             pick(&mut d.bits, gf.bits.as_ref(), f);
             pick(&mut d.file, gf.file.as_ref(), f);
             pick(&mut d.uses, gf.uses.as_ref(), f);
