@@ -7,6 +7,8 @@ mod report;
 pub mod summary;
 
 #[cfg(test)]
+mod instances_tests;
+#[cfg(test)]
 mod matrix_tests;
 
 pub use apply::{Applied, Env};
