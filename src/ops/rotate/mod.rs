@@ -149,6 +149,20 @@ pub struct Seen {
     pub hooks: Vec<crate::ops::hooks::HookRun>,
 }
 
+impl Seen {
+    /// The report of a run that got to its end (a plan, and with it
+    /// applied or a dry run).
+    fn report(&self, settings: &Settings) -> Report {
+        Report {
+            plan: self.plan.clone().expect("the primary is always planned"),
+            applied: self.applied.clone(),
+            others: self.others.clone(),
+            hooks: self.hooks.clone(),
+            hook_specs: settings.hooks.clone(),
+        }
+    }
+}
+
 /// Plans and, unless `dry_run`, applies under the lock (one change to
 /// Postfix's configuration at a time, rotations and curve policy alike).
 /// `record` writes the outcome to the state file.
@@ -208,14 +222,7 @@ pub fn execute_seen(
         let managed = crate::ops::instances::select(settings, env.postfix)?;
         let plans = plan_all(&managed)?;
         keep(seen, &managed, &plans);
-        let mut plans = plans.into_iter();
-        return Ok(Report {
-            plan: plans.next().expect("the primary is always planned"),
-            applied: None,
-            others: seen.others.clone(),
-            hooks: Vec::new(),
-            hook_specs: settings.hooks.clone(),
-        });
+        return Ok(seen.report(settings));
     }
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
@@ -295,13 +302,7 @@ pub fn execute_seen(
         .map(|h| h.describe())
         .collect();
     if !record {
-        return result.map(|mut all| Report {
-            plan: primary_plan.clone(),
-            applied: Some(all.remove(0)),
-            others: seen.others.clone(),
-            hooks: seen.hooks.clone(),
-            hook_specs: settings.hooks.clone(),
-        });
+        return result.map(|_| seen.report(settings));
     }
     let mut record = state::read(&settings.state_dir)
         .ok()
@@ -370,7 +371,7 @@ pub fn execute_seen(
             Err(run) => run.context(format!("(and recording the failure failed too: {e:#})")),
         });
     }
-    let mut all = result?;
+    result?;
     if !failed.is_empty() && verify_is_error {
         return Err(crate::error::Failure::Unverified(anyhow::anyhow!(
             "the new groups are installed and Postfix was reloaded, but {}; the files were kept \
@@ -392,13 +393,7 @@ pub fn execute_seen(
         ))
         .into());
     }
-    Ok(Report {
-        plan: primary_plan.clone(),
-        applied: Some(all.remove(0)),
-        others: seen.others.clone(),
-        hooks: seen.hooks.clone(),
-        hook_specs: settings.hooks.clone(),
-    })
+    Ok(seen.report(settings))
 }
 
 /// Runs `[[hook]]`s when any instance got a new group file (or, in auto
