@@ -130,6 +130,59 @@ fn rows() -> Vec<Row> {
             files: Files::Unchanged,
         },
         Row {
+            name: "instances is a number",
+            setup: |c| {
+                c.edit_cfg("lock_wait = \"0s\"", "lock_wait = \"0s\"\ninstances = 5");
+                now()
+            },
+            code: 2,
+            says: &["instances = \"primary\", \"all\" or a list", "line 6"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "instances names something not a secondary",
+            setup: |c| {
+                c.edit_cfg(
+                    "lock_wait = \"0s\"",
+                    "lock_wait = \"0s\"\ninstances = [\"out\"]",
+                );
+                now()
+            },
+            code: 2,
+            says: &["instances names \"out\"", "start with \"postfix-\"", "line"],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "per-instance files with a group outside postfix_config_dir",
+            setup: |c| {
+                c.edit_cfg(
+                    "lock_wait = \"0s\"",
+                    "lock_wait = \"0s\"\ninstance_files = \"per-instance\"",
+                );
+                c.append_cfg("[[group]]\nname = \"outside\"\nbits = 2048\nfile = \"/var/tmp/dh-outside.pem\"\nuse = [\"smtp/inet\"]\n");
+                now()
+            },
+            code: 2,
+            says: &[
+                "needs each group's file inside postfix_config_dir",
+                "\"outside\"",
+            ],
+            files: Files::Unchanged,
+        },
+        Row {
+            name: "a hook program anyone may write",
+            setup: |c| {
+                let prog = c.file("reload-hook", b"#!/bin/sh\nexit 0\n");
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o777)).unwrap();
+                c.append_cfg(&format!("[[hook]]\nname = \"x\"\ncommand = [\"{prog}\"]\n"));
+                now()
+            },
+            code: 2,
+            says: &["hook \"x\"", "refusing to run", "line"],
+            files: Files::Unchanged,
+        },
+        Row {
             name: "lock_wait of a million days",
             setup: |c| {
                 c.edit_cfg("lock_wait = \"0s\"", "lock_wait = \"1000000d\"");

@@ -52,7 +52,10 @@ pub struct Fragment {
 
 /// `instances`: a word or a list of names.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "instances = \"primary\", \"all\" or a list of secondary instance names such as [\"postfix-out\"]"
+)]
 pub enum InstancesValue {
     /// `"primary"` or `"all"`.
     Word(String),
