@@ -187,11 +187,16 @@ impl Postfix for SystemPostfix {
             );
         }
         // One JSON object per line from Postfix 3.11 on; the columns before.
-        if let Ok(out) = run_command(&self.postmulti, &["-j", "-l"], self.timeout) {
-            return multi::parse(&out, true, &self.config_dir);
-        }
-        let out = run_command(&self.postmulti, &["-l"], self.timeout)?;
-        multi::parse(&out, false, &self.config_dir)
+        // Asked by version, not tried: an older postmulti logs a fatal usage
+        // error for -j, which would fill the journal at every run.
+        let json = self
+            .postconf(&["-h", "mail_version"])
+            .ok()
+            .and_then(|v| super::Version::find_in(&v))
+            .is_some_and(|v| v >= super::Version::new(3, 11, 0));
+        let args: &[&str] = if json { &["-j", "-l"] } else { &["-l"] };
+        let out = run_command(&self.postmulti, args, self.timeout)?;
+        multi::parse(&out, json, &self.config_dir)
     }
 
     fn for_instance(&self, dir: &Path) -> Option<Box<dyn Postfix>> {

@@ -574,6 +574,8 @@ step_instances() {
 instances = "all"
 TOML
   ct touch -d '10 days ago' /etc/postfix/dh2048.pem
+  local since12
+  since12=$(ct date '+%Y-%m-%d %H:%M:%S')
   local out_before out_after
   out_before=$(ct sha256sum /etc/postfix-out/main.cf /etc/postfix-out/master.cf /etc/postfix/dh2048.pem)
   refused_start
@@ -596,6 +598,12 @@ UNIT
     test "$(ct postconf -c /etc/postfix-out -h smtpd_tls_dh1024_param_file)" = /etc/postfix/dh2048.pem
   out=$(ct dhrotate status 2>&1 || true)
   check "12 status shows the instance" grep -q '^== instance postfix-out (/etc/postfix-out)' <<< "$out"
+  # postmulti -j -l (JSON) on Postfix >= 3.11, the columns before; an older
+  # postmulti asked for -j would log a fatal usage error.
+  local pmlog
+  pmlog=$(ct journalctl --since "$since12" --no-pager 2>&1 | grep -E 'postmulti\[[0-9]+\]: .*(fatal|Usage)' | head -n 2 || true)
+  [ -z "$pmlog" ] || note "$pmlog"
+  check "12 postmulti was asked only what this Postfix supports (no usage error in the journal)" test -z "$pmlog"
   ct sh -c 'cat >> /etc/dhrotate/conf.d/97-instances.toml' <<'TOML'
 instance_files = "per-instance"
 TOML
