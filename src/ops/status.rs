@@ -130,8 +130,8 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
 pub struct InstanceStatus {
     /// The instance (name, group, enabled, config_dir).
     pub instance: crate::postfix::multi::Instance,
-    /// Its status, built as the primary's is (`last_run` is the primary's
-    /// record: one run covers every instance).
+    /// Its status, built as the primary's is; `last_run` is null here (one
+    /// run covers every instance and is recorded in the primary's).
     pub status: StatusReport,
 }
 

@@ -43,54 +43,22 @@ impl Instance {
 /// `postmulti -l` (text) or `postmulti -j -l` (JSON lines), with
 /// `primary_dir` telling which entry is the primary.
 pub fn parse(text: &str, json: bool, primary_dir: &Path) -> Result<Vec<Instance>> {
-    let mut out = Vec::new();
+    let mut rows = Vec::new();
     for (n, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let (name, group, enabled, dir) = if json {
+        let at = format!("postmulti -l line {}", n + 1);
+        let columns = if json {
             json_line(line)
         } else {
             text_line(line)
         }
-        .map_err(|e| anyhow!("postmulti -l line {}: {e}: {line:?}", n + 1))?;
-        let config_dir = PathBuf::from(dir);
-        if !config_dir.is_absolute() {
-            bail!(
-                "postmulti -l line {}: config_directory {} is not absolute",
-                n + 1,
-                config_dir.display()
-            );
-        }
-        let primary = same_dir(&config_dir, primary_dir);
-        let named = |v: String| Some(v).filter(|v| v != "-");
-        out.push(Instance {
-            name: if primary {
-                PRIMARY.into()
-            } else {
-                named(name).ok_or_else(|| {
-                    anyhow!(
-                        "postmulti -l line {}: the instance in {} has no multi_instance_name",
-                        n + 1,
-                        config_dir.display()
-                    )
-                })?
-            },
-            group: named(group),
-            enabled: primary || enabled,
-            config_dir,
-            primary,
-        });
+        .map_err(|e| anyhow!("{at}: {e}: {line:?}"))?;
+        rows.push((at, columns));
     }
-    if !out.iter().any(|i| i.primary) {
-        bail!(
-            "postmulti -l does not list {} (dhrotate's postfix_config_dir) as an instance; \
-             set postfix_config_dir to the primary instance's config_directory",
-            primary_dir.display()
-        );
-    }
-    Ok(out)
+    assemble(rows, primary_dir, "postmulti -l does not list")
 }
 
 /// One secondary as its own main.cf describes it (empty name or group:
@@ -109,18 +77,82 @@ pub struct Listed {
 /// The primary and its secondaries read through postconf, checked as
 /// `parse` checks postmulti's listing.
 pub fn from_listed(primary_dir: &Path, listed: Vec<Listed>) -> Result<Vec<Instance>> {
-    let mut text = format!("- - y {}\n", primary_dir.display());
-    for l in listed {
-        let dash = |v: String| if v.is_empty() { "-".to_owned() } else { v };
-        text.push_str(&format!(
-            "{} {} {} {}\n",
-            dash(l.name),
-            dash(l.group),
-            if l.enabled { "y" } else { "n" },
-            l.config_dir.display()
-        ));
+    let dash = |v: String| if v.is_empty() { "-".to_owned() } else { v };
+    let primary = (
+        "postfix_config_dir".to_owned(),
+        (
+            "-".into(),
+            "-".into(),
+            true,
+            primary_dir.display().to_string(),
+        ),
+    );
+    let rows = std::iter::once(primary)
+        .chain(listed.into_iter().map(|l| {
+            (
+                format!(
+                    "multi_instance_directories entry {}",
+                    l.config_dir.display()
+                ),
+                (
+                    dash(l.name),
+                    dash(l.group),
+                    l.enabled,
+                    l.config_dir.display().to_string(),
+                ),
+            )
+        }))
+        .collect();
+    assemble(
+        rows,
+        primary_dir,
+        "multi_instance_directories does not name",
+    )
+}
+
+/// Instances from rows of (where it was read, columns): directories
+/// absolute, every secondary named, `primary_dir` among them.
+fn assemble(
+    rows: Vec<(String, Columns)>,
+    primary_dir: &Path,
+    missing: &str,
+) -> Result<Vec<Instance>> {
+    let mut out = Vec::new();
+    for (at, (name, group, enabled, dir)) in rows {
+        let config_dir = PathBuf::from(dir);
+        if !config_dir.is_absolute() {
+            bail!(
+                "{at}: config_directory {} is not absolute",
+                config_dir.display()
+            );
+        }
+        let primary = same_dir(&config_dir, primary_dir);
+        let named = |v: String| Some(v).filter(|v| v != "-");
+        out.push(Instance {
+            name: if primary {
+                PRIMARY.into()
+            } else {
+                named(name).ok_or_else(|| {
+                    anyhow!(
+                        "{at}: the instance in {} has no multi_instance_name",
+                        config_dir.display()
+                    )
+                })?
+            },
+            group: named(group),
+            enabled: primary || enabled,
+            config_dir,
+            primary,
+        });
     }
-    parse(&text, false, primary_dir)
+    if !out.iter().any(|i| i.primary) {
+        bail!(
+            "{missing} {} (dhrotate's postfix_config_dir) as an instance; \
+             set postfix_config_dir to the primary instance's config_directory",
+            primary_dir.display()
+        );
+    }
+    Ok(out)
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -194,6 +226,31 @@ mod tests {
         assert!(!a[1].enabled && !a[1].primary);
         assert_eq!(a[2].config_dir, PathBuf::from("/srv/postfix in"));
         assert_eq!(a[2].group, None);
+    }
+
+    #[test]
+    fn instances_read_through_postconf_are_checked_and_named_by_their_source() {
+        let listed = |name: &str| Listed {
+            config_dir: PathBuf::from("/etc/postfix-out"),
+            name: name.into(),
+            group: String::new(),
+            enabled: false,
+        };
+        let got = from_listed(Path::new("/etc/postfix"), vec![listed("postfix-out")]).unwrap();
+        assert_eq!(got[0], Instance::only(Path::new("/etc/postfix")));
+        assert_eq!(
+            (got[1].name.as_str(), got[1].group.as_ref(), got[1].enabled),
+            ("postfix-out", None, false)
+        );
+        let err = from_listed(Path::new("/etc/postfix"), vec![listed("")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("multi_instance_directories entry /etc/postfix-out")
+                && err.contains("no multi_instance_name")
+                && !err.contains("postmulti"),
+            "{err}"
+        );
     }
 
     #[test]
