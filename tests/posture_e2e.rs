@@ -26,9 +26,7 @@ fn table_dhe(guideline: &str, named: Option<&str>, bits: u32) -> String {
         .map(|l| l.split('\t').collect())
         .filter(|c: &Vec<&str>| c[0] == guideline && c[1] == "dhe")
         .collect();
-    if let Some(n) = named
-        && let Some(r) = rows.iter().find(|c| c[2] == n)
-    {
+    if let Some(r) = named.and_then(|n| rows.iter().find(|c| c[2] == n)) {
         return r[3].to_owned();
     }
     rows.iter()

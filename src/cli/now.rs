@@ -87,10 +87,10 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         args.dry_run,
         &mut seen,
     );
-    if !args.dry_run
-        && let Err(e) = ops::metrics::refresh(&settings, None)
-    {
-        tracing::warn!("{e:#}");
+    if !args.dry_run {
+        if let Err(e) = ops::metrics::refresh(&settings, None) {
+            tracing::warn!("{e:#}");
+        }
     }
     if args.json {
         let code = result.as_ref().err().map_or(0, super::exit_code);
@@ -101,11 +101,8 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     if !args.json {
         print!("{report}");
     }
-    if !args.dry_run
-        && !args.no_refill
-        && settings.pool_size > 0
-        && let Some(refill) = super::Paths::from(cli).refill()
-    {
+    let refill_wanted = !args.dry_run && !args.no_refill && settings.pool_size > 0;
+    if let Some(refill) = super::Paths::from(cli).refill().filter(|_| refill_wanted) {
         refill.spawn_detached();
     }
     Ok(0)

@@ -183,9 +183,8 @@ fn check_no_overlap(specs: &[GroupSpec]) -> Result<()> {
                     a.file.display()
                 );
             }
-            if a.parameter() == b.parameter()
-                && let Some(u) = a.uses.iter().find(|u| b.uses.contains(u))
-            {
+            let shared = a.uses.iter().find(|u| b.uses.contains(u));
+            if let Some(u) = shared.filter(|_| a.parameter() == b.parameter()) {
                 bail!(
                     "groups {:?} and {:?} both set {} in {u}; each place can use one group",
                     a.name,

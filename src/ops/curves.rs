@@ -66,8 +66,9 @@ pub fn view(pf: &dyn Postfix) -> Result<CurvesView> {
                 if unknown.len() == 1 { "it" } else { "them" }
             ));
         }
-        if name == GRADE
-            && let Some(v) = value.as_deref().filter(|v| *v != "auto")
+        if let Some(v) = value
+            .as_deref()
+            .filter(|v| name == GRADE && *v != "auto")
         {
             advice.push(format!(
                     "{name} = {v} pins one curve and ignores {}; `dhrotate curves --set modern` restores \"auto\"",

@@ -326,7 +326,8 @@ async fn stop_refill(refill: &mut Option<tokio::process::Child>) {
 }
 
 fn notify(states: &[NotifyState]) {
-    if let Err(e) = sd_notify::notify(states) {
+    // NOTIFY_SOCKET stays set: the daemon reports again at every run.
+    if let Err(e) = sd_notify::notify(false, states) {
         warn!("telling systemd: {e}");
     }
 }

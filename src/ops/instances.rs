@@ -41,9 +41,11 @@ pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
     let listed = pf.instances().map_err(|e| {
         Failure::Config(e.context("listing Postfix instances (instances is not \"primary\")"))
     })?;
-    if let Instances::Named(names) = &settings.instances
-        && let Some(missing) = names.iter().find(|n| !listed.iter().any(|i| &i.name == *n))
-    {
+    let missing = match &settings.instances {
+        Instances::Named(names) => names.iter().find(|n| !listed.iter().any(|i| &i.name == *n)),
+        _ => None,
+    };
+    if let Some(missing) = missing {
         let known: Vec<&str> = listed
             .iter()
             .filter(|i| !i.primary)

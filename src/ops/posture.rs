@@ -468,15 +468,16 @@ pub fn judge(
         }
     };
     for s in served {
-        if let Some(d) = &s.dhe
-            && let Some(mut f) = rated(
+        let dhe = s.dhe.as_ref().and_then(|d| {
+            rated(
                 table,
                 guideline,
                 format!("served by {}: DHE group (TLS 1.2)", s.addr),
                 d.describe(),
                 d.choice(),
             )
-        {
+        });
+        if let Some(mut f) = dhe {
             dhe_fix(&mut f);
             findings.push(f);
         }

@@ -37,9 +37,7 @@ pub fn parse_target(s: &str) -> (String, u16) {
     let with_port = |host: &str, port: &str| -> Option<(String, u16)> {
         port.parse().ok().map(|p| (format!("{host}:{p}"), p))
     };
-    if let Some(rest) = s.strip_prefix('[')
-        && let Some((host, after)) = rest.split_once(']')
-    {
+    if let Some((host, after)) = s.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
         if let Some(t) = after
             .strip_prefix(':')
             .and_then(|p| with_port(&format!("[{host}]"), p))
@@ -144,7 +142,7 @@ pub fn dhe_group(addr: &str, wrap: Wrap, timeout: Duration) -> Result<ServedGrou
         other => other,
     })?;
     let ssl = ssl.ssl();
-    let key = ssl.peer_tmp_key().map_err(tls)?;
+    let key = peer_tmp_key(ssl).map_err(tls)?;
     let dh = key
         .dh()
         .map_err(|_| handshake_error(addr, "the server did not use DH"))?;
@@ -283,7 +281,7 @@ pub fn tls13(
     let ssl = ssl.ssl();
     // A hybrid KEM share (X25519MLKEM768) is no EVP_PKEY OpenSSL can hand
     // out as the peer's key; the negotiated group's name is there for all.
-    let group = match ssl.peer_tmp_key().and_then(|k| group_name(&k)) {
+    let group = match peer_tmp_key(ssl).and_then(|k| group_name(&k)) {
         Ok(name) if name != "unknown" => name,
         _ => negotiated_group(ssl).ok_or_else(|| {
             handshake_error(addr, "OpenSSL names no negotiated key-exchange group")
@@ -580,7 +578,41 @@ fn group_name(
     })
 }
 
+/// The server's ephemeral key of this handshake. openssl's
+/// `SslRef::peer_tmp_key` exists only when built against OpenSSL 3, but the
+/// control behind it is OpenSSL 1.1.1's too (there `SSL_get_peer_tmp_key`
+/// is a macro over it), so the probe works on Debian 11 and RHEL 8.
+fn peer_tmp_key(
+    ssl: &SslRef,
+) -> Result<openssl::pkey::PKey<openssl::pkey::Public>, openssl::error::ErrorStack> {
+    use foreign_types_shared::{ForeignType, ForeignTypeRef};
+    const GET_PEER_TMP_KEY: i32 = 109;
+    let mut key: *mut openssl_sys::EVP_PKEY = std::ptr::null_mut();
+    // SAFETY: ssl is a live SSL*; on success OpenSSL stores the key with
+    // its reference count raised for the caller, which PKey then owns.
+    unsafe {
+        let ok = openssl_sys::SSL_ctrl(
+            ssl.as_ptr(),
+            GET_PEER_TMP_KEY,
+            0,
+            (&mut key as *mut *mut openssl_sys::EVP_PKEY).cast(),
+        );
+        if ok <= 0 || key.is_null() {
+            return Err(openssl::error::ErrorStack::get());
+        }
+        Ok(openssl::pkey::PKey::from_ptr(key))
+    }
+}
+
+/// OpenSSL 1.1.1 has neither the hybrid groups this is for nor
+/// `SSL_group_to_name`; every group it can negotiate has a peer key.
+#[cfg(not(ossl300))]
+fn negotiated_group(_: &SslRef) -> Option<String> {
+    None
+}
+
 /// OpenSSL's name of the group the handshake settled on (3.0 and later).
+#[cfg(ossl300)]
 fn negotiated_group(ssl: &SslRef) -> Option<String> {
     use foreign_types_shared::ForeignTypeRef;
     const GET_NEGOTIATED_GROUP: i32 = 134;
@@ -600,13 +632,17 @@ fn negotiated_group(ssl: &SslRef) -> Option<String> {
     }
 }
 
-// OpenSSL 3 exports these (the first is a macro over SSL_ctrl in 1.1.1);
-// openssl-sys does not declare them.
+// OpenSSL 3 exports SSL_group_to_name; SSL_get_peer_signature_type_nid is
+// 1.1.1's too. openssl-sys declares neither.
+#[cfg(ossl300)]
 unsafe extern "C" {
     fn SSL_group_to_name(
         s: *mut openssl_sys::SSL,
         id: std::os::raw::c_int,
     ) -> *const std::os::raw::c_char;
+}
+
+unsafe extern "C" {
     fn SSL_get_peer_signature_type_nid(
         s: *const openssl_sys::SSL,
         pnid: *mut std::os::raw::c_int,

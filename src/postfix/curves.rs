@@ -246,11 +246,10 @@ pub fn syntax(
                 return Err(refuse("the group list is empty".into()));
             }
             let native = passes_openssl35_syntax(v);
-            if !native
-                && let Some(token) = tokens.iter().find(|t| {
-                    t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-'))
-                })
-            {
+            let openssl35_only = tokens.iter().find(|t| {
+                t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-'))
+            });
+            if let Some(token) = openssl35_only.filter(|_| !native) {
                 return Err(refuse(format!(
                     "{token:?} is OpenSSL 3.5 syntax (DEFAULT, -name), which Postfix {} with {ossl} cannot pass on; list the groups by name",
                     v.postfix

@@ -89,8 +89,10 @@ pub fn detect(pf: &dyn Postfix) -> Result<Versions> {
             ("run-version", "postconf -T run-version"),
             ("compile-version", "postconf -T compile-version"),
         ] {
-            if let Ok(out) = pf.postconf(&["-T", mode])
-                && let Some(v) = Version::find_in(&out)
+            if let Some(v) = pf
+                .postconf(&["-T", mode])
+                .ok()
+                .and_then(|out| Version::find_in(&out))
             {
                 openssl = Some(v);
                 openssl_source = source;

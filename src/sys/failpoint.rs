@@ -24,11 +24,11 @@ pub fn hit(name: &str) {
 /// reader, as a parser gap would.
 pub fn misedit(bytes: Vec<u8>) -> Vec<u8> {
     #[cfg(debug_assertions)]
-    if let Some(spec) = std::env::var_os("DHROTATE_MISEDIT")
-        && let Some((from, to)) = spec.to_string_lossy().split_once("=>")
-    {
-        let text = String::from_utf8_lossy(&bytes).replace(from, to);
-        return text.into_bytes();
+    if let Some(spec) = std::env::var_os("DHROTATE_MISEDIT") {
+        if let Some((from, to)) = spec.to_string_lossy().split_once("=>") {
+            let text = String::from_utf8_lossy(&bytes).replace(from, to);
+            return text.into_bytes();
+        }
     }
     bytes
 }

@@ -119,10 +119,13 @@ pub(super) fn record_boundary(buf: &[u8]) -> Option<usize> {
 /// The text of a line: journald JSON gives its MESSAGE; nroff overstrike
 /// (`X\bX`) is undone; bytes that are not UTF-8 are replaced.
 pub(super) fn decode(raw: &[u8]) -> std::borrow::Cow<'_, str> {
-    if raw.first() == Some(&b'{')
-        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw)
-        && let Some(m) = v.get("MESSAGE").and_then(|m| m.as_str())
-    {
+    let json = (raw.first() == Some(&b'{'))
+        .then(|| serde_json::from_slice::<serde_json::Value>(raw).ok())
+        .flatten();
+    let message = json
+        .as_ref()
+        .and_then(|v| Some((v, v.get("MESSAGE")?.as_str()?)));
+    if let Some((v, m)) = message {
         let prefix = v
             .get("SYSLOG_IDENTIFIER")
             .and_then(|s| s.as_str())

@@ -153,9 +153,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     for (part, p) in parts.iter().zip(&progress) {
         // A configuration that fails before we touch it must not be blamed
         // on the edit (and would be "rolled back" to the same failure).
-        if p.changes
-            && let Err(e) = part.postfix.check()
-        {
+        if let Err(e) = p.changes.then(|| part.postfix.check()).unwrap_or(Ok(())) {
             return Err(Failure::Config(anyhow!(
                 "`postfix check` already fails{}, before any change by dhrotate: {e:#}; \
                  fix that first (nothing was changed)",
@@ -202,9 +200,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     }
 
     for (part, p) in parts.iter().zip(&progress) {
-        if p.changes
-            && let Err(e) = part.postfix.check()
-        {
+        if let Err(e) = p.changes.then(|| part.postfix.check()).unwrap_or(Ok(())) {
             let e = e.context(format!(
                 "`postfix check` rejected the new configuration{}",
                 where_(parts, part)
@@ -601,7 +597,10 @@ impl ReloadOwed {
     /// After a rollback: this run's changes are undone, so only a reload
     /// owed from before stays owed.
     fn settle(&self, was_owed: bool) {
-        if !was_owed && let Err(e) = self.clear() {
+        if was_owed {
+            return;
+        }
+        if let Err(e) = self.clear() {
             warn!("{e:#}");
         }
     }
