@@ -22,20 +22,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$recipe" ]; then
   exit 0
 fi
 
-mirror() {
-  # deb822 sources first (Debian 12+), then the one-line format.
-  local uri
-  uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' \
-          /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-  if [ -z "$uri" ]; then
-    uri=$(awk '$1 == "deb" && $2 !~ /security/ { print ($2 ~ /^\[/ ? $3 : $2); exit }' \
-            /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
-  fi
-  [ -n "$uri" ] || { echo "rootfs.sh: no Debian mirror in this machine's apt sources" >&2; exit 1; }
-  echo "$uri"
-}
-
-url=$(mirror)
+url=$("$(dirname "$0")/../../packaging/mirror.sh" main)
 mkdir -p "$cache"
 rm -rf "$root"
 echo "rootfs.sh: debootstrap $suite from $url into $root" >&2

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The real-systems harness: for each Debian release, boot a throwaway
 # Debian with systemd as PID 1, journald and its own Postfix, install the
-# dhrotate .deb there and use it only through what the package ships
-# (/usr/bin/dhrotate, its units, its default configuration).
+# dhrotate package built for that release (packaging/build-release.sh, in
+# the release's own build root) there and use it only through what the
+# package ships (/usr/bin/dhrotate, its units, its default configuration).
 #
-#   sudo tests/system/run.sh [SUITE...]      (default: bookworm trixie sid)
+#   tests/system/run.sh [SUITE...]   (default: bullseye bookworm trixie sid)
 #
-# DHROTATE_DEB=path uses that package instead of building one;
+# Each release takes target/packages/SUITE/dhrotate_*.deb, built first if
+# missing; DHROTATE_DEB=path installs that one package everywhere instead;
 # DHROTATE_ROOTFS_CACHE=dir keeps the root filesystems elsewhere than
 # /var/lib/machines. Prints, per release, the Postfix and OpenSSL versions
 # and each step's outcome; exits 1 if any step failed. It never skips: a
@@ -22,15 +24,22 @@ for tool in debootstrap systemd-nspawn nsenter python3; do
 done
 
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie sid)
+[ ${#suites[@]} -gt 0 ] || suites=(bullseye bookworm trixie sid)
 
-deb=${DHROTATE_DEB:-}
-if [ -z "$deb" ]; then
-  packaging/build-deb.sh >&2
-  deb=$(ls -t target/debian/dhrotate_*.deb | head -n 1)
-fi
-deb=$(readlink -f "$deb")
-echo "package: $deb"
+# The package a release installs: its own build, made now if missing.
+package_for() {
+  local suite=$1 deb
+  if [ -n "${DHROTATE_DEB:-}" ]; then
+    readlink -f "$DHROTATE_DEB"
+    return
+  fi
+  deb=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1)
+  if [ -z "$deb" ]; then
+    packaging/build-release.sh "$suite" >&2 || return 1
+    deb=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
+  fi
+  readlink -f "$deb"
+}
 
 summary=()
 failed=0
@@ -74,6 +83,12 @@ wait_served() {
   note "127.0.0.1:$port serves ${got:0:24}..., expected ${want:0:24}..."
   return 1
 }
+# older_than VERSION MAJOR MINOR: true when VERSION is below MAJOR.MINOR.
+older_than() {
+  local major minor
+  IFS=. read -r major minor _ <<< "$1"
+  [ "$major" -lt "$2" ] || { [ "$major" -eq "$2" ] && [ "$minor" -lt "$3" ]; }
+}
 catalog_name() {
   awk -F'\t' -v p="$1" '!/^#/ && tolower($6) == p { print $1; exit }' data/known-dh-groups.tsv
 }
@@ -102,9 +117,14 @@ refused_start() {
 }
 
 scenario() {
-  local suite=$1 work=$2 rootfs ver_pf ver_ssl
+  local suite=$1 work=$2 rootfs ver_pf ver_ssl ver_dv deb
   current=$suite
   echo "== $suite"
+  if ! deb=$(package_for "$suite"); then
+    fail "the $suite package could not be built (packaging/build-release.sh $suite)"
+    return
+  fi
+  echo "  package: $deb"
   if ! rootfs=$("$here/rootfs.sh" "$suite"); then
     fail "root filesystem for $suite could not be built"
     return
@@ -116,9 +136,10 @@ scenario() {
   fi
   ver_pf=$(ct postconf -h mail_version)
   ver_ssl=$(ct openssl version | awk '{print $2}')
-  echo "  $suite: Postfix $ver_pf, OpenSSL $ver_ssl, $(ct systemctl --version | head -n 1)"
-  summary+=("$suite  ----  Postfix $ver_pf, OpenSSL $ver_ssl")
-  setup_postfix
+  ver_dv=$(ct dovecot --version | awk '{print $1}')
+  echo "  $suite: Postfix $ver_pf, OpenSSL $ver_ssl, Dovecot $ver_dv, $(ct systemctl --version | head -n 1)"
+  summary+=("$suite  ----  Postfix $ver_pf, OpenSSL $ver_ssl, Dovecot $ver_dv, $(basename "$deb")")
+  setup_postfix "$ver_pf"
 
   step_install
   step_default_run "$ver_pf"
@@ -126,7 +147,7 @@ scenario() {
   step_daemon
   step_curves "$ver_ssl"
   step_curve_policy "$ver_ssl" "$ver_pf"
-  step_posture
+  step_posture "$ver_pf"
   step_metrics
   step_hooks "$ver_pf"
   step_instances
@@ -135,13 +156,17 @@ scenario() {
 
 # A Postfix as years of following FORWARD_SECRECY_README leave it: a
 # self-signed certificate, TLS on, a hand-made DH file and a pinned curve
-# grade; and a submission listener.
+# grade; and a submission listener. Below Postfix 3.7 (Debian 11, RHEL 8/9)
+# the hand-made file is the 2048-bit one the README's later editions ask
+# for, at the path dhrotate's default group also uses.
 setup_postfix() {
+  local pf=$1 hand=/etc/postfix/dh1024.pem bits=1024
+  if older_than "$pf" 3 7; then hand=/etc/postfix/dh2048.pem; bits=2048; fi
   ct openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
     -keyout /etc/postfix/tls-key.pem -out /etc/postfix/tls-cert.pem 2>/dev/null
-  ct openssl dhparam -out /etc/postfix/dh1024.pem 1024 2>/dev/null
+  ct openssl dhparam -out "$hand" "$bits" 2>/dev/null
   ct postconf -e smtpd_tls_security_level=may smtpd_tls_cert_file=/etc/postfix/tls-cert.pem \
-    smtpd_tls_key_file=/etc/postfix/tls-key.pem smtpd_tls_dh1024_param_file=/etc/postfix/dh1024.pem \
+    smtpd_tls_key_file=/etc/postfix/tls-key.pem smtpd_tls_dh1024_param_file="$hand" \
     smtpd_tls_eecdh_grade=strong 2>/dev/null
   ct sh -c 'printf "%s\n" "submission inet n       -       y       -       -       smtpd" \
     "  -o syslog_name=postfix/submission" "  -o smtpd_tls_security_level=encrypt" >> /etc/postfix/master.cf'
@@ -149,7 +174,7 @@ setup_postfix() {
   local i
   for i in $(seq 1 50); do served_prime 587 > /dev/null 2>&1 && break; sleep 0.2; done
   if [ -n "$(served_prime 25 || true)" ] && [ -n "$(served_prime 587 || true)" ]; then
-    note "Postfix serves DHE on 25 and 587 (hand-made dh1024.pem, eecdh_grade strong)"
+    note "Postfix serves DHE on 25 and 587 (hand-made $bits-bit $hand, eecdh_grade strong)"
   else
     fail "setting up Postfix with TLS on 25 and 587"
   fi
@@ -193,6 +218,10 @@ step_default_run() {
   warnings=$(ct sh -c 'postconf -n 2>&1 >/dev/null; postconf -P 2>&1 >/dev/null' | grep -iE 'will be removed|deprecat' || true)
   local major minor
   IFS=. read -r major minor _ <<< "$pf"
+  if older_than "$pf" 3 7; then
+    step_default_named "$pf"
+    return
+  fi
   if [ "$major" -gt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -ge 9 ]; }; then
     check "5 Postfix $pf: no deprecation warning from postconf -n / -P" test -z "$warnings"
     [ -z "$warnings" ] || note "$warnings"
@@ -215,6 +244,33 @@ step_default_run() {
   echo "$status" | sed 's/^/         | /' | head -n 12
   check "5 dhrotate status healthy (exit 0) and names the mode" \
     bash -c "[ $rc -eq 0 ] && grep -q 'mode: Auto' <<< \"\$1\"" _ "$status"
+}
+
+# Below Postfix 3.7 OpenSSL cannot be handed the choice: detect takes what
+# [policy] prefer says (named by default), and says so; the listener serves
+# RFC 7919's group of the configured size, from the file main.cf names.
+step_default_named() {
+  local pf=$1 p name status rc=0 param
+  param=$(ct postconf -h smtpd_tls_dh1024_param_file)
+  check "5 Postfix $pf: smtpd_tls_dh1024_param_file = /etc/postfix/dh2048.pem (the group file)" \
+    test "$param" = /etc/postfix/dh2048.pem
+  check "5 Postfix $pf: smtpd_tls_eecdh_grade left as the administrator set it (strong)" \
+    test "$(ct postconf -h smtpd_tls_eecdh_grade)" = strong
+  local i
+  for i in $(seq 1 50); do
+    name=$(catalog_name "$(served_prime 25 || true)")
+    [ "$name" = rfc7919-ffdhe2048 ] && break
+    sleep 0.2
+  done
+  p=$(served_prime 25 || true)
+  name=$(catalog_name "$p")
+  check "5 127.0.0.1:25 serves RFC 7919's ffdhe2048 by catalog name (got ${name:-custom}, $(( ${#p} * 4 )) bits)" \
+    test "$name" = rfc7919-ffdhe2048
+  check "5 the file main.cf names holds that prime" test "$(file_prime /etc/postfix/dh2048.pem)" = "$p"
+  status=$(ct dhrotate status 2>&1) || rc=$?
+  echo "$status" | sed 's/^/         | /' | head -n 12
+  check "5 dhrotate status healthy (exit $rc) and says detect chose named by [policy] prefer" \
+    bash -c "[ $rc -eq 0 ] && grep -q 'mode: Named' <<< \"\$1\" && grep -q 'prefer = \"named\"' <<< \"\$1\"" _ "$status"
 }
 
 step_explicit() {
@@ -430,12 +486,17 @@ TOML
 # (detect: auto on every supported Debian), rated by `status --json` and
 # held against data/tls-guidelines.tsv for what s_client saw itself.
 step_posture() {
-  local p name bits t13 g json rc i
-  # The setup judged: what detect gives every supported Debian, auto.
-  ct sh -c 'cat > /etc/dhrotate/conf.d/90-auto.toml' <<'TOML'
+  local pf=$1 p name bits t13 g json rc i
+  # The setup judged: auto where Postfix can hand OpenSSL the choice (3.7
+  # and later); below that, the explicit groups of step 3.
+  if older_than "$pf" 3 7; then
+    check "9 systemctl start dhrotate.service (explicit groups, Postfix $pf)" start_unit dhrotate.service
+  else
+    ct sh -c 'cat > /etc/dhrotate/conf.d/90-auto.toml' <<'TOML'
 mode = "auto"
 TOML
-  check "9 systemctl start dhrotate.service (mode = \"auto\" drop-in)" start_unit dhrotate.service
+    check "9 systemctl start dhrotate.service (mode = \"auto\" drop-in)" start_unit dhrotate.service
+  fi
   for i in $(seq 1 50); do
     name=$(catalog_name "$(served_prime 25 || true)")
     [ -n "$name" ] && break
