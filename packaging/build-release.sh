@@ -19,8 +19,9 @@
 #                  in read-only; bullseye's glibc, libssl1.1 and headers;
 #                  vendored; ~deb11. RHEL 8/9-era builds would go this way.
 #
-# DHROTATE_BUILD_DIR=/path builds in that directory inside the root (the
-# reproducibility test builds twice in different ones). Needs root,
+# DHROTATE_BUILD_DIR=/path builds in that directory inside the root and
+# DHROTATE_OUT=dir writes there instead (the reproducibility test builds
+# twice); DHROTATE_NOCHECK=1 skips the unit tests. Needs root,
 # debootstrap, systemd-nspawn, dpkg-dev, debhelper and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ srcdir=$(dirname "$dsc")
 version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
 upstream=${version%-*}
 root=$(packaging/buildroot.sh "$suite")
-out=$top/target/packages/$suite
+out=$(readlink -m "${DHROTATE_OUT:-$top/target/packages/$suite}")
 work=/var/tmp/dhrotate-build-$suite-$$
 build=${DHROTATE_BUILD_DIR:-/build/dhrotate-$upstream}
 trap 'rm -rf "$work"' EXIT
@@ -100,7 +101,7 @@ rm -rf "$out"; mkdir -p "$out"
 log=$out/build.log
 echo "== $suite: building $version$tag in a clean $suite root, offline (log: $log)"
 if ! "${nspawn[@]}" env -i PATH="$path" LC_ALL=C.UTF-8 HOME=/nonexistent \
-    DEB_BUILD_PROFILES="$profile" DEB_BUILD_OPTIONS="parallel=$(nproc)" \
+    DEB_BUILD_PROFILES="$profile" DEB_BUILD_OPTIONS="parallel=$(nproc)${DHROTATE_NOCHECK:+ nocheck}" \
     dpkg-buildpackage -b -us -uc > "$log" 2>&1; then
   tail -n 60 "$log"
   echo "build-release.sh: the $suite build failed (log: $log)" >&2
