@@ -349,7 +349,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                     "config" => name.ends_with(".toml"),
                     _ => true,
                 };
-                if wanted && let Ok(b) = std::fs::read(&p) {
+                if let Some(b) = wanted.then(|| std::fs::read(&p).ok()).flatten() {
                     out.push(b.into_iter().take(1 << 16).collect());
                 }
             }

@@ -252,7 +252,7 @@ fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed
             next_point += 1;
             POINTS[(next_point / 2) % POINTS.len()]
         });
-        let mode = if point.map_or(i, |_| next_point).is_multiple_of(2) {
+        let mode = if point.map_or(i, |_| next_point) % 2 == 0 {
             "auto"
         } else {
             "explicit"
@@ -316,7 +316,7 @@ fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed
         // crash); every third iteration, and at the end, the next run must
         // succeed, clean up and pay any reload owed.
         let last = t.kills_at_points + t.kills_at_random >= kills;
-        if !i.is_multiple_of(3) && !last {
+        if i % 3 != 0 && !last {
             continue;
         }
         lane.fill_pool(known, i + 1);

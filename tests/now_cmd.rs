@@ -123,8 +123,12 @@ fn a_second_run_waits_for_the_lock_or_exits_5() {
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
 
     // Someone holds the lock: exit 5, nothing touched.
-    let lock = File::create(state.join("lock")).unwrap();
-    lock.lock().unwrap();
+    let lock = nix::fcntl::Flock::lock(
+        File::create(state.join("lock")).unwrap(),
+        nix::fcntl::FlockArg::LockExclusive,
+    )
+    .map_err(|(_, e)| e)
+    .unwrap();
     refused(&inst, &cfg, 5, "holds the lock");
 
     // With lock_wait, the run waits for the holder and then proceeds.

@@ -9,12 +9,32 @@
 #   clean   undoes the above
 set -eu
 reg=debian/cargo-registry
+
+# The semver series of name-version: name-MAJOR, or name-0.MINOR.
+series() {
+    echo "$1" | sed -E 's/^(.*)-(0\.[0-9]+|[1-9][0-9]*)\.[0-9].*$/\1-\2/'
+}
+replaced_by_vendor() {
+    s=$(series "$1")
+    for v in vendor/*/; do
+        v=$(basename "$v")
+        if [ "$(series "$v")" = "$s" ]; then echo "$v"; return; fi
+    done
+}
 case "$1" in
 debian|vendored)
     rm -rf "$reg" debian/cargo-home
     mkdir -p "$reg" debian/cargo-home
     if [ "$1" = debian ]; then
+        # A vendored crate stands in for Debian's of the same semver series
+        # (name-MAJOR.* or name-0.MINOR.*), which cargo would otherwise prefer
+        # as the higher version.
         for d in /usr/share/cargo/registry/*/; do
+            c=$(basename "$d")
+            if [ -n "$(replaced_by_vendor "$c")" ]; then
+                echo "Debian's $c: replaced by vendor/$(replaced_by_vendor "$c")"
+                continue
+            fi
             ln -s "${d%/}" "$reg/"
         done
         if [ -f Cargo.lock ]; then mv Cargo.lock debian/Cargo.lock.upstream; fi

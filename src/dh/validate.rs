@@ -134,9 +134,7 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
     let bits = p.bits() as u32;
     let mut problems = Vec::new();
 
-    if let Some(want) = policy.expected_bits
-        && bits != want
-    {
+    if let Some(want) = policy.expected_bits.filter(|&want| bits != want) {
         problems.push(format!("prime is {bits} bits, expected exactly {want}"));
     }
     if bits < policy.min_bits {

@@ -66,10 +66,7 @@ pub fn view(pf: &dyn Postfix) -> Result<CurvesView> {
                 if unknown.len() == 1 { "it" } else { "them" }
             ));
         }
-        if let Some(v) = value
-            .as_deref()
-            .filter(|v| name == GRADE && *v != "auto")
-        {
+        if let Some(v) = value.as_deref().filter(|v| name == GRADE && *v != "auto") {
             advice.push(format!(
                     "{name} = {v} pins one curve and ignores {}; `dhrotate curves --set modern` restores \"auto\"",
                     CURVES
@@ -97,9 +94,10 @@ pub fn view(pf: &dyn Postfix) -> Result<CurvesView> {
         });
     }
     let ours = Version::find_in(openssl::version::version());
-    if let (Some(theirs), Some(ours)) = (versions.openssl, ours)
-        && (theirs.major, theirs.minor) != (ours.major, ours.minor)
-    {
+    let differ = |(theirs, ours): &(Version, Version)| {
+        (theirs.major, theirs.minor) != (ours.major, ours.minor)
+    };
+    if let Some((theirs, ours)) = versions.openssl.zip(ours).filter(differ) {
         advice.push(format!(
                 "names were checked with OpenSSL {ours}, but Postfix runs with {theirs}: results may differ"
             ));

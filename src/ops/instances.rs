@@ -71,9 +71,7 @@ pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
         ..primary
     }];
     for inst in listed.into_iter().filter(|i| !i.primary) {
-        if let Instances::Named(names) = &settings.instances
-            && !names.contains(&inst.name)
-        {
+        if matches!(&settings.instances, Instances::Named(names) if !names.contains(&inst.name)) {
             continue;
         }
         let Some(postfix) = pf.for_instance(&inst.config_dir) else {

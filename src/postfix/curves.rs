@@ -246,9 +246,9 @@ pub fn syntax(
                 return Err(refuse("the group list is empty".into()));
             }
             let native = passes_openssl35_syntax(v);
-            let openssl35_only = tokens.iter().find(|t| {
-                t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-'))
-            });
+            let openssl35_only = tokens
+                .iter()
+                .find(|t| t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-')));
             if let Some(token) = openssl35_only.filter(|_| !native) {
                 return Err(refuse(format!(
                     "{token:?} is OpenSSL 3.5 syntax (DEFAULT, -name), which Postfix {} with {ossl} cannot pass on; list the groups by name",
@@ -373,9 +373,8 @@ pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Resu
             }
         }
     }
-    if let Some(grade) = cf.main.get(GRADE).map(|p| p.value.clone())
-        && (grade != "auto" || *policy == Policy::Default)
-    {
+    let grade = cf.main.get(GRADE).map(|p| p.value.clone());
+    if let Some(grade) = grade.filter(|g| g != "auto" || *policy == Policy::Default) {
         cf.remove_main(GRADE);
         notes.push(format!(
             "removed {GRADE} = {grade} so that the group list is used"

@@ -218,9 +218,11 @@ pub fn judge(
         );
     }
     for i in intents {
-        if let Scope::Service(svc) = &i.scope
-            && !seen.contains(&(svc.clone(), i.name.clone()))
-        {
+        let unseen = match &i.scope {
+            Scope::Service(svc) => !seen.contains(&(svc.clone(), i.name.clone())),
+            _ => false,
+        };
+        if let (Scope::Service(svc), true) = (&i.scope, unseen) {
             compare(
                 format!("master.cf service {svc}{}", at(&i.scope, &i.name)),
                 &i.scope,

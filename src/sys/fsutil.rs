@@ -172,9 +172,7 @@ pub fn check_trusted_program(path: &Path) -> Result<()> {
     for dir in real.ancestors().skip(1) {
         let meta = fs::metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
         let sticky_root = meta.uid() == 0 && meta.mode() & 0o1000 != 0;
-        if let Some(why) = untrusted(dir, &meta)
-            && !sticky_root
-        {
+        if let Some(why) = untrusted(dir, &meta).filter(|_| !sticky_root) {
             bail!("refusing to run {}: its directory {why}", path.display());
         }
     }

@@ -1,19 +1,20 @@
 //! The run lock: one rotation at a time per state directory.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use nix::fcntl::OFlag;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg, OFlag};
 
 use crate::error::Failure;
 
 /// Holds an exclusive `flock` until dropped.
 #[derive(Debug)]
 pub struct RunLock {
-    _file: File,
+    _lock: Flock<File>,
 }
 
 impl RunLock {
@@ -28,16 +29,19 @@ impl RunLock {
             .open(path)
             .with_context(|| format!("opening lock file {}", path.display()))?;
         let deadline = Instant::now() + wait;
+        let mut file = file;
+        // flock(2) through nix: std's File::try_lock needs Rust 1.89.
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(RunLock { _file: file }),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => return Ok(RunLock { _lock: lock }),
+                Err((f, Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                    file = f;
                     std::thread::sleep(Duration::from_millis(100))
                 }
-                Err(TryLockError::WouldBlock) => {
+                Err((_, Errno::EWOULDBLOCK)) => {
                     return Err(Failure::Locked(path.to_path_buf()).into());
                 }
-                Err(TryLockError::Error(e)) => {
+                Err((_, e)) => {
                     return Err(e).with_context(|| format!("locking {}", path.display()));
                 }
             }

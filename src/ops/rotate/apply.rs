@@ -153,7 +153,12 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     for (part, p) in parts.iter().zip(&progress) {
         // A configuration that fails before we touch it must not be blamed
         // on the edit (and would be "rolled back" to the same failure).
-        if let Err(e) = p.changes.then(|| part.postfix.check()).unwrap_or(Ok(())) {
+        let checked = if p.changes {
+            part.postfix.check()
+        } else {
+            Ok(())
+        };
+        if let Err(e) = checked {
             return Err(Failure::Config(anyhow!(
                 "`postfix check` already fails{}, before any change by dhrotate: {e:#}; \
                  fix that first (nothing was changed)",
@@ -200,7 +205,12 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     }
 
     for (part, p) in parts.iter().zip(&progress) {
-        if let Err(e) = p.changes.then(|| part.postfix.check()).unwrap_or(Ok(())) {
+        let checked = if p.changes {
+            part.postfix.check()
+        } else {
+            Ok(())
+        };
+        if let Err(e) = checked {
             let e = e.context(format!(
                 "`postfix check` rejected the new configuration{}",
                 where_(parts, part)

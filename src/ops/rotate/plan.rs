@@ -310,8 +310,9 @@ fn warn_duplicates(
     path: &Path,
     warnings: &mut Vec<String>,
 ) {
-    if let postfix::maincf::Change::Changed { duplicates } = change
-        && duplicates > 0
+    if let postfix::maincf::Change::Changed {
+        duplicates: duplicates @ 1..,
+    } = change
     {
         warnings.push(format!(
                 "{} sets {param} {} times; Postfix uses the last one, which was edited; remove the others",
