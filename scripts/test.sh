@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh Debian machine with the Rust toolchain.
-# Installs what the tests need (Postfix, OpenSSL headers, e2fsprogs for
-# chattr, lintian/rpm/man-db and cargo-deb for the packages, debootstrap
-# and systemd-container for the real systems, prometheus and
-# prometheus-node-exporter for the metrics tests, python3-venv and
-# python3-apt for ansible-core from PyPI), then runs formatting, lints,
-# every test, the package tests (build the .deb, lintian, install, use,
-# purge; the Ansible role installing it; build the RPM and list it) and the
-# real-systems harness (the .deb
-# on booted Debian 12, 13 and unstable, tests/system/run.sh). The
-# end-to-end tests start private Postfix instances and the .deb is
+# The whole test suite, on a fresh Debian machine with the Rust toolchain,
+# as root. Installs what the tests need (Postfix, OpenSSL headers,
+# e2fsprogs for chattr, dpkg-dev/debhelper/rpm/rpmlint/man-db for the
+# packages, debootstrap and systemd-container for the build roots and the
+# real systems, prometheus and prometheus-node-exporter for the metrics
+# tests, python3-venv and python3-apt for ansible-core from PyPI), then
+# runs formatting, lints, every test, the packages (the source package;
+# each release's package built in its own clean root, offline, lintian
+# clean; two builds compared byte for byte; the host's package installed,
+# used and purged; the Ansible role installing it; the RPM from source,
+# rpmlint clean) and the real-systems harness (each release's package on
+# booted Debian 11, 12, 13 and unstable, tests/system/run.sh). The
+# end-to-end tests start private Postfix instances and packages are
 # installed, so this runs as root (sudo if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +27,11 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v chattr >/dev/null || need+=(e2fsprogs)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v lintian >/dev/null || need+=(lintian)
+command -v dpkg-buildpackage >/dev/null || need+=(dpkg-dev)
+command -v dh >/dev/null || need+=(debhelper)
 command -v rpmbuild >/dev/null || need+=(rpm)
+command -v rpmlint >/dev/null || need+=(rpmlint)
+command -v cpio >/dev/null || need+=(cpio)
 command -v man >/dev/null || need+=(man-db)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
@@ -44,12 +50,16 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-# The real systems' root filesystems download while the code compiles;
-# cached in /var/lib/machines, so later runs on this machine skip this.
+# The real systems' root filesystems and the build roots download while
+# the code compiles; cached in /var/lib/machines, so later runs on this
+# machine skip this.
+suites=(bullseye bookworm trixie sid)
 mkdir -p target
 rootfs_pids=()
-for suite in bookworm trixie sid; do
+for suite in "${suites[@]}"; do
   $SUDO tests/system/rootfs.sh "$suite" > "target/rootfs-$suite.log" 2>&1 &
+  rootfs_pids+=($!)
+  $SUDO packaging/buildroot.sh "$suite" > "target/buildroot-$suite.log" 2>&1 &
   rootfs_pids+=($!)
 done
 
@@ -59,7 +69,6 @@ for unit in dhrotate.service dhrotate-daemon.service; do
   systemd-analyze security --offline=true "systemd/$unit" | tail -n 1
 done
 cargo clippy --all-targets --locked -- -D warnings
-command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --quiet
 rm -rf target/tmp/reports
 if [ "$(id -u)" -ne 0 ]; then
   # Private Postfix instances need root: build as you, test as root.
@@ -70,6 +79,16 @@ else
 fi
 # What the harness tests measured (cargo test hides passing tests' output).
 cat target/tmp/reports/*.txt
+# Each release's package from the source package, in its own clean root
+# (a failed build root is built again by build-release.sh, and reported).
+for pid in "${rootfs_pids[@]}"; do wait "$pid" || true; done
+packaging/build-source.sh
+for suite in "${suites[@]}"; do
+  $SUDO env "PATH=$PATH" packaging/build-release.sh "$suite"
+done
+$SUDO env "PATH=$PATH" packaging/test-reproducible.sh sid
+host=$(. /etc/os-release && echo "$VERSION_CODENAME")
+host_deb=$(ls target/packages/"$host"/dhrotate_*.deb | head -n 1)
 $SUDO env "PATH=$PATH" packaging/test-deb.sh
 # The example Ansible role against this machine, with ansible-core from
 # PyPI in a venv of Debian's Python (which has python3-apt for the apt
@@ -78,13 +97,9 @@ if [ ! -x target/ansible-venv/bin/ansible-playbook ]; then
   /usr/bin/python3 -m venv target/ansible-venv
   target/ansible-venv/bin/pip install --quiet ansible-core
 fi
-$SUDO env "PATH=$PATH" DHROTATE_DEB="$(ls -t target/debian/dhrotate_*.deb | head -n 1)" \
+$SUDO env "PATH=$PATH" DHROTATE_DEB="$host_deb" \
   DHROTATE_ANSIBLE_PLAYBOOK="$PWD/target/ansible-venv/bin/ansible-playbook" \
   cargo test --locked --test ansible -- --ignored
 cat target/tmp/reports/ansible-*.txt
 packaging/test-rpm.sh
-for pid in "${rootfs_pids[@]}"; do
-  # A failed build is reported by the harness, which retries it once.
-  wait "$pid" || true
-done
-$SUDO env "PATH=$PATH" DHROTATE_DEB="$(ls -t target/debian/dhrotate_*.deb | head -n 1)" tests/system/run.sh
+$SUDO env "PATH=$PATH" tests/system/run.sh "${suites[@]}"
