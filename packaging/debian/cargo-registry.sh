@@ -55,7 +55,10 @@ offline = true
 TOML
     ;;
 report)
-    used=$(awk '/^name = /{n=$3} /^version = /{v=$3; gsub(/"/,"",n); gsub(/"/,"",v); if (n != "dhrotate") print n "-" v}' Cargo.lock)
+    used=$(awk '/^\[\[package\]\]/ { pkg = 1; next }
+                pkg && /^name = / { n = $3 }
+                pkg && /^version = / { v = $3; gsub(/"/, "", n); gsub(/"/, "", v)
+                                      if (n != "dhrotate") print n "-" v; pkg = 0 }' Cargo.lock)
     sbu=""
     echo "crates used by this build (name-version: origin):"
     for c in $used; do
