@@ -49,6 +49,15 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 in_root apt-get -qq -o Acquire::Retries=3 update >&2
 in_root apt-get install -y -qq build-essential debhelper dpkg-dev libssl-dev pkg-config lintian "${compiler[@]}" >&2
+case "$suite" in
+  sid|unstable)
+    # Debian's crates, ahead of the build (which checks them again): the
+    # download then overlaps other work.
+    mkdir -p "$root/tmp/dhrotate-bd/debian"
+    cp packaging/debian/control "$root/tmp/dhrotate-bd/debian/"
+    in_root apt-get build-dep -y -qq /tmp/dhrotate-bd >&2
+    rm -rf "$root/tmp/dhrotate-bd" ;;
+esac
 in_root apt-get clean
 echo "$recipe" > "$stamp"
 echo "$root"

@@ -55,6 +55,13 @@ offline = true
 TOML
     ;;
 report)
+    # Registry entries by the name and version in their Cargo.toml (a
+    # Debian directory may be called e.g. heck-0.5.0-1+really0.5.0).
+    index=$(for d in "$reg"/*/; do
+        awk -v dir="${d%/}" '/^\[/ { pkg = ($0 == "[package]") } pkg && /^name *=/ { gsub(/[" ]/, "", $0); sub(/^name=/, ""); n = $0 }
+             pkg && /^version *=/ { gsub(/[" ]/, "", $0); sub(/^version=/, ""); v = $0 }
+             END { print n "-" v " " dir }' "$d/Cargo.toml"
+    done)
     used=$(awk '/^\[\[package\]\]/ { pkg = 1; next }
                 pkg && /^name = / { n = $3 }
                 pkg && /^version = / { v = $3; gsub(/"/, "", n); gsub(/"/, "", v)
@@ -62,17 +69,25 @@ report)
     sbu=""
     echo "crates used by this build (name-version: origin):"
     for c in $used; do
-        if [ -d "vendor/$c" ]; then
-            echo "  $c: vendored"
-        elif [ -e "$reg/$c" ]; then
-            pkg=$(dpkg -S "$(readlink -f "$reg/$c")" 2>/dev/null | head -n 1 | cut -d: -f1)
-            ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
-            echo "  $c: /usr/share/cargo/registry ($pkg $ver)"
-            case ",$sbu," in *",$pkg (= $ver),"*) ;; *) sbu="${sbu:+$sbu, }$pkg (= $ver)" ;; esac
-        else
-            echo "  $c: NOT FOUND" >&2
+        dir=$(echo "$index" | awk -v c="$c" '$1 == c { print $2; exit }')
+        if [ -z "$dir" ]; then
+            echo "  $c: NOT FOUND in $reg" >&2
             exit 1
         fi
+        real=$(readlink -f "$dir")
+        case "$real" in
+        "$PWD"/vendor/*)
+            echo "  $c: vendored" ;;
+        *)
+            pkg=$(dpkg -S "$real" 2>/dev/null | head -n 1 | cut -d: -f1)
+            ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+            if [ -z "$pkg" ] || [ -z "$ver" ]; then
+                echo "  $c: $real belongs to no installed package" >&2
+                exit 1
+            fi
+            echo "  $c: /usr/share/cargo/registry ($pkg $ver)"
+            case ",$sbu," in *",$pkg (= $ver),"*) ;; *) sbu="${sbu:+$sbu, }$pkg (= $ver)" ;; esac ;;
+        esac
     done
     echo "cargo:Static-Built-Using=$sbu" >> debian/dhrotate.substvars
     ;;
