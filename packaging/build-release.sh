@@ -73,7 +73,9 @@ if [ -n "$profile" ]; then
     echo "  * Build for $rel."
     echo
     dpkg-parsechangelog -l packaging/debian/changelog -S Maintainer | sed 's/^/ -- /' | tr -d '\n'
-    echo "  $(dpkg-parsechangelog -l packaging/debian/changelog -S Date)"
+    # One second after the entry it follows: a changelog entry must be newer
+    # (lintian), and the build stays dated by the changelog alone.
+    echo "  $(date -u -R -d "@$(( $(dpkg-parsechangelog -l packaging/debian/changelog -S Timestamp) + 1 ))")"
     echo
     cat "$work/root$build/debian/changelog"
   } > "$entry"
@@ -116,7 +118,7 @@ grep -E '^(rustc|cargo) [0-9]' "$log" | sed "s/^/   $suite compiler: /"
 echo "== $suite: lintian (the release's own, $(in_root lintian --version))"
 cp "$srcdir"/* "$work/root/build/src/"
 lint=(/build/src/"$(basename "$out"/*.changes)")
-cp "$out"/*.changes "$out"/*.deb "$work/root/build/src/"
+cp "$out"/*.changes "$out"/*.buildinfo "$out"/*.deb "$work/root/build/src/"
 cp "$out"/*.ddeb "$work/root/build/src/" 2>/dev/null || true
 if [ -z "$profile" ]; then
   lint+=("/build/src/$(basename "$dsc")" "/build/src/$(basename "${dsc%.dsc}")_source.changes")
