@@ -15,7 +15,7 @@ cache=${2:-${DHROTATE_ROOTFS_CACHE:-/var/lib/machines}}
 root="$cache/dhrotate-build-$suite"
 stamp="$root/.dhrotate-buildroot-ok"
 # Bump when the package list below changes, so cached roots are rebuilt.
-recipe=1
+recipe=2
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$recipe" ]; then
   echo "$root"
