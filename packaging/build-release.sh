@@ -80,12 +80,11 @@ if [ -n "$profile" ]; then
     cat "$work/root$build/debian/changelog"
   } > "$entry"
   mv "$entry" "$work/root$build/debian/changelog"
-else
-  # The Debian-crates build: its build dependencies from the archive, the
-  # only step with network.
-  in_root apt-get -qq -o Acquire::Retries=3 update >&2
-  in_root apt-get -y -qq build-dep "$build" >&2
 fi
+# The build dependencies debian/control names for this profile, from the
+# release's archive: the only step with network.
+in_root apt-get -qq -o Acquire::Retries=3 update >&2
+in_root apt-get -y -qq ${profile:+-P "$profile"} build-dep "$build" >&2
 
 nspawn=(systemd-nspawn --quiet --register=no --keep-unit --private-network -D "$work/root" --chdir="$build")
 path=/usr/sbin:/usr/bin:/sbin:/bin
