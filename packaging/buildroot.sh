@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) a clean build root per Debian release for
 # packaging/build-release.sh: debootstrap --variant=minbase, then
-# build-essential, debhelper, libssl-dev, pkg-config, lintian and the
+# build-essential, debhelper, libssl-dev, pkgconf, lintian and the
 # release's own Rust compiler where it has one that builds dhrotate
 # (trixie and later: rustc; bookworm: rustc-web from its updates; bullseye:
 # none, the build mounts a toolchain in). The mirror is read from this
@@ -48,7 +48,7 @@ echo 'APT::Install-Recommends "false";' > "$root/etc/apt/apt.conf.d/50dhrotate-n
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 in_root apt-get -qq -o Acquire::Retries=3 update >&2
-in_root apt-get install -y -qq build-essential debhelper dpkg-dev libssl-dev pkg-config lintian "${compiler[@]}" >&2
+in_root apt-get install -y -qq build-essential debhelper dpkg-dev libssl-dev pkgconf lintian "${compiler[@]}" >&2
 case "$suite" in
   sid|unstable)
     # Debian's crates, ahead of the build (which checks them again): the
