@@ -257,15 +257,16 @@ step_default_named() {
   check "5 Postfix $pf: smtpd_tls_eecdh_grade left as the administrator set it (strong)" \
     test "$(ct postconf -h smtpd_tls_eecdh_grade)" = strong
   local i
+  # The catalog lists every name a prime goes by (rfc7919-ffdhe2048|exim-...).
   for i in $(seq 1 50); do
     name=$(catalog_name "$(served_prime 25 || true)")
-    [ "$name" = rfc7919-ffdhe2048 ] && break
+    [ "${name%%|*}" = rfc7919-ffdhe2048 ] && break
     sleep 0.2
   done
   p=$(served_prime 25 || true)
   name=$(catalog_name "$p")
   check "5 127.0.0.1:25 serves RFC 7919's ffdhe2048 by catalog name (got ${name:-custom}, $(( ${#p} * 4 )) bits)" \
-    test "$name" = rfc7919-ffdhe2048
+    test "${name%%|*}" = rfc7919-ffdhe2048
   check "5 the file main.cf names holds that prime" test "$(file_prime /etc/postfix/dh2048.pem)" = "$p"
   status=$(ct dhrotate status 2>&1) || rc=$?
   echo "$status" | sed 's/^/         | /' | head -n 12
