@@ -70,6 +70,7 @@ cp -a packaging/debian "$work/dhrotate-$upstream/debian"
 rm -rf "$out"
 mkdir -p "$out"
 cp "$work"/dhrotate_"$upstream".orig*.tar.xz "$work"/dhrotate_"$version".debian.tar.xz \
-   "$work"/dhrotate_"$version".dsc "$work"/dhrotate_"$version"_source.changes "$out/"
+   "$work"/dhrotate_"$version".dsc "$work"/dhrotate_"$version"_source.changes \
+   "$work"/dhrotate_"$version"_source.buildinfo "$out/"
 echo "$out/dhrotate_$version.dsc"
 echo "vendored: $(cd "$work/v/vendor" && echo *)" >&2
