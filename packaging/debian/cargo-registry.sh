@@ -89,10 +89,12 @@ report)
             case ",$sbu," in *",$pkg (= $ver),"*) ;; *) sbu="${sbu:+$sbu, }$pkg (= $ver)" ;; esac ;;
         esac
     done
-    echo "cargo:Static-Built-Using=$sbu" >> debian/dhrotate.substvars
+    # dh_prep empties debian/*.substvars before the binary step: rules
+    # hands this to dh_gencontrol then.
+    echo "cargo:Static-Built-Using=$sbu" > debian/cargo-static-built-using
     ;;
 clean)
-    rm -rf "$reg" debian/cargo-home
+    rm -rf "$reg" debian/cargo-home debian/cargo-static-built-using
     if [ -f debian/Cargo.lock.upstream ]; then mv debian/Cargo.lock.upstream Cargo.lock; fi
     ;;
 *)
