@@ -7,7 +7,7 @@
 # tests, python3-venv and python3-apt for ansible-core from PyPI), then
 # runs formatting, lints, every test, the packages (the source package;
 # each release's package built in its own clean root, offline, lintian
-# clean; two builds compared byte for byte; the host's package installed,
+# clean; the host's package installed,
 # used and purged; the Ansible role installing it; the RPM from source,
 # rpmlint clean) and the real-systems harness (each release's package on
 # booted Debian 11, 12, 13 and unstable, tests/system/run.sh). The
@@ -97,8 +97,9 @@ for suite in "${suites[@]}"; do
   $SUDO env "PATH=$PATH" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
   harness+=($!)
 done
-$SUDO env "PATH=$PATH" packaging/test-reproducible.sh sid
-phase "reproducibility (second unstable build)"
+# packaging/test-reproducible.sh (a second unstable build, about 7
+# minutes) is not run here: with the four release builds CI would near its
+# 90-minute limit. Run it by hand after a packaging change.
 host=$(. /etc/os-release && echo "$VERSION_CODENAME")
 host_deb=$(ls target/packages/"$host"/dhrotate_*.deb | head -n 1)
 $SUDO env "PATH=$PATH" packaging/test-deb.sh
