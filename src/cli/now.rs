@@ -101,9 +101,10 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     if !args.json {
         print!("{report}");
     }
-    let refill_wanted = !args.dry_run && !args.no_refill && settings.pool_size > 0;
-    if let Some(refill) = super::Paths::from(cli).refill().filter(|_| refill_wanted) {
-        refill.spawn_detached();
+    if !args.dry_run && !args.no_refill && settings.pool_size > 0 {
+        if let Some(refill) = super::Paths::from(cli).refill() {
+            refill.spawn_detached();
+        }
     }
     Ok(0)
 }

@@ -218,11 +218,10 @@ pub fn judge(
         );
     }
     for i in intents {
-        let unseen = match &i.scope {
-            Scope::Service(svc) => !seen.contains(&(svc.clone(), i.name.clone())),
-            _ => false,
+        let Scope::Service(svc) = &i.scope else {
+            continue;
         };
-        if let (Scope::Service(svc), true) = (&i.scope, unseen) {
+        if !seen.contains(&(svc.clone(), i.name.clone())) {
             compare(
                 format!("master.cf service {svc}{}", at(&i.scope, &i.name)),
                 &i.scope,

@@ -20,7 +20,7 @@ pub struct RunLock {
 impl RunLock {
     /// Takes the lock at `path`, waiting up to `wait`; `Failure::Locked` after that.
     pub fn acquire(path: &Path, wait: Duration) -> Result<RunLock> {
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
@@ -29,7 +29,6 @@ impl RunLock {
             .open(path)
             .with_context(|| format!("opening lock file {}", path.display()))?;
         let deadline = Instant::now() + wait;
-        let mut file = file;
         // flock(2) through nix: std's File::try_lock needs Rust 1.89.
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {

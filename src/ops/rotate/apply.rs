@@ -127,6 +127,17 @@ struct Progress<'a> {
     changes: bool,
 }
 
+impl Progress<'_> {
+    /// `postfix check` for a part this run changes; nothing to check otherwise.
+    fn check_if_changed(&self, part: &Part) -> Result<()> {
+        if self.changes {
+            part.postfix.check()
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// `apply` for every instance of a run at once: all groups are made and
 /// validated, every instance's configuration is pre-checked and confirmed
 /// by postconf, then all are written under one journal, checked and
@@ -153,12 +164,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     for (part, p) in parts.iter().zip(&progress) {
         // A configuration that fails before we touch it must not be blamed
         // on the edit (and would be "rolled back" to the same failure).
-        let checked = if p.changes {
-            part.postfix.check()
-        } else {
-            Ok(())
-        };
-        if let Err(e) = checked {
+        if let Err(e) = p.check_if_changed(part) {
             return Err(Failure::Config(anyhow!(
                 "`postfix check` already fails{}, before any change by dhrotate: {e:#}; \
                  fix that first (nothing was changed)",
@@ -205,12 +211,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     }
 
     for (part, p) in parts.iter().zip(&progress) {
-        let checked = if p.changes {
-            part.postfix.check()
-        } else {
-            Ok(())
-        };
-        if let Err(e) = checked {
+        if let Err(e) = p.check_if_changed(part) {
             let e = e.context(format!(
                 "`postfix check` rejected the new configuration{}",
                 where_(parts, part)
