@@ -7,9 +7,9 @@
 # tests, python3-venv and python3-apt for ansible-core from PyPI), then
 # runs formatting, lints, every test, the packages (the source package;
 # each release's package built in its own clean root, offline, lintian
-# clean; the host's package installed,
-# used and purged; the Ansible role installing it; the RPM from source,
-# rpmlint clean) and the real-systems harness (each release's package on
+# clean, and built twice to show it reproducible; the host's package
+# installed, used and purged; the Ansible role installing it; the RPM from
+# source, rpmlint clean) and the real-systems harness (each release's package on
 # booted Debian 11, 12, 13 and unstable, tests/system/run.sh). The
 # end-to-end tests start private Postfix instances and packages are
 # installed, so this runs as root (sudo if needed).
@@ -50,20 +50,58 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-# The real systems' root filesystems and the build roots download while
-# the code compiles; cached in /var/lib/machines, so later runs on this
-# machine skip this.
-suites=(bullseye bookworm trixie sid)
 # What each part costs, for the record.
 phase() { echo "== [$(( SECONDS / 60 ))m$(( SECONDS % 60 ))s] done: $*"; }
 mkdir -p target
-rootfs_pids=()
-for suite in "${suites[@]}"; do
-  $SUDO tests/system/rootfs.sh "$suite" > "target/rootfs-$suite.log" 2>&1 &
-  rootfs_pids+=($!)
-  $SUDO packaging/buildroot.sh "$suite" > "target/buildroot-$suite.log" 2>&1 &
-  rootfs_pids+=($!)
-done
+suites=(bullseye bookworm trixie sid)
+host=$(. /etc/os-release && echo "$VERSION_CODENAME")
+
+# The packages, in the background from the start: build roots (debootstrap,
+# cached in /var/lib/machines), the source package, each release's package
+# built in its own clean root (offline, lintian clean), each release's real
+# system booted as soon as its package exists (the harness mostly waits on
+# booting, Postfix and handshakes), and a second build for the
+# reproducibility check. The compilers share two cores with cargo test,
+# whose end-to-end tests mostly wait on Postfix. Unit tests run inside the
+# bullseye (OpenSSL 1.1.1) and sid (Debian's crates) builds and the RPM's
+# %check; the bookworm and trixie builds skip them (DEB_BUILD_OPTIONS=nocheck):
+# same code and crates as the host's cargo test, and each costs minutes.
+packages() {
+  local pids=() suite rc=0 i
+  for suite in "${suites[@]}"; do
+    $SUDO tests/system/rootfs.sh "$suite" > "target/rootfs-$suite.log" 2>&1 &
+    pids+=($!)
+    $SUDO packaging/buildroot.sh "$suite" > "target/buildroot-$suite.log" 2>&1 &
+    pids+=($!)
+  done
+  # A failed root is built again by build-release.sh or run.sh, and reported.
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  phase "build roots and real systems' roots ready"
+  packaging/build-source.sh
+  local harness=()
+  for suite in "${suites[@]}"; do
+    local nocheck=""
+    case "$suite" in bookworm|trixie) nocheck=1 ;; esac
+    $SUDO env "PATH=$PATH" DHROTATE_NOCHECK="$nocheck" packaging/build-release.sh "$suite" || return 1
+    phase "package for $suite"
+    [ "$suite" = "$host" ] && touch target/host-package.ready
+    $SUDO env "PATH=$PATH" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
+    harness+=($!)
+  done
+  # Two builds of one source, in different directories at different times
+  # (the second one now): bullseye's, the quickest.
+  $SUDO env "PATH=$PATH" packaging/test-reproducible.sh bullseye || rc=1
+  phase "reproducibility (a second bullseye build)"
+  for i in "${!suites[@]}"; do
+    wait "${harness[$i]}" || rc=1
+    cat "target/harness-${suites[$i]}.log"
+  done
+  phase "real systems"
+  return "$rc"
+}
+rm -f target/host-package.ready
+packages > target/packages.log 2>&1 &
+packages_pid=$!
 
 cargo fmt --all -- --check
 # The hardened unit's exposure, for the record (tests assert <= 3.0).
@@ -82,45 +120,32 @@ fi
 # What the harness tests measured (cargo test hides passing tests' output).
 cat target/tmp/reports/*.txt
 phase "fmt, clippy, cargo test"
-# Each release's package from the source package, in its own clean root
-# (a failed build root is built again by build-release.sh, and reported).
-for pid in "${rootfs_pids[@]}"; do wait "$pid" || true; done
-phase "build roots ready"
-packaging/build-source.sh
-# Each release's real system boots as soon as its package is built, beside
-# the next build: the harness mostly waits on booting, Postfix and
-# handshakes, the builds on the CPU.
-harness=()
-for suite in "${suites[@]}"; do
-  $SUDO env "PATH=$PATH" packaging/build-release.sh "$suite"
-  phase "package for $suite"
-  $SUDO env "PATH=$PATH" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
-  harness+=($!)
-done
-# packaging/test-reproducible.sh (a second unstable build, about 7
-# minutes) is not run here: with the four release builds CI would near its
-# 90-minute limit. Run it by hand after a packaging change.
-host=$(. /etc/os-release && echo "$VERSION_CODENAME")
-host_deb=$(ls target/packages/"$host"/dhrotate_*.deb | head -n 1)
-$SUDO env "PATH=$PATH" packaging/test-deb.sh
-# The example Ansible role against this machine, with ansible-core from
-# PyPI in a venv of Debian's Python (which has python3-apt for the apt
-# module), installing the .deb just built (tests/ansible.rs).
-if [ ! -x target/ansible-venv/bin/ansible-playbook ]; then
-  /usr/bin/python3 -m venv target/ansible-venv
-  target/ansible-venv/bin/pip install --quiet ansible-core
-fi
-$SUDO env "PATH=$PATH" DHROTATE_DEB="$host_deb" \
-  DHROTATE_ANSIBLE_PLAYBOOK="$PWD/target/ansible-venv/bin/ansible-playbook" \
-  cargo test --locked --test ansible -- --ignored
-cat target/tmp/reports/ansible-*.txt
-phase ".deb on this machine, Ansible"
 packaging/test-rpm.sh
 phase "RPM from source"
-harness_rc=0
-for i in "${!suites[@]}"; do
-  wait "${harness[$i]}" || harness_rc=1
-  cat "target/harness-${suites[$i]}.log"
+# This machine's release's package: installed, used and purged; then the
+# example Ansible role with ansible-core from PyPI in a venv of Debian's
+# Python (which has python3-apt for the apt module) installs it
+# (tests/ansible.rs).
+while [ ! -e target/host-package.ready ]; do
+  kill -0 "$packages_pid" 2>/dev/null || break
+  sleep 5
 done
-phase "real systems (beside the builds)"
-exit "$harness_rc"
+if [ -e target/host-package.ready ]; then
+  host_deb=$(ls target/packages/"$host"/dhrotate_*.deb | head -n 1)
+  $SUDO env "PATH=$PATH" packaging/test-deb.sh
+  if [ ! -x target/ansible-venv/bin/ansible-playbook ]; then
+    /usr/bin/python3 -m venv target/ansible-venv
+    target/ansible-venv/bin/pip install --quiet ansible-core
+  fi
+  $SUDO env "PATH=$PATH" DHROTATE_DEB="$host_deb" \
+    DHROTATE_ANSIBLE_PLAYBOOK="$PWD/target/ansible-venv/bin/ansible-playbook" \
+    cargo test --locked --test ansible -- --ignored
+  cat target/tmp/reports/ansible-*.txt
+  phase ".deb on this machine, Ansible"
+fi
+packages_rc=0
+wait "$packages_pid" || packages_rc=$?
+cat target/packages.log
+[ -e target/host-package.ready ] || { echo "scripts/test.sh: no package for $host was built (above)"; exit 1; }
+phase "packages and real systems (beside the rest)"
+exit "$packages_rc"
