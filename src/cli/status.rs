@@ -23,7 +23,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Judge the key exchange against this guideline instead of
-    /// `[policy] guideline`: ncsc-nl, bsi, mozilla-intermediate or none.
+    /// `[policy] guideline`: ncsc-nl, ncsc-nl-2021, bsi,
+    /// mozilla-intermediate, mozilla-intermediate-5.7, mozilla-modern or
+    /// none.
     #[arg(long, value_name = "NAME", value_parser = parse_guideline)]
     pub guideline: Option<Guideline>,
 }

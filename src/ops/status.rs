@@ -254,7 +254,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         };
         dh_settings(&c.main, &c.master, settings, &known, &mut problems)
     });
-    let advice = versions
+    let mut advice = versions
         .as_ref()
         .map(|v| advice(v, settings, &dh_settings))
         .unwrap_or_default();
@@ -293,6 +293,9 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         }
         _ => None,
     };
+    if let Some(p) = &posture {
+        advice.extend(p.ending(chrono::Datelike::year(&chrono::Local::now())));
+    }
     let owed = crate::ops::rotate::apply::reload_owed_marker(&settings.state_dir);
     if owed.exists() {
         problems.push(format!(

@@ -9,47 +9,70 @@ use serde::Serialize;
 
 const TABLE_TSV: &str = include_str!("../../data/tls-guidelines.tsv");
 
-/// `[policy] guideline`.
+/// `[policy] guideline`: the current edition of each guideline under its
+/// plain name, replaced editions under versioned names for operators
+/// audited against them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Guideline {
-    /// The Dutch NCSC's TLS guidelines (what internet.nl tests against).
+    /// The Dutch NCSC's TLS guidelines, 2025-05 (what internet.nl tests
+    /// against).
+    #[serde(rename = "ncsc-nl")]
     NcscNl,
+    /// NCSC-NL's replaced version 2.1 (2021).
+    #[serde(rename = "ncsc-nl-2021")]
+    NcscNl2021,
     /// BSI TR-02102-2.
+    #[serde(rename = "bsi")]
     Bsi,
-    /// Mozilla's intermediate profile.
+    /// Mozilla's intermediate profile, 6.0.
+    #[serde(rename = "mozilla-intermediate")]
     MozillaIntermediate,
+    /// Mozilla's replaced intermediate profile 5.7.
+    #[serde(rename = "mozilla-intermediate-5.7")]
+    MozillaIntermediate57,
+    /// Mozilla's modern profile, 6.0 (TLS 1.3 only).
+    #[serde(rename = "mozilla-modern")]
+    MozillaModern,
     /// No judgement.
+    #[serde(rename = "none")]
     None,
 }
 
 impl Guideline {
-    /// Every guideline the table has, by their configuration names.
-    pub const ALL: [Guideline; 3] = [
+    /// Every guideline the table has.
+    pub const ALL: [Guideline; 6] = [
         Guideline::NcscNl,
+        Guideline::NcscNl2021,
         Guideline::Bsi,
         Guideline::MozillaIntermediate,
+        Guideline::MozillaIntermediate57,
+        Guideline::MozillaModern,
     ];
 
     /// Parses the configuration name.
     pub fn parse(s: &str) -> Option<Guideline> {
-        match s {
-            "ncsc-nl" => Some(Guideline::NcscNl),
-            "bsi" => Some(Guideline::Bsi),
-            "mozilla-intermediate" => Some(Guideline::MozillaIntermediate),
-            "none" => Some(Guideline::None),
-            _ => None,
-        }
+        Guideline::ALL
+            .into_iter()
+            .chain([Guideline::None])
+            .find(|g| g.name() == s)
     }
 
     /// The configuration name.
     pub fn name(self) -> &'static str {
         match self {
             Guideline::NcscNl => "ncsc-nl",
+            Guideline::NcscNl2021 => "ncsc-nl-2021",
             Guideline::Bsi => "bsi",
             Guideline::MozillaIntermediate => "mozilla-intermediate",
+            Guideline::MozillaIntermediate57 => "mozilla-intermediate-5.7",
+            Guideline::MozillaModern => "mozilla-modern",
             Guideline::None => "none",
         }
+    }
+
+    /// The names, for messages: `ncsc-nl, ncsc-nl-2021, ...`.
+    pub fn names() -> String {
+        Guideline::ALL.map(Guideline::name).join(", ")
     }
 }
 
@@ -119,6 +142,8 @@ pub enum Choice<'a> {
     },
     /// A key-exchange group by its OpenSSL or IANA name.
     Group(&'a str),
+    /// TLS 1.2 DHE cipher suites being offered at all.
+    DheSuites,
 }
 
 impl fmt::Display for Choice<'_> {
@@ -130,6 +155,7 @@ impl fmt::Display for Choice<'_> {
             } => write!(f, "{n} (RFC 7919, {bits} bits)"),
             Choice::Dhe { named: None, bits } => write!(f, "a custom {bits}-bit prime"),
             Choice::Group(g) => f.write_str(g),
+            Choice::DheSuites => f.write_str("TLS 1.2 DHE cipher suites"),
         }
     }
 }
@@ -143,17 +169,62 @@ pub struct Row {
     pub rating: Rating,
     /// The guideline's own words.
     pub term: String,
+    /// The last year the guideline recommends it, when it says.
+    pub until: Option<Until>,
     /// The document.
     pub source: String,
     /// Its version.
     pub version: String,
     /// Where in it.
     pub section: String,
-    /// How the row was taken from it: `document:`, `implementation:` (a
-    /// tester's code that applies it) or `unverified:`.
+    /// How the row was taken from it: `document:` (the guideline's text or
+    /// data) or `implementation:` (a tester's or generator's code that
+    /// applies it), as `repository:path@commit`.
     pub basis: String,
     #[serde(skip)]
     subject: Subject,
+}
+
+/// The end of a recommendation: through the end of `year`; `open` for
+/// the guideline's `2031+` (may be extended by a later edition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Until {
+    /// The last year.
+    pub year: i32,
+    /// Written with a `+`.
+    pub open: bool,
+}
+
+impl Until {
+    fn parse(s: &str) -> Option<Option<Until>> {
+        if s == "-" {
+            return Some(None);
+        }
+        let (digits, open) = match s.strip_suffix('+') {
+            Some(d) => (d, true),
+            None => (s, false),
+        };
+        let year = digits.parse().ok().filter(|y| (2000..3000).contains(y))?;
+        Some(Some(Until { year, open }))
+    }
+
+    /// Whether the recommendation ends within a year of `today`'s year
+    /// (`open` ones may be extended, so they are not said to end).
+    pub fn ends_soon(self, this_year: i32) -> bool {
+        !self.open && self.year <= this_year + 1
+    }
+}
+
+impl fmt::Display for Until {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.year, if self.open { "+" } else { "" })
+    }
+}
+
+impl Serialize for Until {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +233,7 @@ enum Subject {
     CustomAtLeast(u32),
     Groups(Vec<String>),
     OtherGroup,
+    DheSuites,
 }
 
 /// The guideline tables.
@@ -176,7 +248,8 @@ impl Table {
         Table::parse(TABLE_TSV).expect("embedded guideline table is well-formed (checked by tests)")
     }
 
-    /// Parses `guideline kind subject rating term source version section basis`.
+    /// Parses `guideline kind subject rating term until source version
+    /// section basis`.
     pub fn parse(tsv: &str) -> Result<Table, String> {
         let mut rows = Vec::new();
         for (i, line) in tsv.lines().enumerate() {
@@ -191,13 +264,14 @@ impl Table {
                 subject,
                 rating,
                 term,
+                until,
                 source,
                 version,
                 section,
                 basis,
             ] = c[..]
             else {
-                return Err(at(&format!("expected 9 columns, got {}", c.len())));
+                return Err(at(&format!("expected 10 columns, got {}", c.len())));
             };
             let guideline = Guideline::parse(guideline)
                 .filter(|g| *g != Guideline::None)
@@ -209,24 +283,26 @@ impl Table {
                         .map_err(|_| at(&format!("bad bit count in {s:?}")))?,
                 ),
                 ("dhe", s) if s.starts_with("ffdhe") => Subject::Named(s.to_owned()),
+                ("suites", "dhe") => Subject::DheSuites,
                 ("group", "*") => Subject::OtherGroup,
                 ("group", s) => Subject::Groups(s.split('|').map(str::to_owned).collect()),
                 (k, s) => return Err(at(&format!("kind {k:?} with subject {s:?}"))),
             };
             let rating =
                 Rating::parse(rating).ok_or_else(|| at(&format!("unknown rating {rating:?}")))?;
-            if !["document:", "implementation:", "unverified:"]
-                .iter()
-                .any(|p| basis.starts_with(p))
-            {
-                return Err(at(
-                    "basis must start with document:, implementation: or unverified:",
-                ));
+            if !basis_names_a_commit(basis) {
+                return Err(at(&format!(
+                    "basis {basis:?}: expected document: or implementation: \
+                     followed by repository:path@commit (40 hex digits)"
+                )));
             }
+            let until = Until::parse(until)
+                .ok_or_else(|| at(&format!("until {until:?}: expected a year, YEAR+ or -")))?;
             rows.push(Row {
                 guideline,
                 rating,
                 term: term.into(),
+                until,
                 source: source.into(),
                 version: version.into(),
                 section: section.into(),
@@ -257,6 +333,7 @@ impl Table {
                     .map(|(_, r)| r)
                 })
             }
+            Choice::DheSuites => rows.clone().find(|r| r.subject == Subject::DheSuites),
             Choice::Group(name) => {
                 let name = canonical(name);
                 rows.clone()
@@ -270,6 +347,27 @@ impl Table {
     }
 }
 
+/// `document:owner/repo:path@<40 hex>` or `implementation:...`.
+fn basis_names_a_commit(basis: &str) -> bool {
+    let Some(rest) = basis
+        .strip_prefix("document:")
+        .or_else(|| basis.strip_prefix("implementation:"))
+    else {
+        return false;
+    };
+    let Some((place, commit)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    let mut parts = place.splitn(2, ':');
+    let (Some(repo), Some(path)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    repo.split('/').filter(|p| !p.is_empty()).count() == 2
+        && !path.is_empty()
+        && commit.len() == 40
+        && commit.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The probe names TLS 1.3 FFDHE groups by their catalog names.
 fn canonical(name: &str) -> &str {
     name.strip_prefix("rfc7919-").unwrap_or(name)
@@ -278,6 +376,12 @@ fn canonical(name: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const B: &str = "document:o/r:p@0123456789abcdef0123456789abcdef01234567";
+
+    fn row(fields: &str) -> String {
+        format!("{fields}\ts\tv\tsec\t{B}\n")
+    }
 
     #[test]
     fn the_embedded_table_parses_and_covers_every_guideline() {
@@ -294,27 +398,110 @@ mod tests {
                 },
                 Choice::Group("X25519"),
                 Choice::Group("made-up"),
+                Choice::DheSuites,
             ] {
                 assert!(t.rate(g, choice).is_some(), "{g} has no row for {choice}");
             }
+            assert_eq!(Guideline::parse(g.name()), Some(g));
         }
         assert!(t.rate(Guideline::None, Choice::Group("X25519")).is_none());
     }
 
+    /// Each guideline's rows come from one edition: one version, and bases
+    /// at the commits that implement that edition (no row citing one
+    /// edition from another's source).
+    #[test]
+    fn every_row_cites_its_own_edition() {
+        let editions: [(Guideline, &str, &[&str]); 6] = [
+            (
+                Guideline::NcscNl,
+                "2025-05",
+                &[
+                    "internetstandards/Internet.nl:checks/tasks/tls/@013638fe0085c5455693e250f3619e85c427922a",
+                ],
+            ),
+            (
+                Guideline::NcscNl2021,
+                "2.1 (2021-01)",
+                &[
+                    "internetstandards/Internet.nl:checks/tasks/tls/@53d0ad230eaa04b912e387d744c186a74614c401",
+                ],
+            ),
+            (
+                Guideline::Bsi,
+                "2025-01",
+                &[
+                    "xoryouyou/bsi-technical-guidelines-markdown:markdown/tr/BSI-TR-02102-2/@51af78522b07a926ea3e75b1c518cacb16613402",
+                ],
+            ),
+            (
+                Guideline::MozillaIntermediate,
+                "6.0",
+                &[
+                    "mozilla/ssl-config-generator:src/static/guidelines/6.0.json@f196de90d2d68d5578350bbc5b77397456adf75d",
+                    "mozilla/ssl-config-generator:src/js/@858f8f74a4fd1293a3a7f5ab0c16eb1eb891393a",
+                ],
+            ),
+            (
+                Guideline::MozillaModern,
+                "6.0",
+                &[
+                    "mozilla/ssl-config-generator:src/static/guidelines/6.0.json@f196de90d2d68d5578350bbc5b77397456adf75d",
+                    "mozilla/ssl-config-generator:src/js/@858f8f74a4fd1293a3a7f5ab0c16eb1eb891393a",
+                ],
+            ),
+            (
+                Guideline::MozillaIntermediate57,
+                "5.7 (2023-05-15)",
+                &[
+                    "mozilla/ssl-config-generator:src/static/guidelines/5.7.json@b2a5a068fbfbe46007c16dd6528c7ada56bcf20f",
+                    "mozilla/ssl-config-generator:src/js/@b2a5a068fbfbe46007c16dd6528c7ada56bcf20f",
+                ],
+            ),
+        ];
+        let t = Table::embedded();
+        assert!(!t.rows.is_empty());
+        for r in &t.rows {
+            let (_, version, bases) = editions
+                .iter()
+                .find(|(g, _, _)| *g == r.guideline)
+                .expect("every guideline has an edition here");
+            assert_eq!(&r.version, version, "{r:?}");
+            let (_, cited) = r.basis.split_once(':').unwrap();
+            let (place, commit) = cited.rsplit_once('@').unwrap();
+            assert!(
+                bases.iter().any(|b| {
+                    let (prefix, want) = b.rsplit_once('@').unwrap();
+                    place.starts_with(prefix) && commit == want
+                }),
+                "{} row {:?} cites {cited}, not its edition's source",
+                r.guideline,
+                r.subject
+            );
+        }
+    }
+
     #[test]
     fn custom_primes_take_the_largest_bound_they_reach() {
-        let t = Table::parse(
-            "bsi\tdhe\tcustom>=3000\tsufficient\tok\ts\tv\tsec\tdocument:x\n\
-             bsi\tdhe\tcustom>=0\tinsufficient\tno\ts\tv\tsec\tdocument:x\n",
-        )
+        let t = Table::parse(&format!(
+            "{}{}",
+            row("bsi\tdhe\tcustom>=3000\tsufficient\tok\t2029"),
+            row("bsi\tdhe\tcustom>=0\tinsufficient\tno\t-")
+        ))
         .unwrap();
         let r = |bits| {
             t.rate(Guideline::Bsi, Choice::Dhe { named: None, bits })
                 .unwrap()
-                .rating
         };
-        assert_eq!(r(2048), Rating::Insufficient);
-        assert_eq!(r(3072), Rating::Sufficient);
+        assert_eq!(r(2048).rating, Rating::Insufficient);
+        assert_eq!(r(3072).rating, Rating::Sufficient);
+        assert_eq!(
+            r(3072).until,
+            Some(Until {
+                year: 2029,
+                open: false
+            })
+        );
         // A named group with no row of its own is judged by its size.
         let named = t.rate(
             Guideline::Bsi,
@@ -329,25 +516,50 @@ mod tests {
     #[test]
     fn group_aliases_and_catalog_names_match() {
         let t = Table::embedded();
-        let r = |name| {
-            t.rate(Guideline::NcscNl, Choice::Group(name))
-                .unwrap()
-                .rating
-        };
-        assert_eq!(r("prime256v1"), Rating::Good);
-        assert_eq!(r("secp256r1"), Rating::Good);
-        assert_eq!(r("rfc7919-ffdhe2048"), Rating::PhaseOut);
-        assert_eq!(r("sect163k1"), Rating::Insufficient);
+        let r = |g, name| t.rate(g, Choice::Group(name)).unwrap().rating;
+        assert_eq!(r(Guideline::NcscNl, "prime256v1"), Rating::Good);
+        assert_eq!(r(Guideline::NcscNl, "secp256r1"), Rating::Good);
+        assert_eq!(r(Guideline::NcscNl, "rfc7919-ffdhe3072"), Rating::PhaseOut);
+        assert_eq!(
+            r(Guideline::NcscNl2021, "rfc7919-ffdhe3072"),
+            Rating::Sufficient
+        );
+        assert_eq!(r(Guideline::NcscNl, "sect163k1"), Rating::Insufficient);
+        // The BSI does not call what it does not list insecure.
+        assert_eq!(r(Guideline::Bsi, "X25519"), Rating::Unrated);
+    }
+
+    #[test]
+    fn recommendations_that_end_within_a_year_are_told_apart() {
+        let until = |s| Until::parse(s).unwrap().unwrap();
+        assert!(until("2027").ends_soon(2026));
+        assert!(until("2026").ends_soon(2026));
+        assert!(!until("2029").ends_soon(2026));
+        assert!(!until("2027+").ends_soon(2026));
+        assert_eq!(until("2031+").to_string(), "2031+");
+        assert_eq!(Until::parse("-"), Some(None));
+        assert_eq!(Until::parse("soon"), None);
     }
 
     #[test]
     fn a_malformed_row_is_named_by_line() {
-        let err = Table::parse("# c\nncsc-nl\tdhe\tcustom>=x\tgood\tt\ts\tv\tsec\tdocument:x\n")
-            .unwrap_err();
+        let err = Table::parse(&format!(
+            "# c\n{}",
+            row("ncsc-nl\tdhe\tcustom>=x\tgood\tt\t-")
+        ))
+        .unwrap_err();
         assert!(err.starts_with("line 2:"), "{err}");
-        let err =
-            Table::parse("ncsc-nl\tgroup\tX25519\tgreat\tt\ts\tv\tsec\tdocument:x\n").unwrap_err();
+        let err = Table::parse(&row("ncsc-nl\tgroup\tX25519\tgreat\tt\t-")).unwrap_err();
         assert!(err.contains("unknown rating"), "{err}");
+        let err = Table::parse(&row("ncsc-nl\tgroup\tX25519\tgood\tt\tlater")).unwrap_err();
+        assert!(err.contains("until \"later\""), "{err}");
+        let err =
+            Table::parse("ncsc-nl\tgroup\tX25519\tgood\tt\t-\ts\tv\tsec\tdocument:my reading\n")
+                .unwrap_err();
+        assert!(err.contains("repository:path@commit"), "{err}");
+        let err = Table::parse("ncsc-nl\tgroup\tX25519\tgood\tt\t-\ts\tv\tsec\tunverified:x@y\n")
+            .unwrap_err();
+        assert!(err.contains("basis"), "{err}");
     }
 
     #[test]

@@ -521,7 +521,7 @@ TOML
     | sed -nE 's/^(Negotiated TLS1.3 group|Server Temp Key): ([A-Za-z0-9-]+).*/\2/p' | head -n 1)
   note "s_client: DHE ${name:-custom} ($bits bits), TLS 1.3 group $t13"
   json=$(mktemp)
-  for g in ncsc-nl bsi mozilla-intermediate; do
+  for g in ncsc-nl ncsc-nl-2021 bsi mozilla-intermediate mozilla-intermediate-5.7 mozilla-modern; do
     rc=0
     ct dhrotate status --json --guideline "$g" > "$json" 2>/dev/null || rc=$?
     local line
