@@ -293,3 +293,128 @@ fn the_configured_curve_policy_is_applied_by_every_run_and_drift_is_reported() {
     .unwrap();
     assert_eq!(t.group, "X25519");
 }
+
+/// `openssl s_client`, TLS 1.2 with only `ciphers` offered: the cipher the
+/// server chose, or `None` when the handshake failed.
+fn tls12_with(port: u16, ciphers: &str) -> Option<String> {
+    let out = std::process::Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-starttls", "smtp", "-tls1_2", "-cipher", ciphers])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.split_once("Cipher is ").map(|(_, c)| c.trim().to_owned()))
+        .filter(|c| c != "(NONE)")
+}
+
+/// `[policy] dhe = "off"`, applied by `now` through the same staged edit,
+/// check and reload as the rest: a DHE-only TLS 1.2 client is refused,
+/// ECDHE and TLS 1.3 still work, the administrator's own exclusion stays;
+/// a hand edit is drift in `status`; `dhe = "on"` undoes it.
+#[test]
+fn the_dhe_policy_turns_tls12_dhe_off_and_back_on() {
+    let (base, inst) = instance("dhe-policy", true);
+    let port = inst.smtp_port;
+    let exclude = || {
+        let (ok, v, err) = postconf(&inst.config_dir, &["-h", "smtpd_tls_exclude_ciphers"]);
+        assert!(ok, "{err}");
+        v.trim().to_owned()
+    };
+    let (ok, _, err) = postconf(
+        &inst.config_dir,
+        &["-e", "smtpd_tls_exclude_ciphers = aNULL"],
+    );
+    assert!(ok, "{err}");
+    let cfg = instance_config(&base, &inst, 2048, 2048, "");
+    let out = now(&cfg, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        tls12_with(port, "kEDH:@SECLEVEL=0").is_some(),
+        "DHE is on to begin with"
+    );
+
+    let off = instance_config(&base, &inst, 2048, 2048, "[policy]\ndhe = \"off\"\n");
+    let out = now(&off, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "[policy] dhe = \"off\": main.cf smtpd_tls_exclude_ciphers = aNULL, kDHE (was aNULL)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("refuses a DHE-only TLS 1.2 client"), "{text}");
+    assert_eq!(exclude(), "aNULL, kDHE");
+    assert_eq!(tls12_with(port, "kEDH:@SECLEVEL=0"), None);
+    let ecdhe = tls12_with(port, "ECDHE").expect("an ECDHE client still gets TLS 1.2");
+    assert!(ecdhe.starts_with("ECDHE-"), "{ecdhe}");
+    let t = probe::tls13(
+        &format!("127.0.0.1:{port}"),
+        Wrap::StartTls,
+        None,
+        Duration::from_secs(10),
+    )
+    .expect("TLS 1.3 still works");
+    let off_s = off.to_str().unwrap();
+    let out = dhrotate(&["--config", off_s, "status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["listeners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["dhe_off"]["Ok"].is_string()),
+        "{v:#}"
+    );
+    report(
+        "dhe-policy",
+        &format!(
+            "[policy] dhe = \"off\" on a private Postfix: smtpd_tls_exclude_ciphers = {}; DHE-only TLS 1.2 client: refused; ECDHE TLS 1.2: {ecdhe}; TLS 1.3: {} ({})\n",
+            exclude(),
+            t.group,
+            t.cipher
+        ),
+    );
+
+    // A hand edit puts DHE back: drift, and the next run restores the policy.
+    let (ok, _, err) = postconf(
+        &inst.config_dir,
+        &["-e", "smtpd_tls_exclude_ciphers = aNULL"],
+    );
+    assert!(ok, "{err}");
+    let out = dhrotate(&["--config", off_s, "status"]);
+    assert_eq!(out.status.code(), Some(6), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[policy] dhe = \"off\" is not in effect: the next `dhrotate now` sets main.cf smtpd_tls_exclude_ciphers = aNULL, kDHE"),
+        "{text}"
+    );
+    let out = now(&off, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(exclude(), "aNULL, kDHE");
+
+    // Undone by setting it back.
+    let on = instance_config(&base, &inst, 2048, 2048, "[policy]\ndhe = \"on\"\n");
+    let out = now(&on, &[]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(exclude(), "aNULL");
+    assert_eq!(served(port).bits, 2048);
+    let out = dhrotate(&["--config", on.to_str().unwrap(), "status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+}
+
+#[test]
+fn a_bad_dhe_policy_is_refused_with_the_file_and_nothing_changes() {
+    let (base, inst) = instance("dhe-policy-bad", false);
+    let cfg = instance_config(&base, &inst, 2048, 2048, "[policy]\ndhe = \"no\"\n");
+    let before = snapshot_tree(&inst.config_dir);
+    let out = now(&cfg, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("policy.dhe = \"no\""), "{err}");
+    assert!(err.contains(cfg.to_str().unwrap()), "{err}");
+    assert_eq!(snapshot_tree(&inst.config_dir), before);
+}

@@ -319,7 +319,7 @@ fn status_rates_custom_and_named_groups_per_guideline() {
     assert!(
         fixes(&docs[0])
             .iter()
-            .any(|f| f.starts_with("stop offering DHE")),
+            .any(|f| f.starts_with("[policy] dhe = \"off\"")),
         "{:?}",
         fixes(&docs[0])
     );
@@ -357,7 +357,9 @@ fn status_rates_custom_and_named_groups_per_guideline() {
     let docs = rated_per_guideline(&cfg, "DHE off", port, None);
     for v in &docs {
         assert!(
-            !fixes(v).iter().any(|f| f.starts_with("stop offering DHE")),
+            !fixes(v)
+                .iter()
+                .any(|f| f.starts_with("[policy] dhe = \"off\"")),
             "{v:#}"
         );
     }

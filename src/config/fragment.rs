@@ -132,6 +132,7 @@ pub struct PolicyFragment {
     pub prefer: Option<Spanned<String>>,
     pub guideline: Option<Spanned<String>>,
     pub enforce: Option<Spanned<bool>>,
+    pub dhe: Option<Spanned<String>>,
 }
 
 /// `[postfix]`: where Postfix's tools are, for non-standard installs.

@@ -87,6 +87,7 @@ pub(super) struct PolicyDraft {
     pub prefer: Option<Origin<String>>,
     pub guideline: Option<Origin<String>>,
     pub enforce: Option<Origin<bool>>,
+    pub dhe: Option<Origin<String>>,
 }
 
 /// Every section, merged.
@@ -216,6 +217,7 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
             pick(&mut m.policy.prefer, p.prefer.as_ref(), f);
             pick(&mut m.policy.guideline, p.guideline.as_ref(), f);
             pick(&mut m.policy.enforce, p.enforce.as_ref(), f);
+            pick(&mut m.policy.dhe, p.dhe.as_ref(), f);
         }
         if let Some(p) = &fr.postfix {
             pick(&mut m.tools.postconf, p.postconf.as_ref(), f);

@@ -12,6 +12,7 @@ use super::fragment::{InstancesValue, Mode};
 use super::groups::{self, GroupSpec};
 use super::hooks::{self, HookSpec};
 use super::merge::{self, Merged, Origin};
+use crate::postfix::ciphers::DhePolicy;
 use crate::postfix::curves::{Policy, openssl_knows, unknown_required};
 use crate::posture::Guideline;
 
@@ -170,6 +171,8 @@ pub struct PolicySettings {
     /// `enforce`: `now` refuses a change that rates worse than what is
     /// served now.
     pub enforce: bool,
+    /// `dhe`: TLS 1.2 DHE cipher suites left alone, on or off.
+    pub dhe: DhePolicy,
 }
 
 impl PolicySettings {
@@ -206,10 +209,22 @@ impl PolicySettings {
                 o.at
             );
         }
+        let dhe = match p.dhe {
+            None => DhePolicy::Keep,
+            Some(o) => DhePolicy::parse(&o.value).ok_or_else(|| {
+                anyhow!(
+                    "{}: policy.dhe = {:?}; expected \"keep\" (leave smtpd_tls_exclude_ciphers alone), \
+                     \"off\" (stop offering DHE for TLS 1.2) or \"on\"",
+                    o.at,
+                    o.value
+                )
+            })?,
+        };
         Ok(PolicySettings {
             prefer,
             guideline,
             enforce,
+            dhe,
         })
     }
 }

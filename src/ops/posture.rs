@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::error::Failure;
 use crate::ops::mode::Effective;
 use crate::ops::probe::{self, Wrap};
+use crate::postfix::ciphers::{EXCLUDE, excludes_dhe};
 use crate::postfix::curves::{self, CURVES, FFDHE, groups, openssl_knows};
 use crate::postfix::oracle::Intent;
 use crate::postfix::{ConfigFiles, DH1024, Postfix, Version, Versions, oracle::Scope};
@@ -375,14 +376,6 @@ fn list_names(curves: &str, ffdhe: Option<&str>) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// Whether an `smtpd_tls_exclude_ciphers` value leaves DHE key exchange
-/// in: OpenSSL's names for it are kDHE, kEDH, DHE and EDH.
-fn dhe_offered(exclude_ciphers: &str) -> bool {
-    !curves::names(exclude_ciphers)
-        .iter()
-        .any(|n| ["kDHE", "kEDH", "DHE", "EDH"].contains(n))
-}
-
 /// What the current configuration makes Postfix serve.
 pub fn configured(cf: &ConfigFiles, v: &Versions, pf: &dyn Postfix) -> Result<Configured> {
     let curves = pf.postconf(&["-h", CURVES])?;
@@ -393,13 +386,10 @@ pub fn configured(cf: &ConfigFiles, v: &Versions, pf: &dyn Postfix) -> Result<Co
     };
     Ok(Configured {
         dhe: dhe_now(cf, v, pf),
-        dhe_offered: dhe_offered(&pf.postconf(&["-h", EXCLUDE_CIPHERS])?),
+        dhe_offered: !excludes_dhe(&pf.postconf(&["-h", EXCLUDE])?),
         groups: list_names(curves.trim(), ffdhe.as_deref().map(str::trim)),
     })
 }
-
-/// Postfix's list of ciphers smtpd leaves out.
-const EXCLUDE_CIPHERS: &str = "smtpd_tls_exclude_ciphers";
 
 /// What a run is about to install: what its mode writes (or leaves to
 /// OpenSSL), and the lists its edits set (a removed list is Postfix's
@@ -437,7 +427,7 @@ pub fn planned(settings: &Settings, next: Next<'_>, pf: &dyn Postfix) -> Result<
     };
     Ok(Configured {
         dhe: dhe_planned(next.mode, settings, pf),
-        dhe_offered: dhe_offered(&value(EXCLUDE_CIPHERS)?),
+        dhe_offered: !excludes_dhe(&value(EXCLUDE)?),
         groups: list_names(&curves, ffdhe.as_deref()),
     })
 }
@@ -492,10 +482,10 @@ fn dhe_advice(table: &Table, guideline: Guideline) -> DheAdvice {
 }
 
 /// What turning DHE off costs, said with the advice to do it.
-const DHE_OFF: &str = "stop offering DHE for TLS 1.2 (in Postfix: kDHE in smtpd_tls_exclude_ciphers; \
-     dhrotate does not make this change): ECDHE and TLS 1.3 are unaffected; a client that can \
-     do neither falls back to RSA key exchange, without forward secrecy, or, where it cannot \
-     agree on a cipher at all, delivers in plaintext (opportunistic SMTP)";
+const DHE_OFF: &str = "[policy] dhe = \"off\": dhrotate stops offering DHE for TLS 1.2 (kDHE in \
+     smtpd_tls_exclude_ciphers); ECDHE and TLS 1.3 are unaffected; a client that can do neither \
+     falls back to RSA key exchange, without forward secrecy, or, where it cannot agree on a \
+     cipher at all, delivers in plaintext (opportunistic SMTP)";
 
 fn rated(
     table: &Table,
@@ -1035,7 +1025,10 @@ mod tests {
         let dhe = find(&p, "DHE group", "ffdhe3072 (RFC 7919, 3072 bits)");
         assert_eq!(dhe.rating, Rating::PhaseOut);
         assert!(
-            dhe.fix.as_deref().unwrap().starts_with("stop offering DHE"),
+            dhe.fix
+                .as_deref()
+                .unwrap()
+                .starts_with("[policy] dhe = \"off\""),
             "{dhe:?}"
         );
         let suites = find(&p, "configured: TLS 1.2 DHE cipher suites", "offered");

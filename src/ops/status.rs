@@ -264,6 +264,9 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     if let (Some(v), Some(c)) = (&versions, &cf) {
         problems.extend(curve_drift(settings, c, v));
     }
+    if let Some(c) = &cf {
+        problems.extend(dhe_drift(settings, c));
+    }
     let listeners = match &cf {
         Some(c) if explicit && pf.is_running().unwrap_or(false) => {
             // A group whose file is unusable still gets probed: what
@@ -276,11 +279,12 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                         .unwrap_or_else(|| "none, the file is unusable".into()),
                 )
             };
-            crate::ops::verify::check(
-                crate::ops::verify::endpoints(settings, &c.main, &c.master),
-                expected,
-                std::time::Duration::ZERO,
-            )
+            let endpoints = crate::ops::verify::endpoints(settings, &c.main, &c.master);
+            if crate::ops::rotate::apply::dhe_excluded(c) {
+                crate::ops::verify::check_dhe_off(endpoints, std::time::Duration::ZERO)
+            } else {
+                crate::ops::verify::check(endpoints, expected, std::time::Duration::ZERO)
+            }
         }
         _ => Vec::new(),
     };
@@ -384,6 +388,26 @@ fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> 
         "[curves] policy = \"{policy}\" is not in effect: {}; the next `dhrotate now` restores it",
         drift.join(", ")
     )]
+}
+
+/// Where `smtpd_tls_exclude_ciphers` is not what `[policy] dhe` says.
+fn dhe_drift(settings: &Settings, cf: &ConfigFiles) -> Vec<String> {
+    let policy = settings.policy.dhe;
+    let mut wanted = cf.clone();
+    match crate::postfix::ciphers::apply_dhe_policy(&mut wanted, policy) {
+        Ok(notes) if notes.is_empty() => Vec::new(),
+        Ok(notes) => vec![format!(
+            "[policy] dhe = \"{policy}\" is not in effect: the next `dhrotate now` sets {}",
+            notes
+                .iter()
+                .map(|n| n.split_once(": ").map_or(n.as_str(), |(_, x)| x))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )],
+        Err(e) => vec![format!(
+            "[policy] dhe = \"{policy}\" cannot be applied: {e:#}"
+        )],
+    }
 }
 
 /// What status already knows when it looks at the DH settings.

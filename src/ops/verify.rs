@@ -30,19 +30,44 @@ pub struct Finding {
     pub expected: String,
     /// What it served, or why it could not be seen.
     pub served: Result<probe::ServedGroup, String>,
+    /// With `[policy] dhe = "off"`: no DHE is expected, and this is what a
+    /// default TLS 1.3 handshake got (the listener is up and speaking TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhe_off: Option<Result<String, String>>,
 }
 
 impl Finding {
-    /// The listener serves exactly the expected prime.
+    /// The listener serves exactly the expected prime; with DHE off, it
+    /// refuses a DHE-only client and completes TLS 1.3.
     pub fn ok(&self) -> bool {
-        self.served
-            .as_ref()
-            .is_ok_and(|s| s.fingerprint == self.expected)
+        match &self.dhe_off {
+            Some(tls13) => self.served.is_err() && tls13.is_ok(),
+            None => self
+                .served
+                .as_ref()
+                .is_ok_and(|s| s.fingerprint == self.expected),
+        }
     }
 
     /// One line for messages.
     pub fn describe(&self) -> String {
         let e = &self.endpoint;
+        if let Some(tls13) = &self.dhe_off {
+            return match (&self.served, tls13) {
+                (Err(_), Ok(group)) => format!(
+                    "{} refuses a DHE-only TLS 1.2 client ([policy] dhe = \"off\") and completes TLS 1.3 ({group})",
+                    e.addr
+                ),
+                (Ok(s), _) => format!(
+                    "{} still completes a DHE-only TLS 1.2 handshake ({} bits) although [policy] dhe = \"off\": Postfix has not loaded smtpd_tls_exclude_ciphers; see its log",
+                    e.addr, s.bits
+                ),
+                (Err(_), Err(err)) => format!(
+                    "{} refuses DHE, but a TLS 1.3 handshake failed too: {err}",
+                    e.addr
+                ),
+            };
+        }
         match &self.served {
             Ok(s) if s.fingerprint == self.expected => {
                 format!(
@@ -198,6 +223,43 @@ pub fn check(
                 endpoint,
                 expected,
                 served,
+                dhe_off: None,
+            }
+        })
+        .collect()
+}
+
+/// With `[policy] dhe = "off"`: each listener must refuse a DHE-only TLS
+/// 1.2 client and complete a TLS 1.3 handshake, within `patience` (a
+/// reload takes a moment to reach every listener).
+pub fn check_dhe_off(endpoints: Vec<Endpoint>, patience: Duration) -> Vec<Finding> {
+    let deadline = Instant::now() + patience;
+    let mut seen: Vec<String> = Vec::new();
+    endpoints
+        .into_iter()
+        .filter(|e| {
+            let new = !seen.contains(&e.addr);
+            seen.push(e.addr.clone());
+            new
+        })
+        .map(|endpoint| {
+            loop {
+                let timeout = Duration::from_secs(10);
+                let served = probe::dhe_group(&endpoint.addr, endpoint.wrap, timeout)
+                    .map_err(|e| e.to_string());
+                let tls13 = probe::tls13(&endpoint.addr, endpoint.wrap, None, timeout)
+                    .map(|t| t.group)
+                    .map_err(|e| e.to_string());
+                let f = Finding {
+                    endpoint: endpoint.clone(),
+                    expected: "no DHE ([policy] dhe = \"off\")".into(),
+                    served,
+                    dhe_off: Some(tls13),
+                };
+                if f.ok() || Instant::now() >= deadline {
+                    break f;
+                }
+                std::thread::sleep(Duration::from_millis(250));
             }
         })
         .collect()

@@ -1,6 +1,7 @@
 //! Everything about Postfix: its commands, its versions, and editing its
 //! main.cf and master.cf.
 
+pub(crate) mod ciphers;
 pub(crate) mod ctl;
 pub(crate) mod curves;
 pub(crate) mod files;

@@ -137,6 +137,7 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             prefer: Prefer::Unique,
             guideline: crate::posture::Guideline::None,
             enforce: false,
+            dhe: crate::postfix::ciphers::DhePolicy::Keep,
         },
         only_when_due: false,
         metrics_textfile: None,

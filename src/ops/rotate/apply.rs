@@ -457,16 +457,23 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
 /// Probes the listeners that read the fresh groups (docs/DESIGN.md step 10).
 fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::verify::Finding>> {
     let cf = ConfigFiles::load(&settings.postfix_config_dir)?;
-    let findings = crate::ops::verify::check(
-        crate::ops::verify::endpoints(settings, &cf.main, &cf.master),
-        |group| {
-            fresh
-                .iter()
-                .find(|f| f.spec.name == group)
-                .map(|f| f.group.verdict.fingerprint.clone())
-        },
-        std::time::Duration::from_secs(15),
-    );
+    let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
+    let patience = std::time::Duration::from_secs(15);
+    // With DHE excluded there is no group to see: the proof is a refusal.
+    let findings = if dhe_excluded(&cf) {
+        crate::ops::verify::check_dhe_off(endpoints, patience)
+    } else {
+        crate::ops::verify::check(
+            endpoints,
+            |group| {
+                fresh
+                    .iter()
+                    .find(|f| f.spec.name == group)
+                    .map(|f| f.group.verdict.fingerprint.clone())
+            },
+            patience,
+        )
+    };
     for f in &findings {
         if f.ok() {
             info!(endpoint = %f.endpoint.addr, group = %f.endpoint.group, "verified");
@@ -475,6 +482,13 @@ fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::
         }
     }
     Ok(findings)
+}
+
+/// main.cf's `smtpd_tls_exclude_ciphers` leaves DHE out.
+pub fn dhe_excluded(cf: &ConfigFiles) -> bool {
+    use crate::postfix::ciphers;
+    cf.value(&crate::postfix::oracle::Scope::Main, ciphers::EXCLUDE)
+        .is_some_and(ciphers::excludes_dhe)
 }
 
 /// The validation policy for a configured group; `named`: the group must

@@ -160,6 +160,11 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix, now: SystemTime) -> Result<Pl
         &settings.curves_policy,
         &versions,
     )?);
+    // `[policy] dhe` likewise.
+    warnings.extend(crate::postfix::ciphers::apply_dhe_policy(
+        &mut cf,
+        settings.policy.dhe,
+    )?);
 
     Ok(Plan {
         changes: cf.changes(),
