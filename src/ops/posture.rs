@@ -203,14 +203,9 @@ pub fn probe_all(
     cf: &ConfigFiles,
     seen: &[crate::ops::verify::Finding],
 ) -> Vec<Served> {
-    let mut done: Vec<String> = Vec::new();
-    crate::ops::verify::endpoints(settings, &cf.main, &cf.master)
+    let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
+    crate::ops::verify::one_per_address(endpoints)
         .into_iter()
-        .filter(|e| {
-            let new = !done.contains(&e.addr);
-            done.push(e.addr.clone());
-            new
-        })
         .map(|e| {
             let dhe = seen
                 .iter()

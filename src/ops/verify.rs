@@ -229,19 +229,24 @@ pub fn check(
         .collect()
 }
 
+/// The first endpoint of each address (a listener is asked once).
+pub fn one_per_address(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    for e in endpoints {
+        if !out.iter().any(|o| o.addr == e.addr) {
+            out.push(e);
+        }
+    }
+    out
+}
+
 /// With `[policy] dhe = "off"`: each listener must refuse a DHE-only TLS
 /// 1.2 client and complete a TLS 1.3 handshake, within `patience` (a
 /// reload takes a moment to reach every listener).
 pub fn check_dhe_off(endpoints: Vec<Endpoint>, patience: Duration) -> Vec<Finding> {
     let deadline = Instant::now() + patience;
-    let mut seen: Vec<String> = Vec::new();
-    endpoints
+    one_per_address(endpoints)
         .into_iter()
-        .filter(|e| {
-            let new = !seen.contains(&e.addr);
-            seen.push(e.addr.clone());
-            new
-        })
         .map(|endpoint| {
             loop {
                 let timeout = Duration::from_secs(10);
