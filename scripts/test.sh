@@ -61,8 +61,8 @@ host=$(. /etc/os-release && echo "$VERSION_CODENAME")
 # built in its own clean root (offline, lintian clean), each release's real
 # system booted as soon as its package exists (the harness mostly waits on
 # booting, Postfix and handshakes), and a second build for the
-# reproducibility check. The compilers share two cores with cargo test,
-# whose end-to-end tests mostly wait on Postfix. Unit tests run inside the
+# reproducibility check, then the RPM from source. The compilers share two
+# cores with cargo test, whose end-to-end tests mostly wait on Postfix. Unit tests run inside the
 # bullseye (OpenSSL 1.1.1) and sid (Debian's crates) builds and the RPM's
 # %check; the bookworm and trixie builds skip them (DEB_BUILD_OPTIONS=nocheck):
 # same code and crates as the host's cargo test, and each costs minutes.
@@ -92,6 +92,8 @@ packages() {
   # (the second one now): bullseye's, the quickest.
   $SUDO env "PATH=$PATH" packaging/test-reproducible.sh bullseye || rc=1
   phase "reproducibility (a second bullseye build)"
+  packaging/test-rpm.sh || rc=1
+  phase "RPM from source"
   for i in "${!suites[@]}"; do
     wait "${harness[$i]}" || rc=1
     cat "target/harness-${suites[$i]}.log"
@@ -120,8 +122,6 @@ fi
 # What the harness tests measured (cargo test hides passing tests' output).
 cat target/tmp/reports/*.txt
 phase "fmt, clippy, cargo test"
-packaging/test-rpm.sh
-phase "RPM from source"
 # This machine's release's package: installed, used and purged; then the
 # example Ansible role with ansible-core from PyPI in a venv of Debian's
 # Python (which has python3-apt for the apt module) installs it
