@@ -280,7 +280,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                 )
             };
             let endpoints = crate::ops::verify::endpoints(settings, &c.main, &c.master);
-            if crate::ops::rotate::apply::dhe_excluded(c) {
+            if crate::postfix::ciphers::main_excludes_dhe(c) {
                 crate::ops::verify::check_dhe_off(endpoints, std::time::Duration::ZERO)
             } else {
                 crate::ops::verify::check(endpoints, expected, std::time::Duration::ZERO)

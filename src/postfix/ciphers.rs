@@ -59,6 +59,11 @@ pub fn excludes_dhe(value: &str) -> bool {
         .any(|n| DHE_NAMES.contains(n))
 }
 
+/// main.cf's `smtpd_tls_exclude_ciphers` leaves DHE out.
+pub fn main_excludes_dhe(cf: &ConfigFiles) -> bool {
+    cf.value(&Scope::Main, EXCLUDE).is_some_and(excludes_dhe)
+}
+
 /// The list with DHE excluded (`off`) or not (`on`); `None` when it already
 /// is. Other names keep their order; the separator is `, ` when adding.
 fn wanted(value: &str, policy: DhePolicy) -> Option<String> {

@@ -460,7 +460,7 @@ fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::
     let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
     let patience = std::time::Duration::from_secs(15);
     // With DHE excluded there is no group to see: the proof is a refusal.
-    let findings = if dhe_excluded(&cf) {
+    let findings = if crate::postfix::ciphers::main_excludes_dhe(&cf) {
         crate::ops::verify::check_dhe_off(endpoints, patience)
     } else {
         crate::ops::verify::check(
@@ -482,13 +482,6 @@ fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::
         }
     }
     Ok(findings)
-}
-
-/// main.cf's `smtpd_tls_exclude_ciphers` leaves DHE out.
-pub fn dhe_excluded(cf: &ConfigFiles) -> bool {
-    use crate::postfix::ciphers;
-    cf.value(&crate::postfix::oracle::Scope::Main, ciphers::EXCLUDE)
-        .is_some_and(ciphers::excludes_dhe)
 }
 
 /// The validation policy for a configured group; `named`: the group must
