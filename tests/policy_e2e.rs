@@ -389,7 +389,7 @@ fn the_dhe_policy_turns_tls12_dhe_off_and_back_on() {
     assert_eq!(out.status.code(), Some(6), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("[policy] dhe = \"off\" is not in effect: the next `dhrotate now` sets main.cf smtpd_tls_exclude_ciphers = aNULL, kDHE"),
+        text.contains("[policy] dhe = \"off\" is not in effect: main.cf smtpd_tls_exclude_ciphers = aNULL (policy: aNULL, kDHE); the next `dhrotate now` restores it"),
         "{text}"
     );
     let out = now(&off, &[]);

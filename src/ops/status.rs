@@ -371,6 +371,24 @@ fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> 
             "[curves] policy = \"{policy}\" cannot be applied: {e:#}"
         )];
     }
+    drift(&format!("[curves] policy = \"{policy}\""), cf, &wanted)
+}
+
+/// Where `smtpd_tls_exclude_ciphers` is not what `[policy] dhe` says.
+fn dhe_drift(settings: &Settings, cf: &ConfigFiles) -> Vec<String> {
+    let policy = settings.policy.dhe;
+    let mut wanted = cf.clone();
+    if let Err(e) = crate::postfix::ciphers::apply_dhe_policy(&mut wanted, policy) {
+        return vec![format!(
+            "[policy] dhe = \"{policy}\" cannot be applied: {e:#}"
+        )];
+    }
+    drift(&format!("[policy] dhe = \"{policy}\""), cf, &wanted)
+}
+
+/// The settings a policy (`what`) changes in `wanted`, a copy of `cf` it
+/// was applied to, each with its value now; nothing when it changes none.
+fn drift(what: &str, cf: &ConfigFiles, wanted: &ConfigFiles) -> Vec<String> {
     if wanted.edits().is_empty() {
         return Vec::new();
     }
@@ -385,29 +403,9 @@ fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> 
         })
         .collect();
     vec![format!(
-        "[curves] policy = \"{policy}\" is not in effect: {}; the next `dhrotate now` restores it",
+        "{what} is not in effect: {}; the next `dhrotate now` restores it",
         drift.join(", ")
     )]
-}
-
-/// Where `smtpd_tls_exclude_ciphers` is not what `[policy] dhe` says.
-fn dhe_drift(settings: &Settings, cf: &ConfigFiles) -> Vec<String> {
-    let policy = settings.policy.dhe;
-    let mut wanted = cf.clone();
-    match crate::postfix::ciphers::apply_dhe_policy(&mut wanted, policy) {
-        Ok(notes) if notes.is_empty() => Vec::new(),
-        Ok(notes) => vec![format!(
-            "[policy] dhe = \"{policy}\" is not in effect: the next `dhrotate now` sets {}",
-            notes
-                .iter()
-                .map(|n| n.split_once(": ").map_or(n.as_str(), |(_, x)| x))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )],
-        Err(e) => vec![format!(
-            "[policy] dhe = \"{policy}\" cannot be applied: {e:#}"
-        )],
-    }
 }
 
 /// What status already knows when it looks at the DH settings.
