@@ -26,9 +26,15 @@ test -L /etc/systemd/system/timers.target.wants/dhrotate.timer \
   || { echo "dhrotate.timer was not enabled on install"; exit 1; }
 test ! -e /etc/systemd/system/multi-user.target.wants/dhrotate-daemon.service \
   || { echo "dhrotate-daemon.service must not be enabled beside the timer"; exit 1; }
-dpkg-query -W -f='${Conffiles}\n' dhrotate | grep -q /etc/dhrotate/dhrotate.toml
-# The installed default configuration loads.
-/usr/bin/dhrotate --config /etc/dhrotate/dhrotate.toml pool status
+# No conffile: the defaults are built in, /etc/dhrotate is the
+# administrator's (an upgrade can never ask about it).
+conffiles=$(dpkg-query -W -f='${Conffiles}' dhrotate)
+[ -z "$conffiles" ] || { echo "the package has conffiles: $conffiles"; exit 1; }
+test ! -e /etc/dhrotate/dhrotate.toml || { echo "the package installed /etc/dhrotate/dhrotate.toml"; exit 1; }
+# The documented example loads, and means the defaults.
+example=/usr/share/doc/dhrotate/examples/dhrotate.toml
+/usr/bin/dhrotate --config "$example" pool status
+/usr/bin/dhrotate pool status
 echo "== demo rotation with the installed binary"
 (cd "$(mktemp -d)" && /usr/bin/dhrotate now --demo)
 echo "== dpkg --purge"
