@@ -17,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/system
 . "$here/lib.sh"
+. "$here/checks.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (systemd-nspawn, debootstrap)" >&2; exit 1; }
 for tool in debootstrap systemd-nspawn nsenter python3; do
@@ -41,54 +42,6 @@ package_for() {
   readlink -f "$deb"
 }
 
-summary=()
-failed=0
-current=""
-STEP_FAILED=0
-
-# pass/fail record one line per step; a failed step does not stop the
-# release's later steps (they say what they can), but fails the run.
-pass() { echo "  [ok]   $*"; summary+=("$current  ok    $*"); }
-fail() { echo "  [FAIL] $*"; summary+=("$current  FAIL  $*"); failed=1; STEP_FAILED=1; }
-# check DESCRIPTION CMD...: runs CMD on the host side, which itself uses ct.
-check() {
-  local what=$1; shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-note() { echo "         $*"; }
-
-# The served DHE prime (hex) of a listener, seen by OpenSSL's s_client
-# inside the container: a TLS 1.2 handshake that offers only DHE.
-served_prime() {
-  local port=$1 starttls=(-starttls smtp)
-  # Ports of implicit TLS (IMAPS): no STARTTLS.
-  [ "$port" = 993 ] && starttls=()
-  ct openssl s_client -connect "127.0.0.1:$port" "${starttls[@]}" -tls1_2 \
-    -cipher 'kEDH:@SECLEVEL=0' -msg < /dev/null 2>&1 | python3 "$here/ske.py"
-}
-# The prime of a PEM file in the container, hex, as openssl prints it.
-file_prime() {
-  ct openssl pkeyparam -in "$1" -noout -text 2>/dev/null \
-    | awk '/^ *(P|prime):/ { on = 1; next } on && /^ *[0-9a-f][0-9a-f](:|$)/ { gsub(/[: ]/, ""); printf "%s", $0; next } on { exit }' \
-    | sed 's/^00//'
-}
-# Waits up to $2 seconds for the listener on port $1 to serve prime $3.
-wait_served() {
-  local port=$1 secs=$2 want=$3 got="" i
-  for i in $(seq 1 "$secs"); do
-    got=$(served_prime "$port" || true)
-    [ "$got" = "$want" ] && return 0
-    sleep 1
-  done
-  note "127.0.0.1:$port serves ${got:0:24}..., expected ${want:0:24}..."
-  return 1
-}
-# older_than VERSION MAJOR MINOR: true when VERSION is below MAJOR.MINOR.
-older_than() {
-  local major minor
-  IFS=. read -r major minor _ <<< "$1"
-  [ "$major" -lt "$2" ] || { [ "$major" -eq "$2" ] && [ "$minor" -lt "$3" ]; }
-}
 catalog_name() {
   awk -F'\t' -v p="$1" '!/^#/ && tolower($6) == p { print $1; exit }' data/known-dh-groups.tsv
 }
@@ -155,32 +108,6 @@ scenario() {
   step_purge
 }
 
-# A Postfix as years of following FORWARD_SECRECY_README leave it: a
-# self-signed certificate, TLS on, a hand-made DH file and a pinned curve
-# grade; and a submission listener. Below Postfix 3.7 (Debian 11, RHEL 8/9)
-# the hand-made file is the 2048-bit one the README's later editions ask
-# for, at the path dhrotate's default group also uses.
-setup_postfix() {
-  local pf=$1 hand=/etc/postfix/dh1024.pem bits=1024
-  if older_than "$pf" 3 7; then hand=/etc/postfix/dh2048.pem; bits=2048; fi
-  ct openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx.example.test \
-    -keyout /etc/postfix/tls-key.pem -out /etc/postfix/tls-cert.pem 2>/dev/null
-  ct openssl dhparam -out "$hand" "$bits" 2>/dev/null
-  ct postconf -e smtpd_tls_security_level=may smtpd_tls_cert_file=/etc/postfix/tls-cert.pem \
-    smtpd_tls_key_file=/etc/postfix/tls-key.pem smtpd_tls_dh1024_param_file="$hand" \
-    smtpd_tls_eecdh_grade=strong 2>/dev/null
-  ct sh -c 'printf "%s\n" "submission inet n       -       y       -       -       smtpd" \
-    "  -o syslog_name=postfix/submission" "  -o smtpd_tls_security_level=encrypt" >> /etc/postfix/master.cf'
-  ct systemctl restart postfix
-  local i
-  for i in $(seq 1 50); do served_prime 587 > /dev/null 2>&1 && break; sleep 0.2; done
-  if [ -n "$(served_prime 25 || true)" ] && [ -n "$(served_prime 587 || true)" ]; then
-    note "Postfix serves DHE on 25 and 587 (hand-made $bits-bit $hand, eecdh_grade strong)"
-  else
-    fail "setting up Postfix with TLS on 25 and 587"
-  fi
-}
-
 step_install() {
   local out
   if out=$(ct apt-get install -y /root/dhrotate.deb 2>&1); then
@@ -199,28 +126,6 @@ step_install() {
   check "1 systemctl list-timers shows dhrotate.timer" grep -q dhrotate.timer <<< "$timers"
   check "1 dhrotate-daemon.service installed, not enabled" \
     ct sh -c '! systemctl is-enabled dhrotate-daemon.service >/dev/null 2>&1 && systemctl cat dhrotate-daemon.service >/dev/null'
-}
-
-# Starts a unit and reports; on failure shows its journal.
-start_unit() {
-  local unit=$1 since
-  since=$(ct date '+%Y-%m-%d %H:%M:%S')
-  if ct systemctl start "$unit"; then
-    return 0
-  fi
-  # Unstable's systemd in the container sometimes cannot spawn a unit's
-  # ExecStartPost ("Failed to spawn executor: No such file or directory",
-  # result 'resources') under load, after dhrotate's own run succeeded
-  # (seen twice on 2026-12-03, each time in another step, never on the
-  # other releases). That is systemd's, not dhrotate's: said, and the
-  # start tried once more; any other failure fails the step.
-  if ct journalctl -u "$unit" --since "$since" --no-pager | grep -q 'Failed to spawn executor'; then
-    note "systemd could not spawn $unit's executor (not dhrotate's failure); starting it once more"
-    ct systemctl start "$unit" && return 0
-  fi
-  ct systemctl status --no-pager "$unit" | tail -n 5 || true
-  ct journalctl -u "$unit" -b --no-pager | tail -n 25
-  return 1
 }
 
 step_default_run() {
@@ -782,9 +687,6 @@ sys.exit(0 if ok else 1)' "$out" "$rc"
 step_purge() {
   local files left
   files=$(ct dpkg-query -L dhrotate | grep -v '^/\.$')
-  # The drop-ins are the administrator's (here: this harness's), not the
-  # package's: dpkg rightly keeps a directory holding them. Gone first.
-  ct rm -rf /etc/dhrotate/conf.d
   check "7 dpkg --purge dhrotate" ct dpkg --purge dhrotate
   # Directories may be shared with other packages (systemd ships zsh
   # completions too): dpkg keeps those, and /lib is a link to usr/lib on a
