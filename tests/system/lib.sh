@@ -7,7 +7,7 @@
 # /root/dhrotate.deb and downloads (not installs) what it depends on, from
 # the release's own archive: the container has no network, and
 # `apt-get install ./dhrotate.deb` there must still resolve the
-# dependencies itself.
+# dependencies itself. CT_DOWNLOAD="pkg..." downloads those packages too.
 ct_prepare() {
   local rootfs=$1 work=$2 deb=$3
   rm -rf "$work"
@@ -20,7 +20,7 @@ ct_prepare() {
   # past its expiry (a frozen or lagging mirror), which is no reason to fail
   # a test of dhrotate; the signatures are still checked.
   "${in_root[@]}" apt-get -qq -o Acquire::Retries=3 -o Acquire::Check-Valid-Until=false update >&2 \
-    && "${in_root[@]}" apt-get -qq --download-only -y install /root/dhrotate.deb >&2
+    && "${in_root[@]}" apt-get -qq --download-only -y install /root/dhrotate.deb ${CT_DOWNLOAD:-} >&2
 }
 
 ct_boot() {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# piuparts on one release's package: the install/purge test, and the
+# upgrade from the last published version N (from dhrotate's signed apt
+# repository, given to piuparts as an extra repository) to this tree's N+1.
+# piuparts builds its own chroot and never runs systemd there, so this
+# covers the maintainer scripts' path without systemd.
+#
+#   packaging/test-piuparts.sh SUITE   -> target/piuparts/SUITE.log
+#
+# The chroot piuparts starts from is cached for a week in
+# /var/cache/dhrotate-tests/piuparts (DHROTATE_PIUPARTS_CACHE). The mirror
+# is this machine's own (packaging/mirror.sh). Needs root and piuparts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+suite=${1:?usage: test-piuparts.sh SUITE}
+[ "$(id -u)" -eq 0 ] || { echo "test-piuparts.sh: needs root" >&2; exit 1; }
+command -v piuparts >/dev/null || { echo "test-piuparts.sh: piuparts is missing (scripts/test.sh installs it)" >&2; exit 1; }
+
+new=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1 || true)
+if [ -z "$new" ]; then
+  packaging/build-release.sh "$suite" >&2
+  new=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
+fi
+old=$(packaging/build-published.sh "$suite")
+mirror=$(packaging/mirror.sh main)
+mkdir -p target/piuparts
+log=$PWD/target/piuparts/$suite.log
+
+# N in a signed repository, as users get it; the key is a throwaway one.
+work=$(mktemp -d /var/tmp/dhrotate-piuparts-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export DHROTATE_REPO_GNUPGHOME=$work/gnupg
+mkdir -m 0700 "$DHROTATE_REPO_GNUPGHOME"
+GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --quiet --passphrase '' --quick-gen-key \
+  "dhrotate test archive (throwaway) <archive@dhrotate.invalid>" ed25519 sign 1d 2>/dev/null
+DHROTATE_REPO_KEY=$(GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }')
+export DHROTATE_REPO_KEY
+packaging/apt-repo.sh "$work/repo" "file://$work/repo" "$suite=$old" > /dev/null
+
+cache=${DHROTATE_PIUPARTS_CACHE:-/var/cache/dhrotate-tests/piuparts}
+base=$cache/$suite.tar.gz
+mkdir -p "$cache"
+basearg=(-b "$base")
+if [ ! -s "$base" ] || [ -n "$(find "$base" -mtime +7)" ]; then
+  rm -f "$base"
+  basearg=(-s "$base")
+fi
+
+echo "== piuparts $(piuparts --version 2>/dev/null | awk '{print $2}') on $suite: install/purge of $(basename "$new"), upgrade from $(dpkg-deb -f "$old" Version) (log: $log)"
+rc=0
+piuparts -d "$suite" -m "$mirror" "${basearg[@]}" \
+  --bindmount="$work/repo" \
+  --extra-repo="deb [signed-by=$work/repo/dhrotate-archive-keyring.pgp] file://$work/repo $suite main" \
+  --warn-on-leftovers-after-purge \
+  -l "$log" "$new" > /dev/null 2>&1 || rc=$?
+grep -E '^[0-9:]+ [0-9.]+s (INFO|ERROR|FAIL|WARN)' "$log" \
+  | grep -E 'PASS|FAIL|ERROR|WARN|Installation of|Upgrading|Testing|Package files|purge' \
+  | sed 's/^/   /' | head -n 40
+[ "$rc" -eq 0 ] || { tail -n 40 "$log"; echo "test-piuparts.sh: piuparts failed on $suite (log: $log)" >&2; exit 1; }
+grep -q 'PASS: All tests' "$log" || { echo "test-piuparts.sh: piuparts did not report PASS (log: $log)" >&2; exit 1; }
+grep -q 'Package files' "$log"
+echo "piuparts ($suite): PASS"
