@@ -67,6 +67,10 @@ EOF
 (cd "$src" && SOURCE_DATE_EPOCH=$keydate dpkg-buildpackage -b -us -uc > "$work/keyring-build.log" 2>&1) \
   || { cat "$work/keyring-build.log"; echo "apt-repo.sh: building the keyring package failed" >&2; exit 1; }
 keydeb=$(ls "$work"/dhrotate-archive-keyring_*_all.deb)
+if command -v lintian >/dev/null; then
+  lintian --fail-on error,warning "$keydeb" > "$work/lintian.txt" 2>&1 \
+    || { cat "$work/lintian.txt"; echo "apt-repo.sh: lintian found errors or warnings in $(basename "$keydeb")" >&2; exit 1; }
+fi
 
 for arg in "$@"; do
   suite=${arg%%=*}

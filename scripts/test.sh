@@ -9,8 +9,11 @@
 # each release's package built in its own clean root, offline, lintian
 # clean, and built twice to show it reproducible; the host's package
 # installed, used and purged; the Ansible role installing it; the RPM from
-# source, rpmlint clean) and the real-systems harness (each release's package on
-# booted Debian 11, 12, 13 and unstable, tests/system/run.sh). The
+# source, rpmlint clean), the real-systems harness (each release's package on
+# booted Debian 11, 12, 13 and unstable, tests/system/run.sh) and the
+# upgrades (the last published version, from a signed apt repository, to
+# this one, on each release: tests/system/upgrade.sh; piuparts; the
+# autopkgtest; apt-utils, gpg and piuparts for them). The
 # end-to-end tests start private Postfix instances and packages are
 # installed, so this runs as root (sudo if needed).
 set -euo pipefail
@@ -30,6 +33,10 @@ command -v lintian >/dev/null || need+=(lintian)
 command -v dpkg-buildpackage >/dev/null || need+=(dpkg-dev)
 command -v dh >/dev/null || need+=(debhelper)
 command -v rpmbuild >/dev/null || need+=(rpm)
+# The signed apt repository (apt-ftparchive, gpg) and piuparts.
+command -v apt-ftparchive >/dev/null || need+=(apt-utils)
+command -v gpg >/dev/null || need+=(gpg)
+command -v piuparts >/dev/null || need+=(piuparts)
 command -v rpmlint >/dev/null || need+=(rpmlint)
 command -v cpio >/dev/null || need+=(cpio)
 command -v man >/dev/null || need+=(man-db)
@@ -61,7 +68,7 @@ host=$(. /etc/os-release && echo "$VERSION_CODENAME")
 # built in its own clean root (offline, lintian clean), each release's real
 # system booted as soon as its package exists (the harness mostly waits on
 # booting, Postfix and handshakes), and a second build for the
-# reproducibility check, then the RPM from source. The compilers share two
+# reproducibility check, then the RPM from source, then the upgrades. The compilers share two
 # cores with cargo test, whose end-to-end tests mostly wait on Postfix. Unit tests run inside the
 # bullseye (OpenSSL 1.1.1) and sid (Debian's crates) builds and the RPM's
 # %check; the bookworm and trixie builds skip them (DEB_BUILD_OPTIONS=nocheck):
@@ -94,9 +101,30 @@ packages() {
   phase "reproducibility (a second bullseye build)"
   packaging/test-rpm.sh || rc=1
   phase "RPM from source"
+  # Upgrades: the last published version built from its own source (once:
+  # cached by commit), then on each release from the signed repository to
+  # this tree's package; piuparts on bookworm and trixie; the autopkgtest
+  # on trixie.
+  local upgrade=()
+  for suite in "${suites[@]}"; do
+    $SUDO env "PATH=$PATH" packaging/build-published.sh "$suite" > /dev/null || rc=1
+    $SUDO env "PATH=$PATH" tests/system/upgrade.sh "$suite" > "target/upgrade-$suite.log" 2>&1 &
+    upgrade+=($!)
+  done
+  phase "published version built for each release"
+  for suite in bookworm trixie; do
+    $SUDO env "PATH=$PATH" packaging/test-piuparts.sh "$suite" || rc=1
+  done
+  phase "piuparts"
+  $SUDO env "PATH=$PATH" packaging/test-autopkgtest.sh trixie || rc=1
+  phase "autopkgtest"
   for i in "${!suites[@]}"; do
     wait "${harness[$i]}" || rc=1
     cat "target/harness-${suites[$i]}.log"
+  done
+  for i in "${!suites[@]}"; do
+    wait "${upgrade[$i]}" || rc=1
+    cat "target/upgrade-${suites[$i]}.log"
   done
   phase "real systems"
   return "$rc"

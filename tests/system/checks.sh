@@ -98,3 +98,8 @@ setup_postfix() {
   fi
 }
 
+# The catalog names of a prime (hex), rfc7919-ffdhe2048|exim-... (every
+# name it goes by), empty for one not in data/known-dh-groups.tsv.
+catalog_name() {
+  awk -F'\t' -v p="$1" '!/^#/ && tolower($6) == p { print $1; exit }' data/known-dh-groups.tsv
+}

@@ -42,9 +42,6 @@ package_for() {
   readlink -f "$deb"
 }
 
-catalog_name() {
-  awk -F'\t' -v p="$1" '!/^#/ && tolower($6) == p { print $1; exit }' data/known-dh-groups.tsv
-}
 
 # What a TLS 1.3 client offering only group $1 negotiates on port 25, as
 # OpenSSL's s_client in the container prints it.
@@ -272,13 +269,17 @@ TOML
 name = "main"
 bits = 8192
 TOML
-  local main_before
+  local main_before since_large searching=no
   main_before=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+  since_large=$(ct date '+%Y-%m-%d %H:%M:%S')
   ct systemctl reload dhrotate-daemon.service
-  for i in $(seq 1 40); do
-    ct journalctl -u dhrotate-daemon -b --no-pager | grep -q "bits=8192" && break
+  for i in $(seq 1 60); do
+    if ct journalctl -u dhrotate-daemon --since "$since_large" --no-pager | grep -q "getting a fresh group"; then
+      searching=yes; break
+    fi
     sleep 0.5
   done
+  check "4 the daemon's next rotation is searching for an 8192-bit group" test "$searching" = yes
   local t0 t1
   t0=$(date +%s.%N)
   ct systemctl stop dhrotate-daemon.service

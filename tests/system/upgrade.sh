@@ -69,9 +69,22 @@ apt_update() {
 candidate() { ct apt-cache policy dhrotate | awk '/Candidate:/ { print $2 }'; }
 installed() { ct dpkg-query -W -f='${Version}' dhrotate 2>/dev/null || true; }
 
-# The files an upgrade must leave as they were.
-kept_files() {
-  ct sh -c "sha256sum $CONF $GROUP_FILE /var/lib/dhrotate/state* 2>/dev/null; ls /var/lib/dhrotate/pool 2>/dev/null"
+# The files an upgrade must leave as they were: the administrator's
+# configuration and the group file, byte for byte; the state directory's
+# files and the pool's groups (the daemon may add to them, never lose one).
+kept_files() { ct sha256sum "$CONF" "$GROUP_FILE"; }
+state_files() { ct find /var/lib/dhrotate -type f -not -name '*.lock' | sort; }
+# Whether 127.0.0.1:25 serves RFC 7919's ffdhe3072 (a named group's file
+# holds only the group's name, no prime to compare with).
+serves_ffdhe3072() {
+  local i name=""
+  for i in $(seq 1 20); do
+    name=$(catalog_name "$(served_prime 25 || true)")
+    [ "${name%%|*}" = rfc7919-ffdhe3072 ] && return 0
+    sleep 1
+  done
+  note "127.0.0.1:25 serves ${name:-a group not in the catalog}"
+  return 1
 }
 
 step_repository() {
@@ -82,7 +95,8 @@ step_repository() {
   check "U1 no apt source of the test is [trusted=yes]" \
     bash -c '! grep -rqi trusted "$1/etc/apt/sources.list" "$1/etc/apt/sources.list.d"' _ "$CT_ROOT"
   out=$(apt_update) || { echo "$out" | tail -n 5; fail "U1 apt-get update with dhrotate.sources"; return 1; }
-  check "U1 apt-get update: the signed repository is read (Signed-By)" grep -q "$REPO_URL $suite InRelease" <<< "$out"
+  note "$(grep dhrotate-apt <<< "$out" | head -n 1)"
+  check "U1 apt-get update: the signed repository is read (Signed-By)" grep -qE "dhrotate-apt $suite InRelease" <<< "$out"
   if out=$(ct apt-get install -y dhrotate dhrotate-archive-keyring 2>&1); then
     pass "U1 apt-get install dhrotate dhrotate-archive-keyring from the repository"
   else
@@ -102,7 +116,7 @@ step_configure() {
   check "U2 $CONF edited (mode named, main group 3072 bits in dh3072.pem)" \
     ct sh -c "grep -qx 'mode = \"named\"' $CONF && grep -qx 'bits = 3072' $CONF"
   check "U2 a rotation applies it (systemctl start dhrotate.service)" start_unit dhrotate.service
-  check "U2 127.0.0.1:25 serves the group of $GROUP_FILE" wait_served 25 20 "$(file_prime "$GROUP_FILE")"
+  check "U2 127.0.0.1:25 serves RFC 7919's ffdhe3072, from $GROUP_FILE" serves_ffdhe3072
 }
 
 # An 8192-bit search, which takes minutes: the upgrade happens during it.
@@ -116,10 +130,15 @@ bits = 8192
 file = "dh8192.pem"
 TOML
 }
+# wait_search UNIT SINCE: until UNIT's run has started its search (and
+# still runs).
 wait_search() {
-  local unit=$1 i
+  local unit=$1 since=$2 i
   for i in $(seq 1 60); do
-    ct journalctl -u "$unit" -b --no-pager | grep -q "bits=8192" && return 0
+    if ct journalctl -u "$unit" --since "$since" --no-pager | grep -q "getting a fresh group"; then
+      ct systemctl is-active --quiet "$unit" || [ "$(ct systemctl show -p ActiveState --value "$unit")" = activating ]
+      return
+    fi
     sleep 0.5
   done
   return 1
@@ -158,9 +177,12 @@ step_upgrade() {
 }
 
 step_after_upgrade() {
-  local before_files=$1 master_before=$2 out units u
-  check "U5 the administrator's $CONF kept, byte for byte (state, pool, group files too)" \
+  local before_files=$1 master_before=$2 state_before=$3 out units u lost
+  check "U5 the administrator's $CONF and $GROUP_FILE kept, byte for byte" \
     test "$(kept_files)" = "$before_files"
+  lost=$(comm -23 <(echo "$state_before") <(state_files))
+  note "state directory: $(echo "$state_before" | wc -l) files before, $(state_files | wc -l) after${lost:+; lost: $lost}"
+  check "U5 every file of the state directory (state, backups, pool) kept" test -z "$lost"
   units="dhrotate.service dhrotate.timer dhrotate-daemon.service"
   out=$(for u in $units; do echo "$u $(ct systemctl show -p NeedDaemonReload --value "$u")"; done)
   note "NeedDaemonReload: $(echo "$out" | tr '\n' ' ')"
@@ -175,13 +197,12 @@ master_pid() { ct sh -c 'cat /var/spool/postfix/pid/master.pid 2>/dev/null | tr 
 # After the long search ends: main.cf whole, the served group one of the
 # two, the administrator's values in effect, status healthy.
 step_settled() {
-  local status rc=0 served param
+  local status rc=0 param
   ct rm -f /etc/dhrotate/conf.d/90-long.toml
   check "U6 postfix check passes (main.cf and master.cf whole)" ct postfix check
   param=$(ct postconf -h smtpd_tls_dh1024_param_file)
-  served=$(served_prime 25 || true)
   check "U6 main.cf names $GROUP_FILE (the search was interrupted, nothing written)" test "$param" = "$GROUP_FILE"
-  check "U6 127.0.0.1:25 serves the group of the file main.cf names" test "$served" = "$(file_prime "$param")"
+  check "U6 127.0.0.1:25 serves the group of the file main.cf names (ffdhe3072)" serves_ffdhe3072
   status=$(ct dhrotate status 2>&1) || rc=$?
   echo "$status" | sed 's/^/         | /' | head -n 8
   check "U6 dhrotate status healthy (exit $rc): the administrator's named 3072-bit group in effect" \
@@ -190,22 +211,24 @@ step_settled() {
 }
 
 variant_timer() {
-  local suite=$1 old_ver=$2 new_ver=$3 files pid_before pid_after master
+  local suite=$1 old_ver=$2 new_ver=$3 files pid_before pid_after master state
   step_repository "$suite" "$old_ver" || return
   step_configure
   long_dropin
+  local since
+  since=$(ct date '+%Y-%m-%d %H:%M:%S')
   ct systemctl start --no-block dhrotate.service
-  check "U3 a rotation with an 8192-bit search is running (dhrotate.service)" wait_search dhrotate.service
+  check "U3 a rotation with an 8192-bit search is running (dhrotate.service)" wait_search dhrotate.service "$since"
   pid_before=$(ct systemctl show -p MainPID --value dhrotate.service)
   step_tampered "$suite" "$old_ver"
-  files=$(kept_files); master=$(master_pid)
+  files=$(kept_files); master=$(master_pid); state=$(state_files)
   step_upgrade "$new_ver" || return
   pid_after=$(ct systemctl show -p MainPID --value dhrotate.service)
   check "U5 the rotation in progress was not stopped or restarted by the upgrade (pid $pid_before)" \
     test "$pid_before" = "$pid_after" -a "$pid_before" != 0
   check "U5 dhrotate.timer enabled and active" \
     ct sh -c 'systemctl is-enabled dhrotate.timer >/dev/null && systemctl is-active dhrotate.timer >/dev/null'
-  step_after_upgrade "$files" "$master"
+  step_after_upgrade "$files" "$master" "$state"
   # The administrator (or a shutdown) stops the long search.
   check "U6 systemctl stop dhrotate.service ends the search" ct timeout 100 systemctl stop dhrotate.service
   step_settled
@@ -213,7 +236,7 @@ variant_timer() {
 }
 
 variant_daemon() {
-  local suite=$1 old_ver=$2 new_ver=$3 files master inv_before inv_after restarts
+  local suite=$1 old_ver=$2 new_ver=$3 files master state inv_before inv_after restarts
   step_repository "$suite" "$old_ver" || return
   step_configure
   ct systemctl disable --now dhrotate.timer > /dev/null 2>&1
@@ -224,11 +247,13 @@ cron = "*/10 * * * * *"
 jitter = "0s"
 catch_up = false
 TOML
+  local since
+  since=$(ct date '+%Y-%m-%d %H:%M:%S')
   check "U3 systemctl enable --now dhrotate-daemon" ct systemctl enable --now dhrotate-daemon.service
-  check "U3 the daemon's rotation with an 8192-bit search is running" wait_search dhrotate-daemon.service
+  check "U3 the daemon's rotation with an 8192-bit search is running" wait_search dhrotate-daemon.service "$since"
   inv_before=$(ct systemctl show -p InvocationID --value dhrotate-daemon.service)
   step_tampered "$suite" "$old_ver"
-  files=$(kept_files); master=$(master_pid)
+  files=$(kept_files); master=$(master_pid); state=$(state_files)
   step_upgrade "$new_ver" || return
   inv_after=$(ct systemctl show -p InvocationID --value dhrotate-daemon.service)
   restarts=$(ct journalctl -u dhrotate-daemon.service --since "$UPGRADE_SINCE" --until "$UPGRADE_UNTIL" --no-pager | grep -c 'systemd\[1\]: Stopped' || true)
@@ -240,7 +265,7 @@ TOML
     ct sh -c '! systemctl is-enabled dhrotate.timer >/dev/null 2>&1 && ! systemctl is-active dhrotate.timer >/dev/null 2>&1'
   check "U5 the interrupted search wrote nothing: main.cf still names $GROUP_FILE" \
     test "$(ct postconf -h smtpd_tls_dh1024_param_file)" = "$GROUP_FILE"
-  step_after_upgrade "$files" "$master"
+  step_after_upgrade "$files" "$master" "$state"
   ct rm -f /etc/dhrotate/conf.d/60-schedule.toml
   check "U6 systemctl stop dhrotate-daemon" ct timeout 100 systemctl stop dhrotate-daemon.service
   step_settled
