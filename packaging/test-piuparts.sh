@@ -33,7 +33,7 @@ export DHROTATE_REPO_GNUPGHOME=$work/gnupg
 mkdir -m 0700 "$DHROTATE_REPO_GNUPGHOME"
 GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --quiet --passphrase '' --quick-gen-key \
   "dhrotate test archive (throwaway) <archive@dhrotate.invalid>" ed25519 sign 1d 2>/dev/null
-DHROTATE_REPO_KEY=$(GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" { print $10; exit }')
+DHROTATE_REPO_KEY=$(GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
 export DHROTATE_REPO_KEY
 packaging/apt-repo.sh "$work/repo" "file://$work/repo" "$suite=$old" > /dev/null
 
@@ -53,10 +53,12 @@ piuparts -d "$suite" -m "$mirror" "${basearg[@]}" \
   --extra-repo="deb [signed-by=$work/repo/dhrotate-archive-keyring.pgp] file://$work/repo $suite main" \
   --warn-on-leftovers-after-purge \
   -l "$log" "$new" > /dev/null 2>&1 || rc=$?
-grep -E '^[0-9:]+ [0-9.]+s (INFO|ERROR|FAIL|WARN)' "$log" \
-  | grep -E 'PASS|FAIL|ERROR|WARN|Installation of|Upgrading|Testing|Package files|purge' \
+grep -E '^[0-9ms.]+ (INFO|ERROR|FAIL|WARN)' "$log" \
+  | grep -E 'PASS|FAIL|ERROR|WARN|Installation of|apt-cache|Setting up dhrotate|Running adequate' \
   | sed 's/^/   /' | head -n 40
+grep -E '^  (Setting up|Unpacking) dhrotate ' "$log" | sed 's/^/   /' | head -n 8
 [ "$rc" -eq 0 ] || { tail -n 40 "$log"; echo "test-piuparts.sh: piuparts failed on $suite (log: $log)" >&2; exit 1; }
 grep -q 'PASS: All tests' "$log" || { echo "test-piuparts.sh: piuparts did not report PASS (log: $log)" >&2; exit 1; }
-grep -q 'Package files' "$log"
+grep -q "Unpacking dhrotate ($(dpkg-deb -f "$old" Version))" "$log" \
+  || { echo "test-piuparts.sh: the upgrade test did not install $(dpkg-deb -f "$old" Version) from the repository first" >&2; exit 1; }
 echo "piuparts ($suite): PASS"
