@@ -67,8 +67,9 @@ host=$(. /etc/os-release && echo "$VERSION_CODENAME")
 # cached in /var/lib/machines), the source package, each release's package
 # built in its own clean root (offline, lintian clean), each release's real
 # system booted as soon as its package exists (the harness mostly waits on
-# booting, Postfix and handshakes), and a second build for the
-# reproducibility check, then the RPM from source, then the upgrades. The compilers share two
+# booting, Postfix and handshakes), the published version built and the
+# upgrade from it run likewise, then a second build for the
+# reproducibility check and the RPM from source. The compilers share two
 # cores with cargo test, whose end-to-end tests mostly wait on Postfix. Unit tests run inside the
 # bullseye (OpenSSL 1.1.1) and sid (Debian's crates) builds and the RPM's
 # %check; the bookworm and trixie builds skip them (DEB_BUILD_OPTIONS=nocheck):
@@ -85,7 +86,12 @@ packages() {
   for i in "${pids[@]}"; do wait "$i" || true; done
   phase "build roots and real systems' roots ready"
   packaging/build-source.sh
-  local harness=()
+  # Per release: its package, then (in the background) the harness on it;
+  # the last published version built from its own source (once: cached by
+  # commit), then (in the background) the upgrade from it through the
+  # signed repository; piuparts on bookworm and trixie, the autopkgtest on
+  # trixie, in the background too.
+  local background=() logs=()
   for suite in "${suites[@]}"; do
     local nocheck=""
     case "$suite" in bookworm|trixie) nocheck=1 ;; esac
@@ -93,7 +99,20 @@ packages() {
     phase "package for $suite"
     [ "$suite" = "$host" ] && touch target/host-package.ready
     $SUDO env "PATH=$PATH" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
-    harness+=($!)
+    background+=($!); logs+=("target/harness-$suite.log")
+    $SUDO env "PATH=$PATH" packaging/build-published.sh "$suite" > /dev/null || rc=1
+    phase "published version for $suite"
+    $SUDO env "PATH=$PATH" tests/system/upgrade.sh "$suite" > "target/upgrade-$suite.log" 2>&1 &
+    background+=($!); logs+=("target/upgrade-$suite.log")
+    case "$suite" in
+      bookworm|trixie)
+        $SUDO env "PATH=$PATH" packaging/test-piuparts.sh "$suite" > "target/piuparts-$suite.out" 2>&1 &
+        background+=($!); logs+=("target/piuparts-$suite.out") ;;
+    esac
+    if [ "$suite" = trixie ]; then
+      $SUDO env "PATH=$PATH" packaging/test-autopkgtest.sh trixie > target/autopkgtest-trixie.out 2>&1 &
+      background+=($!); logs+=(target/autopkgtest-trixie.out)
+    fi
   done
   # Two builds of one source, in different directories at different times
   # (the second one now): bullseye's, the quickest.
@@ -101,32 +120,11 @@ packages() {
   phase "reproducibility (a second bullseye build)"
   packaging/test-rpm.sh || rc=1
   phase "RPM from source"
-  # Upgrades: the last published version built from its own source (once:
-  # cached by commit), then on each release from the signed repository to
-  # this tree's package; piuparts on bookworm and trixie; the autopkgtest
-  # on trixie.
-  local upgrade=()
-  for suite in "${suites[@]}"; do
-    $SUDO env "PATH=$PATH" packaging/build-published.sh "$suite" > /dev/null || rc=1
-    $SUDO env "PATH=$PATH" tests/system/upgrade.sh "$suite" > "target/upgrade-$suite.log" 2>&1 &
-    upgrade+=($!)
+  for i in "${!background[@]}"; do
+    wait "${background[$i]}" || rc=1
+    cat "${logs[$i]}"
   done
-  phase "published version built for each release"
-  for suite in bookworm trixie; do
-    $SUDO env "PATH=$PATH" packaging/test-piuparts.sh "$suite" || rc=1
-  done
-  phase "piuparts"
-  $SUDO env "PATH=$PATH" packaging/test-autopkgtest.sh trixie || rc=1
-  phase "autopkgtest"
-  for i in "${!suites[@]}"; do
-    wait "${harness[$i]}" || rc=1
-    cat "target/harness-${suites[$i]}.log"
-  done
-  for i in "${!suites[@]}"; do
-    wait "${upgrade[$i]}" || rc=1
-    cat "target/upgrade-${suites[$i]}.log"
-  done
-  phase "real systems"
+  phase "real systems, upgrades, piuparts, autopkgtest"
   return "$rc"
 }
 rm -f target/host-package.ready
