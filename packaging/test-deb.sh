@@ -14,9 +14,23 @@ if [ -z "$deb" ]; then
   packaging/build-release.sh "$suite"
   deb=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
 fi
+trap 'dpkg --purge dhrotate > /dev/null 2>&1 || true' EXIT
+# First the upgrade of an untouched installation of the last published
+# version, whose dhrotate.toml was a conffile: the file goes (it only
+# restated the defaults), nothing is asked, nothing is left beside it.
+old=$(packaging/build-published.sh "$suite")
+conf=/etc/dhrotate/dhrotate.toml
+echo "== dpkg -i $old, then $deb"
+dpkg -i "$old" > /dev/null
+test -f "$conf" || { echo "$old did not install $conf"; exit 1; }
+dpkg -i "$deb" < /dev/null
+for p in /etc/dhrotate "$conf" "$conf.dpkg-remove" "$conf.dpkg-bak" "$conf.dpkg-old" "$conf.dpkg-dist"; do
+  if [ -e "$p" ]; then echo "after the upgrade of an unedited installation: $p exists"; exit 1; fi
+done
+echo "upgrade of an unedited $(dpkg-deb -f "$old" Version): $conf removed, no prompt"
+dpkg --purge dhrotate > /dev/null
 echo "== dpkg -i $deb"
 dpkg -i "$deb"
-trap 'dpkg --purge dhrotate > /dev/null 2>&1 || true' EXIT
 /usr/bin/dhrotate --version
 man -w dhrotate
 man -w dhrotate-now

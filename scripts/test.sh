@@ -97,11 +97,12 @@ packages() {
     case "$suite" in bookworm|trixie) nocheck=1 ;; esac
     $SUDO env "PATH=$PATH" DHROTATE_NOCHECK="$nocheck" packaging/build-release.sh "$suite" || return 1
     phase "package for $suite"
-    [ "$suite" = "$host" ] && touch target/host-package.ready
     $SUDO env "PATH=$PATH" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
     background+=($!); logs+=("target/harness-$suite.log")
     $SUDO env "PATH=$PATH" packaging/build-published.sh "$suite" > /dev/null || rc=1
     phase "published version for $suite"
+    # test-deb.sh upgrades this machine's release's published version too.
+    [ "$suite" = "$host" ] && touch target/host-package.ready
     $SUDO env "PATH=$PATH" tests/system/upgrade.sh "$suite" > "target/upgrade-$suite.log" 2>&1 &
     background+=($!); logs+=("target/upgrade-$suite.log")
     case "$suite" in
