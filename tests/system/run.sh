@@ -42,7 +42,6 @@ package_for() {
   readlink -f "$deb"
 }
 
-
 # What a TLS 1.3 client offering only group $1 negotiates on port 25, as
 # OpenSSL's s_client in the container prints it.
 negotiated_only() {
