@@ -152,9 +152,10 @@ step_tampered() {
   ct sed -i 's/^Date: .*/Date: Thu, 01 Jan 2099 00:00:00 +0000/' "/srv/dhrotate-apt/dists/$suite/InRelease"
   ct rm -f "/srv/dhrotate-apt/dists/$suite/Release.gpg"
   out=$(apt_update || true)
-  note "$(grep -iE 'signature|BADSIG|not signed|invalid' <<< "$out" | head -n 2 | tr '\n' ' ')"
+  note "$(grep -iE 'signature|BADSIG|not signed|invalid|manipulated' <<< "$out" | head -n 2 | tr '\n' ' ')"
+  # gpgv (apt 2.x) says BADSIG, sqv (apt 3.x) "manipulated".
   check "U3 a tampered InRelease is refused by apt (signature error)" \
-    grep -qiE 'BADSIG|signatures (were|couldn.t be) (invalid|verified)|bad signature|not signed' <<< "$out"
+    grep -qiE 'BADSIG|signatures (were|couldn.t be) (invalid|verified)|bad signature|not signed|has been manipulated|signature verification failed' <<< "$out"
   check "U3 ... and apt still offers N ($old_ver), not the tampered repository's N+1" \
     test "$(candidate)" = "$old_ver"
 }
