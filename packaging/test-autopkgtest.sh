@@ -22,11 +22,12 @@ rootfs=$(tests/system/rootfs.sh "$suite")
 work=/var/tmp/dhrotate-autopkgtest-$suite-$$
 out=$PWD/target/autopkgtest/$suite
 trap 'ct_halt "$work"' EXIT
-CT_DOWNLOAD=autopkgtest ct_prepare "$rootfs" "$work" "$deb"
+# autopkgtest, and dpkg-dev, with which it reads the source tree.
+CT_DOWNLOAD="autopkgtest dpkg-dev" ct_prepare "$rootfs" "$work" "$deb"
 mkdir -p "$work/root/root/src"
 cp -a packaging/debian "$work/root/root/src/debian"
-ct_boot "dha-$suite" "$work"
-ct apt-get install -y -qq autopkgtest > /dev/null
+ct_boot "dha-$suite-$$" "$work" || { echo "test-autopkgtest.sh: could not boot $suite (above)" >&2; exit 1; }
+ct env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq autopkgtest dpkg-dev > /dev/null
 echo "== autopkgtest $(ct dpkg-query -W -f='${Version}' autopkgtest) on $suite: $(basename "$deb")"
 rc=0
 ct autopkgtest --output-dir /root/out /root/dhrotate.deb /root/src/ -- null || rc=$?

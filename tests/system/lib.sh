@@ -76,7 +76,12 @@ ct_halt() {
     for i in $(seq 1 100); do kill -0 "$CT_NSPAWN" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$CT_NSPAWN" 2>/dev/null || true
     wait "$CT_NSPAWN" 2>/dev/null || true
+  elif [ -n "${CT_NSPAWN:-}" ] && kill -0 "$CT_NSPAWN" 2>/dev/null; then
+    # A container that never finished booting.
+    kill -9 "$CT_NSPAWN" 2>/dev/null || true
+    wait "$CT_NSPAWN" 2>/dev/null || true
   fi
   CT_PID=""
+  CT_NSPAWN=""
   rm -rf "$work"
 }
