@@ -48,6 +48,7 @@ fi
 
 echo "== piuparts $(piuparts --version 2>/dev/null | awk '{print $2}') on $suite: install/purge of $(basename "$new"), upgrade from $(dpkg-deb -f "$old" Version) (log: $log)"
 rc=0
+rm -f "$log"  # piuparts appends to its log
 piuparts -d "$suite" -m "$mirror" "${basearg[@]}" \
   --bindmount="$work/repo" \
   --extra-repo="deb [signed-by=$work/repo/dhrotate-archive-keyring.pgp] file://$work/repo $suite main" \

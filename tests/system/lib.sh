@@ -27,8 +27,18 @@ ct_boot() {
   local name=$1 work=$2 i
   # Unified cgroup hierarchy: unstable's systemd does not boot on the
   # host's hybrid one. No host systemd here, hence --register=no and
-  # --keep-unit; no network but loopback inside.
-  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --quiet --boot --register=no --keep-unit \
+  # --keep-unit; no network but loopback inside. With --keep-unit nspawn
+  # puts itself in <its cgroup>/supervisor and the container in
+  # <its cgroup>/payload: started from one cgroup, two containers would
+  # share one payload tree, and each one's systemd would manage (and kill)
+  # the other's units of the same name (seen as 219/CGROUP and "Failed to
+  # spawn executor"). So each container starts from a cgroup of its own.
+  local mnt
+  mnt=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)
+  CT_CGROUP=$mnt/dhrotate-$name-$$
+  mkdir -p "$CT_CGROUP"
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CT_CGROUP" \
+    systemd-nspawn --quiet --boot --register=no --keep-unit \
     --private-network --machine="$name" -D "$work/root" \
     > "$work/console.log" 2>&1 < /dev/null &
   CT_NSPAWN=$!
@@ -83,5 +93,10 @@ ct_halt() {
   fi
   CT_PID=""
   CT_NSPAWN=""
+  # The container's cgroups, deepest first, once it is gone.
+  if [ -n "${CT_CGROUP:-}" ] && [ -d "$CT_CGROUP" ]; then
+    find "$CT_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  fi
+  CT_CGROUP=""
   rm -rf "$work"
 }
