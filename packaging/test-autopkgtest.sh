@@ -13,11 +13,7 @@ cd "$(dirname "$0")/.."
 . tests/system/lib.sh
 suite=${1:?usage: test-autopkgtest.sh SUITE}
 [ "$(id -u)" -eq 0 ] || { echo "test-autopkgtest.sh: needs root" >&2; exit 1; }
-deb=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1 || true)
-if [ -z "$deb" ]; then
-  packaging/build-release.sh "$suite" >&2
-  deb=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
-fi
+deb=$(packaging/package-for.sh "$suite")
 rootfs=$(tests/system/rootfs.sh "$suite")
 work=/var/tmp/dhrotate-autopkgtest-$suite-$$
 out=$PWD/target/autopkgtest/$suite

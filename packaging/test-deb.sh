@@ -9,11 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-sid}")
-deb=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1 || true)
-if [ -z "$deb" ]; then
-  packaging/build-release.sh "$suite"
-  deb=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
-fi
+deb=$(packaging/package-for.sh "$suite")
 trap 'dpkg --purge dhrotate > /dev/null 2>&1 || true' EXIT
 # First the upgrade of an untouched installation of the last published
 # version, whose dhrotate.toml was a conffile: the file goes (it only

@@ -16,11 +16,7 @@ suite=${1:?usage: test-piuparts.sh SUITE}
 [ "$(id -u)" -eq 0 ] || { echo "test-piuparts.sh: needs root" >&2; exit 1; }
 command -v piuparts >/dev/null || { echo "test-piuparts.sh: piuparts is missing (scripts/test.sh installs it)" >&2; exit 1; }
 
-new=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1 || true)
-if [ -z "$new" ]; then
-  packaging/build-release.sh "$suite" >&2
-  new=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
-fi
+new=$(packaging/package-for.sh "$suite")
 old=$(packaging/build-published.sh "$suite")
 mirror=$(packaging/mirror.sh main)
 mkdir -p target/piuparts

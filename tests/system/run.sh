@@ -29,17 +29,12 @@ suites=("$@")
 
 # The package a release installs: its own build, made now if missing.
 package_for() {
-  local suite=$1 deb
+  local suite=$1
   if [ -n "${DHROTATE_DEB:-}" ]; then
     readlink -f "$DHROTATE_DEB"
     return
   fi
-  deb=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1)
-  if [ -z "$deb" ]; then
-    packaging/build-release.sh "$suite" >&2 || return 1
-    deb=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
-  fi
-  readlink -f "$deb"
+  packaging/package-for.sh "$suite"
 }
 
 # What a TLS 1.3 client offering only group $1 negotiates on port 25, as

@@ -31,16 +31,6 @@ REPO_URL=file:///srv/dhrotate-apt
 CONF=/etc/dhrotate/dhrotate.toml
 GROUP_FILE=/etc/postfix/dh3072.pem
 
-new_package() {
-  local suite=$1 deb
-  deb=$(ls target/packages/"$suite"/dhrotate_*.deb 2>/dev/null | head -n 1)
-  if [ -z "$deb" ]; then
-    packaging/build-release.sh "$suite" >&2 || return 1
-    deb=$(ls target/packages/"$suite"/dhrotate_*.deb | head -n 1)
-  fi
-  readlink -f "$deb"
-}
-
 # make_repos WORK SUITE OLD NEW: a throwaway signing key, the repository
 # with N alone (WORK/repo-old) and with N and N+1 (WORK/repo-new).
 make_repos() {
@@ -318,7 +308,7 @@ scenario() {
     fail "the published version for $suite could not be built (packaging/build-published.sh $suite)"
     return
   fi
-  if ! new=$(new_package "$suite"); then
+  if ! new=$(packaging/package-for.sh "$suite"); then
     fail "the $suite package could not be built (packaging/build-release.sh $suite)"
     return
   fi
