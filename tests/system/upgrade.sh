@@ -7,13 +7,13 @@
 # /etc/dhrotate/dhrotate.toml, its conffile), let a rotation run, start a
 # long one (an 8192-bit search), and upgrade to this tree's version N+1
 # with `apt-get -y upgrade` while it runs, without --force-conf*. Once with
-# the timer, once with the daemon; then remove and purge.
+# the timer (then remove and purge), once with the daemon, each in a
+# container of its own. A tampered InRelease is tried before each upgrade.
 #
 #   tests/system/upgrade.sh [SUITE...]   (default: bullseye bookworm trixie sid)
 #
 # N: packaging/build-published.sh SUITE (built once, cached by commit).
-# N+1: target/packages/SUITE/dhrotate_*.deb (packaging/build-release.sh,
-# run if missing). The repository is signed with a throwaway key made here.
+# N+1: packaging/package-for.sh SUITE (this tree's, built if missing). The repository is signed with a throwaway key made here.
 # Prints N and N+1 and each check; exits 1 if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
