@@ -42,13 +42,16 @@ if [ ! -s "$base" ] || [ -n "$(find "$base" -mtime +7)" ]; then
   basearg=(-s "$base")
 fi
 
+# Leftovers after purge fail the test. The one path ignored is debconf's:
+# trixie's debconf leaves its empty /var/cache/debconf/tmp.ci/ behind after
+# the dependencies are purged, owned by no package, dhrotate or other.
 echo "== piuparts $(piuparts --version 2>/dev/null | awk '{print $2}') on $suite: install/purge of $(basename "$new"), upgrade from $(dpkg-deb -f "$old" Version) (log: $log)"
 rc=0
 rm -f "$log"  # piuparts appends to its log
 piuparts -d "$suite" -m "$mirror" "${basearg[@]}" \
   --bindmount="$work/repo" \
   --extra-repo="deb [signed-by=$work/repo/dhrotate-archive-keyring.pgp] file://$work/repo $suite main" \
-  --warn-on-leftovers-after-purge \
+  -i /var/cache/debconf/tmp.ci/ \
   -l "$log" "$new" > /dev/null 2>&1 || rc=$?
 grep -E '^[0-9ms.]+ (INFO|ERROR|FAIL|WARN)' "$log" \
   | grep -E 'PASS|FAIL|ERROR|WARN|Installation of|apt-cache|Setting up dhrotate|Running adequate' \
