@@ -26,10 +26,7 @@ log=$PWD/target/piuparts/$suite.log
 work=$(mktemp -d /var/tmp/dhrotate-piuparts-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export DHROTATE_REPO_GNUPGHOME=$work/gnupg
-mkdir -m 0700 "$DHROTATE_REPO_GNUPGHOME"
-GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --quiet --passphrase '' --quick-gen-key \
-  "dhrotate test archive (throwaway) <archive@dhrotate.invalid>" ed25519 sign 1d 2>/dev/null
-DHROTATE_REPO_KEY=$(GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
+DHROTATE_REPO_KEY=$(packaging/throwaway-key.sh "$DHROTATE_REPO_GNUPGHOME")
 export DHROTATE_REPO_KEY
 packaging/apt-repo.sh "$work/repo" "file://$work/repo" "$suite=$old" > /dev/null
 

@@ -66,6 +66,33 @@ start_unit() {
   return 1
 }
 
+# wait_served_named PORT SECS NAME: waits up to SECS seconds for the
+# listener on PORT to serve the catalog's group NAME (its first name).
+wait_served_named() {
+  local port=$1 secs=$2 want=$3 i name=""
+  for i in $(seq 1 "$secs"); do
+    name=$(catalog_name "$(served_prime "$port" || true)")
+    [ "${name%%|*}" = "$want" ] && return 0
+    sleep 1
+  done
+  note "127.0.0.1:$port serves ${name:-a group not in the catalog}, expected $want"
+  return 1
+}
+
+# wait_search UNIT SINCE: waits up to 30 s for UNIT's run, since SINCE,
+# to start searching for a group (and still run).
+wait_search() {
+  local unit=$1 since=$2 i
+  for i in $(seq 1 60); do
+    if ct journalctl -u "$unit" --since "$since" --no-pager | grep -q "getting a fresh group"; then
+      ct systemctl is-active --quiet "$unit" || [ "$(ct systemctl show -p ActiveState --value "$unit")" = activating ]
+      return
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+
 # older_than VERSION MAJOR MINOR: true when VERSION is below MAJOR.MINOR.
 older_than() {
   local major minor

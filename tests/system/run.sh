@@ -164,13 +164,7 @@ step_default_named() {
     test "$param" = /etc/postfix/dh2048.pem
   check "5 Postfix $pf: smtpd_tls_eecdh_grade left as the administrator set it (strong)" \
     test "$(ct postconf -h smtpd_tls_eecdh_grade)" = strong
-  local i
-  # The catalog lists every name a prime goes by (rfc7919-ffdhe2048|exim-...).
-  for i in $(seq 1 50); do
-    name=$(catalog_name "$(served_prime 25 || true)")
-    [ "${name%%|*}" = rfc7919-ffdhe2048 ] && break
-    sleep 0.2
-  done
+  wait_served_named 25 10 rfc7919-ffdhe2048 || true
   p=$(served_prime 25 || true)
   name=$(catalog_name "$p")
   check "5 127.0.0.1:25 serves RFC 7919's ffdhe2048 by catalog name (got ${name:-custom}, $(( ${#p} * 4 )) bits)" \
@@ -263,17 +257,12 @@ TOML
 name = "main"
 bits = 8192
 TOML
-  local main_before since_large searching=no
+  local main_before since_large
   main_before=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
   since_large=$(ct date '+%Y-%m-%d %H:%M:%S')
   ct systemctl reload dhrotate-daemon.service
-  for i in $(seq 1 60); do
-    if ct journalctl -u dhrotate-daemon --since "$since_large" --no-pager | grep -q "getting a fresh group"; then
-      searching=yes; break
-    fi
-    sleep 0.5
-  done
-  check "4 the daemon's next rotation is searching for an 8192-bit group" test "$searching" = yes
+  check "4 the daemon's next rotation is searching for an 8192-bit group" \
+    wait_search dhrotate-daemon.service "$since_large"
   local t0 t1
   t0=$(date +%s.%N)
   ct systemctl stop dhrotate-daemon.service

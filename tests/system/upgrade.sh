@@ -34,13 +34,10 @@ GROUP_FILE=/etc/postfix/dh3072.pem
 # make_repos WORK SUITE OLD NEW: a throwaway signing key, the repository
 # with N alone (WORK/repo-old) and with N and N+1 (WORK/repo-new).
 make_repos() {
-  local work=$1 suite=$2 old=$3 new=$4 fpr
+  local work=$1 suite=$2 old=$3 new=$4
   export DHROTATE_REPO_GNUPGHOME=$work/gnupg
-  mkdir -p -m 0700 "$DHROTATE_REPO_GNUPGHOME"
-  GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --quiet --passphrase '' --quick-gen-key \
-    "dhrotate test archive (throwaway) <archive@dhrotate.invalid>" ed25519 sign 1d 2>/dev/null
-  fpr=$(GNUPGHOME=$DHROTATE_REPO_GNUPGHOME gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }')
-  export DHROTATE_REPO_KEY=$fpr
+  DHROTATE_REPO_KEY=$(packaging/throwaway-key.sh "$DHROTATE_REPO_GNUPGHOME")
+  export DHROTATE_REPO_KEY
   packaging/apt-repo.sh "$work/repo-old" "$REPO_URL" "$suite=$old" > /dev/null
   packaging/apt-repo.sh "$work/repo-new" "$REPO_URL" "$suite=$old,$new" > /dev/null
 }
@@ -66,16 +63,7 @@ kept_files() { ct sha256sum "$CONF" "$GROUP_FILE"; }
 state_files() { ct find /var/lib/dhrotate -type f -not -name '*.lock' | sort; }
 # Whether 127.0.0.1:25 serves RFC 7919's ffdhe3072 (a named group's file
 # holds only the group's name, no prime to compare with).
-serves_ffdhe3072() {
-  local i name=""
-  for i in $(seq 1 20); do
-    name=$(catalog_name "$(served_prime 25 || true)")
-    [ "${name%%|*}" = rfc7919-ffdhe3072 ] && return 0
-    sleep 1
-  done
-  note "127.0.0.1:25 serves ${name:-a group not in the catalog}"
-  return 1
-}
+serves_ffdhe3072() { wait_served_named 25 20 rfc7919-ffdhe3072; }
 
 step_repository() {
   local suite=$1 old_ver=$2 out
@@ -120,19 +108,7 @@ bits = 8192
 file = "dh8192.pem"
 TOML
 }
-# wait_search UNIT SINCE: until UNIT's run has started its search (and
-# still runs).
-wait_search() {
-  local unit=$1 since=$2 i
-  for i in $(seq 1 60); do
-    if ct journalctl -u "$unit" --since "$since" --no-pager | grep -q "getting a fresh group"; then
-      ct systemctl is-active --quiet "$unit" || [ "$(ct systemctl show -p ActiveState --value "$unit")" = activating ]
-      return
-    fi
-    sleep 0.5
-  done
-  return 1
-}
+
 
 # step_tampered SUITE OLD_VER: N+1 offered by an InRelease altered after
 # signing: apt must refuse it and keep offering N.
