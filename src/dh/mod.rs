@@ -6,11 +6,13 @@ pub(crate) mod known;
 pub mod named;
 pub mod pem;
 pub mod pool;
+pub mod proofs;
 pub mod search;
 pub(crate) mod source;
 pub mod validate;
 
 pub use known::Catalog;
 pub use named::NamedSource;
+pub use proofs::Proofs;
 pub use source::{GroupSource, OpenSslSource, PoolOrSearch};
 pub use validate::{Policy, Refused, ValidGroup, Verdict};

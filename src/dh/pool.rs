@@ -161,7 +161,7 @@ mod tests {
             min_bits: bits,
             named: false,
         };
-        validate::accept(&dh, "test", &policy, &Catalog::embedded()).unwrap()
+        validate::accept(&dh, "test", &policy, &Catalog::embedded(), None).unwrap()
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::known::{Catalog, KnownGroup};
 use super::pem;
+use super::proofs::Proofs;
 
 /// What a group must satisfy besides being a valid safe-prime group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub struct Policy {
 }
 
 /// Order of the subgroup the generator spans in a safe-prime group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GeneratorOrder {
     /// g^q = 1: g generates the prime-order subgroup.
@@ -38,6 +39,38 @@ pub enum GeneratorOrder {
     TwoQ,
     /// Neither: not a proper generator for a safe-prime group.
     Other,
+}
+
+/// What the costly tests found about one group, whatever the policy: the
+/// part of a verdict the verdict cache (`super::proofs`) keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Proof {
+    /// Size of p in bits.
+    pub bits: u32,
+    /// The generator, decimal.
+    pub generator: String,
+    /// SHA-256 of p (big-endian bytes), lowercase hex.
+    pub fingerprint: String,
+    /// p passed num-prime's strict primality test.
+    pub p_prime: bool,
+    /// (p-1)/2 passed num-prime's strict primality test.
+    pub q_prime: bool,
+    /// What g^q mod p says about the generator.
+    pub generator_order: GeneratorOrder,
+    /// Problems OpenSSL's own DH_check reported (empty when it agrees).
+    pub openssl_check: Vec<String>,
+    /// One round of Miller-Rabin showed p composite; nothing else ran.
+    pub screened_composite: bool,
+}
+
+impl Proof {
+    /// Whether this proof is about `dh`: same prime, size and generator.
+    /// A cached proof filed under the wrong bytes fails this.
+    pub fn describes(&self, dh: &Dh<Params>) -> bool {
+        self.fingerprint == fingerprint(dh.prime_p())
+            && self.bits == dh.prime_p().num_bits() as u32
+            && to_biguint(dh.generator()).to_string() == self.generator
+    }
 }
 
 /// Everything the validator found out about one group.
@@ -56,7 +89,7 @@ pub struct Verdict {
     /// What g^q mod p says about the generator.
     pub generator_order: GeneratorOrder,
     /// Problems OpenSSL's own DH_check reported (empty when it agrees).
-    pub openssl_check: Vec<&'static str>,
+    pub openssl_check: Vec<String>,
     /// Catalog entry, when p is a well-known shared prime.
     pub known: Option<KnownGroup>,
     /// Every reason to refuse the group; empty means accepted.
@@ -64,6 +97,10 @@ pub struct Verdict {
     /// The primality, generator and DH_check tests did not run: the size
     /// alone refuses it, or p is plainly composite.
     pub screened_out: bool,
+    /// The costly tests' results came from the verdict cache: these exact
+    /// bytes were proved before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 impl Verdict {
@@ -93,34 +130,46 @@ pub struct Refused {
 }
 
 /// Parses and validates PEM bytes; `Err` only for files that do not parse.
+/// With `proofs`, a proof of these exact bytes made earlier is reused and
+/// a new one recorded.
 pub fn validate_pem(
     bytes: &[u8],
     policy: &Policy,
     catalog: &Catalog,
+    proofs: Option<&Proofs>,
 ) -> Result<(Dh<Params>, Verdict), pem::PemError> {
     let dh = pem::parse(bytes)?;
-    let verdict = validate(&dh, policy, catalog);
+    let verdict = judge(&dh, policy, catalog, |dh| match proofs {
+        Some(cache) => cache.get_or_prove(bytes, dh),
+        None => (prove(dh), false),
+    });
     Ok((dh, verdict))
 }
 
-/// Turns a group into a `ValidGroup`, or says why it is refused.
+/// Turns a group into a `ValidGroup` (its PEM rendering is what gets
+/// written, and what `proofs` files the proof under), or says why it is
+/// refused.
 pub fn accept(
     dh: &Dh<Params>,
     what: &str,
     policy: &Policy,
     catalog: &Catalog,
+    proofs: Option<&Proofs>,
 ) -> Result<ValidGroup, Refused> {
-    let verdict = validate(dh, policy, catalog);
-    if !verdict.accepted() {
-        return Err(Refused {
-            what: what.to_owned(),
-            reasons: verdict.problems,
-        });
-    }
-    let pem = dh.params_to_pem().map_err(|e| Refused {
+    let refused = |reasons| Refused {
         what: what.to_owned(),
-        reasons: vec![format!("OpenSSL cannot encode it: {e}")],
-    })?;
+        reasons,
+    };
+    let pem = dh
+        .params_to_pem()
+        .map_err(|e| refused(vec![format!("OpenSSL cannot encode it: {e}")]))?;
+    let verdict = judge(dh, policy, catalog, |dh| match proofs {
+        Some(cache) => cache.get_or_prove(&pem, dh),
+        None => (prove(dh), false),
+    });
+    if !verdict.accepted() {
+        return Err(refused(verdict.problems));
+    }
     Ok(ValidGroup { pem, verdict })
 }
 
@@ -129,11 +178,60 @@ pub const MAX_BITS: u32 = 16384;
 
 /// Runs every check on `dh`.
 pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict {
-    let p = to_biguint(dh.prime_p());
-    let g = to_biguint(dh.generator());
-    let bits = p.bits() as u32;
-    let mut problems = Vec::new();
+    judge(dh, policy, catalog, |dh| (prove(dh), false))
+}
 
+/// The policy's judgement of `dh`; `proof` runs (or recalls) the costly
+/// tests, and says whether it recalled them, unless the size alone
+/// refuses the group.
+fn judge(
+    dh: &Dh<Params>,
+    policy: &Policy,
+    catalog: &Catalog,
+    proof: impl FnOnce(&Dh<Params>) -> (Proof, bool),
+) -> Verdict {
+    let bits = dh.prime_p().num_bits() as u32;
+    let mut problems = size_problems(bits, policy);
+    let known = catalog.lookup(dh.prime_p()).cloned();
+    // The tests cost seconds to minutes on large input: a size that is
+    // refused anyway skips them.
+    if !problems.is_empty() {
+        return Verdict {
+            bits,
+            generator: to_biguint(dh.generator()).to_string(),
+            fingerprint: fingerprint(dh.prime_p()),
+            p_prime: false,
+            q_prime: false,
+            generator_order: GeneratorOrder::Other,
+            openssl_check: Vec::new(),
+            known,
+            problems,
+            screened_out: true,
+            cached: false,
+        };
+    }
+    let (proof, cached) = proof(dh);
+    problems.extend(proof_problems(&proof));
+    if !proof.screened_composite {
+        problems.extend(catalog_problems(known.as_ref(), &proof, policy));
+    }
+    Verdict {
+        bits,
+        generator: proof.generator,
+        fingerprint: proof.fingerprint,
+        p_prime: proof.p_prime,
+        q_prime: proof.q_prime,
+        generator_order: proof.generator_order,
+        openssl_check: proof.openssl_check,
+        known,
+        problems,
+        screened_out: proof.screened_composite,
+        cached,
+    }
+}
+
+fn size_problems(bits: u32, policy: &Policy) -> Vec<String> {
+    let mut problems = Vec::new();
     if let Some(want) = policy.expected_bits.filter(|&want| bits != want) {
         problems.push(format!("prime is {bits} bits, expected exactly {want}"));
     }
@@ -143,37 +241,39 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
             policy.min_bits
         ));
     }
-
     if bits > MAX_BITS {
         problems.push(format!(
             "prime is {bits} bits, more than the {MAX_BITS} dhrotate tests (and far more than any client accepts)"
         ));
     }
-    // The tests below cost seconds to minutes on large input: a size that
-    // is refused anyway, or a p that one round of OpenSSL's Miller-Rabin
-    // (which never calls a composite prime) shows composite, skips them.
-    let screened_composite = problems.is_empty()
-        && !openssl::bn::BigNumContext::new()
-            .and_then(|mut ctx| dh.prime_p().is_prime(1, &mut ctx))
-            .unwrap_or(true);
-    if !problems.is_empty() || screened_composite {
-        if screened_composite {
-            problems.push("p is not prime".into());
-        }
-        return Verdict {
-            bits,
-            generator: g.to_string(),
-            fingerprint: fingerprint(dh.prime_p()),
-            p_prime: false,
-            q_prime: false,
-            generator_order: GeneratorOrder::Other,
-            openssl_check: Vec::new(),
-            known: catalog.lookup(dh.prime_p()).cloned(),
-            problems,
-            screened_out: true,
-        };
-    }
+    problems
+}
 
+/// The costly tests, independent of any policy: primality of p and q
+/// (num-prime, strict), the generator's order, OpenSSL's DH_check. A p
+/// that one round of OpenSSL's Miller-Rabin (which never calls a prime
+/// composite) shows composite skips the rest. Sizes above `MAX_BITS` are
+/// the caller's to refuse first.
+pub fn prove(dh: &Dh<Params>) -> Proof {
+    let p = to_biguint(dh.prime_p());
+    let g = to_biguint(dh.generator());
+    let bits = p.bits() as u32;
+    let mut proof = Proof {
+        bits,
+        generator: g.to_string(),
+        fingerprint: fingerprint(dh.prime_p()),
+        p_prime: false,
+        q_prime: false,
+        generator_order: GeneratorOrder::Other,
+        openssl_check: Vec::new(),
+        screened_composite: false,
+    };
+    proof.screened_composite = !openssl::bn::BigNumContext::new()
+        .and_then(|mut ctx| dh.prime_p().is_prime(1, &mut ctx))
+        .unwrap_or(true);
+    if proof.screened_composite {
+        return proof;
+    }
     let one = BigUint::from(1u32);
     let strict = Some(PrimalityTestConfig::strict());
     let q = if bits > 2 {
@@ -193,15 +293,10 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
             q_prime,
         )
     });
-    if !p_prime {
-        problems.push("p is not prime".into());
-    } else if !q_prime {
-        problems.push(
-            "p is prime but (p-1)/2 is not: not a safe prime, so small subgroups exist".into(),
-        );
-    }
-
-    let generator_order = if p_prime && g > one && g < &p - &one {
+    proof.openssl_check = openssl_check.into_iter().map(str::to_owned).collect();
+    proof.p_prime = p_prime;
+    proof.q_prime = q_prime;
+    proof.generator_order = if p_prime && g > one && g < &p - &one {
         let r = g.modpow(&q, &p);
         if r == one {
             GeneratorOrder::Q
@@ -213,28 +308,49 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
     } else {
         GeneratorOrder::Other
     };
-    if g != BigUint::from(2u32) && g != BigUint::from(5u32) {
+    proof
+}
+
+/// What the proof says against the group.
+fn proof_problems(proof: &Proof) -> Vec<String> {
+    let mut problems = Vec::new();
+    if proof.screened_composite || !proof.p_prime {
+        problems.push("p is not prime".into());
+    } else if !proof.q_prime {
+        problems.push(
+            "p is prime but (p-1)/2 is not: not a safe prime, so small subgroups exist".into(),
+        );
+    }
+    if proof.screened_composite {
+        return problems;
+    }
+    let g = proof.generator.as_str();
+    if g != "2" && g != "5" {
         problems.push(format!("generator is {g}, expected 2 or 5"));
-    } else if p_prime && q_prime && generator_order == GeneratorOrder::Other {
+    } else if proof.p_prime && proof.q_prime && proof.generator_order == GeneratorOrder::Other {
         problems.push(format!("generator {g} does not have order q or 2q"));
     }
-
-    if !openssl_check.is_empty() {
+    if !proof.openssl_check.is_empty() {
         problems.push(format!(
             "OpenSSL's DH check fails: {}",
-            openssl_check.join(", ")
+            proof.openssl_check.join(", ")
         ));
     }
+    problems
+}
 
-    let known = catalog.lookup(dh.prime_p()).cloned();
-    match (&known, policy.named) {
-        (Some(k), true) if k.rfc7919().is_some() && g == BigUint::from(2u32) => {}
-        (Some(k), true) => problems.push(format!(
+/// What the mode says of a catalogued (or custom) prime.
+fn catalog_problems(known: Option<&KnownGroup>, proof: &Proof, policy: &Policy) -> Vec<String> {
+    let bits = proof.bits;
+    let g2 = proof.generator == "2";
+    let problem = match (known, policy.named) {
+        (Some(k), true) if k.rfc7919().is_some() && g2 => return Vec::new(),
+        (Some(k), true) => format!(
             "prime is {} ({}), a widely shared group but not RFC 7919's: named mode installs ffdhe{bits}",
             k.name,
             k.aliases.join(", ")
-        )),
-        (Some(k), false) => problems.push(format!(
+        ),
+        (Some(k), false) => format!(
             "prime is {} ({}), a widely shared group; generate a fresh one with `dhrotate generate` or `dhrotate now`{}",
             k.name,
             k.aliases.join(", "),
@@ -243,30 +359,18 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
             } else {
                 ""
             }
-        )),
-        (None, true) => problems.push(format!(
+        ),
+        (None, true) => format!(
             "a custom {bits}-bit prime, but named mode serves RFC 7919 groups only{}",
             if super::known::RFC7919_BITS.contains(&bits) {
                 format!(" (ffdhe{bits})")
             } else {
                 String::new()
             }
-        )),
-        (None, false) => {}
-    }
-
-    Verdict {
-        bits,
-        generator: g.to_string(),
-        fingerprint: fingerprint(dh.prime_p()),
-        p_prime,
-        q_prime,
-        generator_order,
-        openssl_check,
-        known,
-        problems,
-        screened_out: false,
-    }
+        ),
+        (None, false) => return Vec::new(),
+    };
+    vec![problem]
 }
 
 /// SHA-256 of the prime's big-endian bytes, lowercase hex: the identity of a group.
@@ -296,7 +400,7 @@ const DH_CHECK_FLAGS: [(i32, &str); 9] = [
 ];
 
 /// OpenSSL's `DH_check` reasons; empty when OpenSSL accepts the group.
-pub fn openssl_dh_check(dh: &Dh<Params>) -> Vec<&'static str> {
+fn openssl_dh_check(dh: &Dh<Params>) -> Vec<&'static str> {
     use foreign_types_shared::ForeignType;
     let mut codes: std::os::raw::c_int = 0;
     // SAFETY: dh.as_ptr() is a valid DH* for the lifetime of `dh`, and

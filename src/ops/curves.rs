@@ -148,6 +148,7 @@ pub fn set(settings: &Settings, pf: &dyn Postfix, policy: Policy, dry_run: bool)
         postfix: pf,
         source: &crate::dh::OpenSslSource,
         catalog: &catalog,
+        proofs: None,
         now: std::time::SystemTime::now(),
     };
     rotate::execute(settings, &env, dry_run, &planner, false)

@@ -49,7 +49,13 @@ pub fn generate(
         named: false,
     };
     let what = format!("the generated {bits}-bit group");
-    Ok(validate::accept(&dh, &what, &policy, &Catalog::embedded())?)
+    Ok(validate::accept(
+        &dh,
+        &what,
+        &policy,
+        &Catalog::embedded(),
+        None,
+    )?)
 }
 
 /// Writes a group atomically, mode 0644.
@@ -81,7 +87,7 @@ pub fn check_files(files: &[PathBuf], policy: &Policy) -> Vec<FileReport> {
             let verdict = fsutil::read_regular(file)
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|b| {
-                    validate::validate_pem(&b, policy, &catalog).map_err(|e| e.to_string())
+                    validate::validate_pem(&b, policy, &catalog, None).map_err(|e| e.to_string())
                 });
             match verdict {
                 Ok((_, v)) => FileReport {
@@ -138,6 +144,8 @@ pub fn fill_pool(
     let control = Arc::new(Control::default());
     pool.clean_stale()?;
     let catalog = Catalog::embedded();
+    // What a rotation takes from the pool is proved already.
+    let proofs = crate::dh::Proofs::open(&settings.state_dir);
     for bits in bits.map_or_else(|| sizes(settings), |b| vec![b]) {
         let want = match count {
             Some(k) => k,
@@ -152,8 +160,9 @@ pub fn fill_pool(
                 min_bits: bits,
                 named: false,
             };
-            let valid = validate::accept(&dh, "a pool group", &policy, &catalog)?;
+            let valid = validate::accept(&dh, "a pool group", &policy, &catalog, Some(&proofs))?;
             added(&pool.put(bits, &valid)?, bits);
+            proofs.save_or_warn();
         }
     }
     Ok(())

@@ -215,7 +215,7 @@ fn run_one(
         HookTls::Tls => Wrap::Implicit,
         HookTls::Smtp => Wrap::StartTls,
     };
-    match probe::retry(&v.addr, wrap, patience, |s| s.fingerprint == want) {
+    match probe::retry(&v.addr, wrap, patience, None, |s| s.fingerprint == want) {
         Ok(s) if s.fingerprint == want => {
             run.detail = format!(
                 "exited 0; {} serves group {:?} (sha256(p) {})",

@@ -168,12 +168,20 @@ const CANDIDATES: [&str; 15] = [
 
 /// Probes one listener every way the guideline cares about; `dhe`: what
 /// an earlier DHE probe of it saw (verification's), not asked again.
-pub fn probe_listener(addr: &str, wrap: Wrap, timeout: Duration, dhe: Option<Dhe>) -> Served {
+pub fn probe_listener(
+    addr: &str,
+    wrap: Wrap,
+    timeout: Duration,
+    dhe: Option<Dhe>,
+    proofs: Option<&crate::dh::Proofs>,
+) -> Served {
     let dhe = dhe.or_else(|| {
-        probe::dhe_group(addr, wrap, timeout).ok().map(|g| Dhe {
-            known: g.known,
-            bits: g.bits,
-        })
+        probe::dhe_group(addr, wrap, timeout, proofs)
+            .ok()
+            .map(|g| Dhe {
+                known: g.known,
+                bits: g.bits,
+            })
     });
     let tls13 = probe::tls13(addr, wrap, None, timeout)
         .ok()
@@ -202,6 +210,7 @@ pub fn probe_all(
     settings: &Settings,
     cf: &ConfigFiles,
     seen: &[crate::ops::verify::Finding],
+    proofs: Option<&crate::dh::Proofs>,
 ) -> Vec<Served> {
     let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
     crate::ops::verify::one_per_address(endpoints)
@@ -217,7 +226,7 @@ pub fn probe_all(
                 });
             Served {
                 group: Some(e.group.clone()),
-                ..probe_listener(&e.addr, e.wrap, Duration::from_secs(10), dhe)
+                ..probe_listener(&e.addr, e.wrap, Duration::from_secs(10), dhe, proofs)
             }
         })
         .collect()
@@ -798,6 +807,7 @@ pub fn check_plan(
     next: Next<'_>,
     pf: &dyn Postfix,
     cf: &ConfigFiles,
+    proofs: Option<&crate::dh::Proofs>,
 ) -> Result<Vec<String>> {
     let guideline = settings.policy.guideline;
     if guideline == Guideline::None {
@@ -805,7 +815,7 @@ pub fn check_plan(
     }
     let table = Table::embedded();
     let served = if pf.is_running().unwrap_or(false) {
-        probe_all(settings, cf, &[])
+        probe_all(settings, cf, &[], proofs)
     } else {
         Vec::new()
     };

@@ -123,8 +123,15 @@ pub struct Tls13 {
 
 /// Connects, starts TLS per `wrap`, and does a DHE-only TLS 1.2 handshake.
 /// Security level 1 lets a 1024-bit group through: the point is to see
-/// what is served, not to judge it.
-pub fn dhe_group(addr: &str, wrap: Wrap, timeout: Duration) -> Result<ServedGroup, ProbeError> {
+/// what is served, not to judge it. The group is proved as a file of its
+/// PEM rendering would be: with `proofs`, the proof of a file dhrotate
+/// wrote (OpenSSL's rendering too) is reused.
+pub fn dhe_group(
+    addr: &str,
+    wrap: Wrap,
+    timeout: Duration,
+    proofs: Option<&crate::dh::Proofs>,
+) -> Result<ServedGroup, ProbeError> {
     let stream = open(addr, wrap, timeout)?;
     let mut b = builder(addr)?;
     let tls = |e: openssl::error::ErrorStack| handshake_error(addr, &e.to_string());
@@ -158,7 +165,12 @@ pub fn dhe_group(addr: &str, wrap: Wrap, timeout: Duration) -> Result<ServedGrou
         min_bits: 0,
         named: false,
     };
-    let verdict = crate::dh::validate::validate(&params, &any, &catalog);
+    let verdict = match params.params_to_pem() {
+        Ok(pem) => crate::dh::validate::validate_pem(&pem, &any, &catalog, proofs)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|_| crate::dh::validate::validate(&params, &any, &catalog)),
+        Err(_) => crate::dh::validate::validate(&params, &any, &catalog),
+    };
     Ok(ServedGroup {
         bits: dh.prime_p().num_bits() as u32,
         fingerprint: fingerprint(dh.prime_p()),
@@ -179,11 +191,12 @@ pub fn retry(
     addr: &str,
     wrap: Wrap,
     patience: Duration,
+    proofs: Option<&crate::dh::Proofs>,
     wanted: impl Fn(&ServedGroup) -> bool,
 ) -> Result<ServedGroup, ProbeError> {
     let deadline = std::time::Instant::now() + patience;
     loop {
-        let served = dhe_group(addr, wrap, Duration::from_secs(10));
+        let served = dhe_group(addr, wrap, Duration::from_secs(10), proofs);
         let done = served.as_ref().is_ok_and(&wanted);
         if done || std::time::Instant::now() >= deadline {
             return served;
@@ -232,7 +245,8 @@ pub fn examine(
 ) -> Result<Examination, ProbeError> {
     let (addr, port) = parse_target(target);
     let wrap = wrap.unwrap_or_else(|| Wrap::for_port(port));
-    let dhe = dhe_group(&addr, wrap, timeout);
+    // The independent look at a server: proved from scratch.
+    let dhe = dhe_group(&addr, wrap, timeout, None);
     if let Err(
         e
         @ (ProbeError::Connect { .. } | ProbeError::NotSmtp { .. } | ProbeError::WrongWrap { .. }),

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::dh::{Catalog, validate};
+use crate::dh::{Catalog, Proofs, validate};
 use crate::ops::rotate::{apply::group_policy, plan};
 use crate::postfix::curves::{Policy, apply_policy};
 use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
@@ -80,6 +80,9 @@ pub struct GroupStatus {
     pub fingerprint: Option<String>,
     /// Validation passed.
     pub valid: bool,
+    /// The costly tests' results came from the verdict cache (these exact
+    /// bytes were proved before) rather than run now.
+    pub proof_cached: bool,
     /// What each configured place sets the parameter to now.
     pub places: Vec<Place>,
 }
@@ -153,6 +156,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     }
     let cf = cf.ok();
     let catalog = Catalog::embedded();
+    let proofs = Proofs::open(&settings.state_dir);
     // Named mode points Postfix at files too; "explicit" here means files.
     let explicit = matches!(&mode, Ok(d) if d.mode.uses_files());
     let named = matches!(&mode, Ok(d) if d.mode == plan::Effective::Named);
@@ -169,6 +173,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
             stale: false,
             fingerprint: None,
             valid: false,
+            proof_cached: false,
             places: Vec::new(),
         };
         for u in &g.uses {
@@ -217,6 +222,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                         &bytes,
                         &group_policy(g, settings, named),
                         &catalog,
+                        Some(&proofs),
                     ) {
                         Ok((_, v)) => {
                             checked.push((
@@ -228,6 +234,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                                 },
                             ));
                             st.valid = v.accepted();
+                            st.proof_cached = v.cached;
                             st.fingerprint = Some(v.fingerprint.clone());
                             for p in v.problems {
                                 problems.push(format!("{}: {p}", g.file.display()));
@@ -248,6 +255,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     }
     let dh_settings = cf.as_ref().map_or_else(Vec::new, |c| {
         let known = Known {
+            proofs: &proofs,
             named,
             catalog: &catalog,
             checked: &checked,
@@ -281,9 +289,18 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
             };
             let endpoints = crate::ops::verify::endpoints(settings, &c.main, &c.master);
             if crate::postfix::ciphers::main_excludes_dhe(c) {
-                crate::ops::verify::check_dhe_off(endpoints, std::time::Duration::ZERO)
+                crate::ops::verify::check_dhe_off(
+                    endpoints,
+                    std::time::Duration::ZERO,
+                    Some(&proofs),
+                )
             } else {
-                crate::ops::verify::check(endpoints, expected, std::time::Duration::ZERO)
+                crate::ops::verify::check(
+                    endpoints,
+                    expected,
+                    std::time::Duration::ZERO,
+                    Some(&proofs),
+                )
             }
         }
         _ => Vec::new(),
@@ -293,13 +310,14 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     }
     let posture = match (&versions, &cf) {
         (Some(v), Some(c)) if settings.policy.guideline != crate::posture::Guideline::None => {
-            posture(settings, c, v, &pf, &listeners, &mut problems)
+            posture(settings, c, v, &pf, &listeners, &proofs, &mut problems)
         }
         _ => None,
     };
     if let Some(p) = &posture {
         advice.extend(p.ending(chrono::Datelike::year(&chrono::Local::now())));
     }
+    proofs.save_or_warn();
     let owed = crate::ops::rotate::apply::reload_owed_marker(&settings.state_dir);
     if owed.exists() {
         problems.push(format!(
@@ -336,11 +354,12 @@ fn posture(
     v: &postfix::Versions,
     pf: &dyn Postfix,
     listeners: &[crate::ops::verify::Finding],
+    proofs: &Proofs,
     problems: &mut Vec<String>,
 ) -> Option<crate::ops::posture::Posture> {
     use crate::ops::posture;
     let served = if pf.is_running().unwrap_or(false) {
-        posture::probe_all(settings, cf, listeners)
+        posture::probe_all(settings, cf, listeners, Some(proofs))
     } else {
         Vec::new()
     };
@@ -413,6 +432,8 @@ struct Known<'a> {
     /// Named mode: RFC 7919 groups are what is wanted.
     named: bool,
     catalog: &'a Catalog,
+    /// The verdict cache.
+    proofs: &'a Proofs,
     /// Group files already validated, and their verdicts.
     checked: &'a [(PathBuf, String)],
 }
@@ -459,7 +480,8 @@ fn dh_settings(
             let verdict = fsutil::read_regular(std::path::Path::new(&path))
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|b| {
-                    validate::validate_pem(&b, &policy, known.catalog).map_err(|e| e.to_string())
+                    validate::validate_pem(&b, &policy, known.catalog, Some(known.proofs))
+                        .map_err(|e| e.to_string())
                 });
             match verdict {
                 Ok((_, v)) if v.accepted() => "ok".to_owned(),

@@ -208,6 +208,7 @@ pub fn check(
     endpoints: Vec<Endpoint>,
     expected: impl Fn(&str) -> Option<String>,
     patience: Duration,
+    proofs: Option<&crate::dh::Proofs>,
 ) -> Vec<Finding> {
     let deadline = Instant::now() + patience;
     endpoints
@@ -215,7 +216,7 @@ pub fn check(
         .filter_map(|e| expected(&e.group).map(|fp| (e, fp)))
         .map(|(endpoint, expected)| {
             let left = deadline.saturating_duration_since(Instant::now());
-            let served = probe::retry(&endpoint.addr, endpoint.wrap, left, |s| {
+            let served = probe::retry(&endpoint.addr, endpoint.wrap, left, proofs, |s| {
                 s.fingerprint == expected
             })
             .map_err(|err| err.to_string());
@@ -243,14 +244,18 @@ pub fn one_per_address(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
 /// With `[policy] dhe = "off"`: each listener must refuse a DHE-only TLS
 /// 1.2 client and complete a TLS 1.3 handshake, within `patience` (a
 /// reload takes a moment to reach every listener).
-pub fn check_dhe_off(endpoints: Vec<Endpoint>, patience: Duration) -> Vec<Finding> {
+pub fn check_dhe_off(
+    endpoints: Vec<Endpoint>,
+    patience: Duration,
+    proofs: Option<&crate::dh::Proofs>,
+) -> Vec<Finding> {
     let deadline = Instant::now() + patience;
     one_per_address(endpoints)
         .into_iter()
         .map(|endpoint| {
             loop {
                 let timeout = Duration::from_secs(10);
-                let served = probe::dhe_group(&endpoint.addr, endpoint.wrap, timeout)
+                let served = probe::dhe_group(&endpoint.addr, endpoint.wrap, timeout, proofs)
                     .map_err(|e| e.to_string());
                 let tls13 = probe::tls13(&endpoint.addr, endpoint.wrap, None, timeout)
                     .map(|t| t.group)

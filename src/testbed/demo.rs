@@ -219,9 +219,13 @@ fn show_served(instance: &Instance, when: &str, out: &mut dyn Write) -> Result<V
     for port in [instance.smtp_port, instance.submission_port] {
         let addr = format!("127.0.0.1:{port}");
         // Postfix restarts its smtpd processes after a reload.
-        let g = probe::retry(&addr, probe::Wrap::StartTls, Duration::from_secs(5), |_| {
-            true
-        })?;
+        let g = probe::retry(
+            &addr,
+            probe::Wrap::StartTls,
+            Duration::from_secs(5),
+            None,
+            |_| true,
+        )?;
         let known = g
             .known
             .as_ref()

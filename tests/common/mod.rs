@@ -189,6 +189,7 @@ pub fn served(port: u16) -> dhrotate::ops::probe::ServedGroup {
         &addr,
         dhrotate::ops::probe::Wrap::StartTls,
         std::time::Duration::from_secs(10),
+        None,
         |_| true,
     )
     .unwrap_or_else(|e| panic!("probing {addr}: {e:#}"))

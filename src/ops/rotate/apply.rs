@@ -36,6 +36,8 @@ pub struct Env<'a> {
     pub source: &'a dyn GroupSource,
     /// Known shared primes.
     pub catalog: &'a Catalog,
+    /// The verdict cache (saved by the caller, never in a dry run).
+    pub proofs: Option<&'a crate::dh::Proofs>,
     /// The time to record.
     pub now: SystemTime,
 }
@@ -282,7 +284,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
         {
             // Reloaded and valid: a failure to look is no reason to roll
             // back, but it is no success either.
-            verify_fresh(part.settings, &p.fresh).map_err(|e| {
+            verify_fresh(part.settings, &p.fresh, env.proofs).map_err(|e| {
                 Failure::Unverified(e.context(format!(
                     "the new groups are installed and Postfix was reloaded{}, but the listeners could not be verified",
                     where_(parts, part)
@@ -368,7 +370,7 @@ fn fresh_groups<'a>(
         let (dh, origin) = source.fresh(g.bits)?;
         let policy = group_policy(g, part.settings, named);
         let what = format!("the new {}-bit group {:?}", g.bits, g.name);
-        let valid = dh::validate::accept(&dh, &what, &policy, env.catalog)?;
+        let valid = dh::validate::accept(&dh, &what, &policy, env.catalog, env.proofs)?;
         info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.fingerprint, "validated");
         made.push((g.file.clone(), valid.clone(), origin));
         fresh.push(Fresh {
@@ -455,13 +457,17 @@ fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path
 }
 
 /// Probes the listeners that read the fresh groups (docs/DESIGN.md step 10).
-fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::verify::Finding>> {
+fn verify_fresh(
+    settings: &Settings,
+    fresh: &[Fresh],
+    proofs: Option<&crate::dh::Proofs>,
+) -> Result<Vec<crate::ops::verify::Finding>> {
     let cf = ConfigFiles::load(&settings.postfix_config_dir)?;
     let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
     let patience = std::time::Duration::from_secs(15);
     // With DHE excluded there is no group to see: the proof is a refusal.
     let findings = if crate::postfix::ciphers::main_excludes_dhe(&cf) {
-        crate::ops::verify::check_dhe_off(endpoints, patience)
+        crate::ops::verify::check_dhe_off(endpoints, patience, proofs)
     } else {
         crate::ops::verify::check(
             endpoints,
@@ -472,6 +478,7 @@ fn verify_fresh(settings: &Settings, fresh: &[Fresh]) -> Result<Vec<crate::ops::
                     .map(|f| f.group.verdict.fingerprint.clone())
             },
             patience,
+            proofs,
         )
     };
     for f in &findings {

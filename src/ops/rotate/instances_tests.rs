@@ -116,6 +116,7 @@ fn a_reload_failing_in_the_second_instance_restores_both_and_reloads_the_first_a
         postfix: &pa,
         source: &crate::dh::OpenSslSource,
         catalog: &catalog,
+        proofs: None,
         now,
     };
     let (before_a, before_b) = (tree(&a), tree(&b));

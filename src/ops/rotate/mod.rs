@@ -92,20 +92,26 @@ pub fn now_seen(
     seen: &mut Seen,
 ) -> Result<Report> {
     let catalog = crate::dh::Catalog::embedded();
+    let proofs = crate::dh::Proofs::open(&settings.state_dir);
     let env = Env {
         postfix,
         source: &crate::dh::PoolOrSearch::new(&settings.state_dir, control, interrupt),
         catalog: &catalog,
+        proofs: Some(&proofs),
         now: std::time::SystemTime::now(),
     };
-    execute_seen(
+    let report = execute_seen(
         settings,
         &env,
         dry_run,
         &|s, pf| plan::plan(s, pf, env.now),
         true,
         seen,
-    )
+    );
+    if !dry_run {
+        proofs.save_or_warn();
+    }
+    report
 }
 
 /// `[policy] guideline`: what the plan installs, judged against what is
@@ -115,6 +121,7 @@ fn judge_posture(
     settings: &Settings,
     plan: &Plan,
     pf: &dyn crate::postfix::Postfix,
+    proofs: Option<&crate::dh::Proofs>,
 ) -> Result<Vec<String>> {
     let Some(d) = &plan.decision else {
         return Ok(Vec::new());
@@ -128,7 +135,7 @@ fn judge_posture(
         intents: &plan.intents,
         versions: &plan.versions,
     };
-    crate::ops::posture::check_plan(settings, next, pf, &cf)
+    crate::ops::posture::check_plan(settings, next, pf, &cf, proofs)
 }
 
 /// Something that plans a change from settings and what Postfix says.
@@ -199,7 +206,8 @@ pub fn execute_seen(
             .map(|m| {
                 let pf = m.postfix(env.postfix);
                 let mut plan = planner(&m.settings, pf)?;
-                plan.warnings.extend(judge_posture(&m.settings, &plan, pf)?);
+                plan.warnings
+                    .extend(judge_posture(&m.settings, &plan, pf, env.proofs)?);
                 Ok(plan)
             })
             .collect()
