@@ -275,8 +275,12 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     if let Some(c) = &cf {
         problems.extend(dhe_drift(settings, c));
     }
+    // `postfix status` costs a fifth of a second: asked once, when a
+    // listener is to be probed.
+    let probing = explicit || settings.policy.guideline != crate::posture::Guideline::None;
+    let running = probing && cf.is_some() && pf.is_running().unwrap_or(false);
     let listeners = match &cf {
-        Some(c) if explicit && pf.is_running().unwrap_or(false) => {
+        Some(c) if explicit && running => {
             // A group whose file is unusable still gets probed: what
             // Postfix serves instead is the useful part.
             let expected = |group: &str| {
@@ -310,7 +314,12 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     }
     let posture = match (&versions, &cf) {
         (Some(v), Some(c)) if settings.policy.guideline != crate::posture::Guideline::None => {
-            posture(settings, c, v, &pf, &listeners, &proofs, &mut problems)
+            let served = if running {
+                crate::ops::posture::probe_all(settings, c, &listeners, Some(&proofs))
+            } else {
+                Vec::new()
+            };
+            posture(settings, c, v, &pf, served, &mut problems)
         }
         _ => None,
     };
@@ -353,16 +362,10 @@ fn posture(
     cf: &ConfigFiles,
     v: &postfix::Versions,
     pf: &dyn Postfix,
-    listeners: &[crate::ops::verify::Finding],
-    proofs: &Proofs,
+    served: Vec<crate::ops::posture::Served>,
     problems: &mut Vec<String>,
 ) -> Option<crate::ops::posture::Posture> {
     use crate::ops::posture;
-    let served = if pf.is_running().unwrap_or(false) {
-        posture::probe_all(settings, cf, listeners, Some(proofs))
-    } else {
-        Vec::new()
-    };
     match posture::configured(cf, v, pf) {
         Ok(configured) => Some(posture::judge(
             &crate::posture::Table::embedded(),

@@ -211,23 +211,35 @@ pub fn check(
     proofs: Option<&crate::dh::Proofs>,
 ) -> Vec<Finding> {
     let deadline = Instant::now() + patience;
-    endpoints
+    let wanted: Vec<(Endpoint, String)> = endpoints
         .into_iter()
         .filter_map(|e| expected(&e.group).map(|fp| (e, fp)))
-        .map(|(endpoint, expected)| {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let served = probe::retry(&endpoint.addr, endpoint.wrap, left, proofs, |s| {
-                s.fingerprint == expected
+        .collect();
+    // Side by side, one deadline for all: the slowest listener sets the time.
+    std::thread::scope(|s| {
+        let probes: Vec<_> = wanted
+            .into_iter()
+            .map(|(endpoint, expected)| {
+                s.spawn(move || {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let served = probe::retry(&endpoint.addr, endpoint.wrap, left, proofs, |s| {
+                        s.fingerprint == expected
+                    })
+                    .map_err(|err| err.to_string());
+                    Finding {
+                        endpoint,
+                        expected,
+                        served,
+                        dhe_off: None,
+                    }
+                })
             })
-            .map_err(|err| err.to_string());
-            Finding {
-                endpoint,
-                expected,
-                served,
-                dhe_off: None,
-            }
-        })
-        .collect()
+            .collect();
+        probes
+            .into_iter()
+            .map(|p| p.join().expect("a listener's probe panicked"))
+            .collect()
+    })
 }
 
 /// The first endpoint of each address (a listener is asked once).
