@@ -186,8 +186,14 @@ impl Lane {
                     named: false,
                 };
                 let catalog = dhrotate::dh::Catalog::embedded();
-                dhrotate::dh::validate::accept(&dh, name, &policy, &catalog, None)
-                    .unwrap_or_else(|e| panic!("{when}: {name} is not a valid group: {e}"));
+                dhrotate::dh::validate::accept(
+                    &dh,
+                    name,
+                    &policy,
+                    &catalog,
+                    &dhrotate::dh::validate::FromScratch,
+                )
+                .unwrap_or_else(|e| panic!("{when}: {name} is not a valid group: {e}"));
                 known.insert(fp);
             }
         }
@@ -375,7 +381,14 @@ fn killed_runs_never_leave_postfix_half_configured() {
             let dh = dhrotate::dh::search::generate(1024, 2, &control)
                 .unwrap()
                 .unwrap();
-            dhrotate::dh::validate::accept(&dh, "a harness group", &policy, &catalog, None).unwrap()
+            dhrotate::dh::validate::accept(
+                &dh,
+                "a harness group",
+                &policy,
+                &catalog,
+                &dhrotate::dh::validate::FromScratch,
+            )
+            .unwrap()
         })
         .collect();
     let start = Instant::now();

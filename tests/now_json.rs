@@ -120,6 +120,36 @@ fn changed_then_unchanged() {
         served(inst.smtp_port).fingerprint,
         g["fingerprint_after"].as_str().unwrap()
     );
+    // Every phase of a changing run, in order, adding up to no more than
+    // the whole.
+    let phases: Vec<(&str, f64)> = doc["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["phase"].as_str().unwrap(), p["ms"].as_f64().unwrap()))
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.0).collect();
+    assert_eq!(
+        names,
+        [
+            "plan",
+            "source",
+            "validation",
+            "pre-check",
+            "confirm",
+            "write",
+            "check",
+            "reload",
+            "verification"
+        ],
+        "{doc:#}"
+    );
+    let total: f64 = phases.iter().map(|p| p.1).sum();
+    assert!(
+        phases.iter().all(|p| p.1 > 0.0)
+            && total <= doc["duration_seconds"].as_f64().unwrap() * 1000.0,
+        "{doc:#}"
+    );
 
     // Nothing due: unchanged, not one byte different.
     let before = snapshot_tree(&inst.config_dir);

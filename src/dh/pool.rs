@@ -161,7 +161,14 @@ mod tests {
             min_bits: bits,
             named: false,
         };
-        validate::accept(&dh, "test", &policy, &Catalog::embedded(), None).unwrap()
+        validate::accept(
+            &dh,
+            "test",
+            &policy,
+            &Catalog::embedded(),
+            &validate::FromScratch,
+        )
+        .unwrap()
     }
 
     #[test]

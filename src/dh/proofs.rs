@@ -26,7 +26,7 @@ use openssl::pkey::Params;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
-use super::validate::{Proof, prove};
+use super::validate::{FromScratch, Proof, Prover, prove};
 use crate::sys::fsutil::{self, FileMode};
 
 /// The cache file's name in the state directory.
@@ -177,6 +177,20 @@ impl Proofs {
         // A thread that panicked while holding it left at worst an extra
         // entry; the proofs in it are still proofs.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Prover for Proofs {
+    fn proof(&self, bytes: &[u8], dh: &Dh<Params>) -> (Proof, bool) {
+        self.get_or_prove(bytes, dh)
+    }
+}
+
+/// The cache when there is one, else proofs made from scratch.
+pub fn or_scratch(proofs: Option<&Proofs>) -> &dyn Prover {
+    match proofs {
+        Some(p) => p,
+        None => &FromScratch,
     }
 }
 

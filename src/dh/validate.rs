@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::known::{Catalog, KnownGroup};
 use super::pem;
-use super::proofs::Proofs;
 
 /// What a group must satisfy besides being a valid safe-prime group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,32 +128,44 @@ pub struct Refused {
     pub reasons: Vec<String>,
 }
 
+/// Where the costly half of a validation (`Proof`) comes from: made now,
+/// or recalled by the verdict cache (`super::proofs::Proofs`).
+pub trait Prover: Sync {
+    /// The proof of `bytes`, which parse as `dh`; `true` when recalled.
+    fn proof(&self, bytes: &[u8], dh: &Dh<Params>) -> (Proof, bool);
+}
+
+/// Proves every time: the independent check (`check FILE`, `probe`,
+/// `generate`).
+pub struct FromScratch;
+
+impl Prover for FromScratch {
+    fn proof(&self, _: &[u8], dh: &Dh<Params>) -> (Proof, bool) {
+        (prove(dh), false)
+    }
+}
+
 /// Parses and validates PEM bytes; `Err` only for files that do not parse.
-/// With `proofs`, a proof of these exact bytes made earlier is reused and
-/// a new one recorded.
 pub fn validate_pem(
     bytes: &[u8],
     policy: &Policy,
     catalog: &Catalog,
-    proofs: Option<&Proofs>,
+    prover: &dyn Prover,
 ) -> Result<(Dh<Params>, Verdict), pem::PemError> {
     let dh = pem::parse(bytes)?;
-    let verdict = judge(&dh, policy, catalog, |dh| match proofs {
-        Some(cache) => cache.get_or_prove(bytes, dh),
-        None => (prove(dh), false),
-    });
+    let verdict = judge(&dh, policy, catalog, |dh| prover.proof(bytes, dh));
     Ok((dh, verdict))
 }
 
 /// Turns a group into a `ValidGroup` (its PEM rendering is what gets
-/// written, and what `proofs` files the proof under), or says why it is
+/// written, and what a cache files the proof under), or says why it is
 /// refused.
 pub fn accept(
     dh: &Dh<Params>,
     what: &str,
     policy: &Policy,
     catalog: &Catalog,
-    proofs: Option<&Proofs>,
+    prover: &dyn Prover,
 ) -> Result<ValidGroup, Refused> {
     let refused = |reasons| Refused {
         what: what.to_owned(),
@@ -163,10 +174,7 @@ pub fn accept(
     let pem = dh
         .params_to_pem()
         .map_err(|e| refused(vec![format!("OpenSSL cannot encode it: {e}")]))?;
-    let verdict = judge(dh, policy, catalog, |dh| match proofs {
-        Some(cache) => cache.get_or_prove(&pem, dh),
-        None => (prove(dh), false),
-    });
+    let verdict = judge(dh, policy, catalog, |dh| prover.proof(&pem, dh));
     if !verdict.accepted() {
         return Err(refused(verdict.problems));
     }

@@ -149,6 +149,7 @@ pub fn set(settings: &Settings, pf: &dyn Postfix, policy: Policy, dry_run: bool)
         source: &crate::dh::OpenSslSource,
         catalog: &catalog,
         proofs: None,
+        phases: Default::default(),
         now: std::time::SystemTime::now(),
     };
     rotate::execute(settings, &env, dry_run, &planner, false)

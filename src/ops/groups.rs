@@ -54,7 +54,7 @@ pub fn generate(
         &what,
         &policy,
         &Catalog::embedded(),
-        None,
+        &validate::FromScratch,
     )?)
 }
 
@@ -87,7 +87,8 @@ pub fn check_files(files: &[PathBuf], policy: &Policy) -> Vec<FileReport> {
             let verdict = fsutil::read_regular(file)
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|b| {
-                    validate::validate_pem(&b, policy, &catalog, None).map_err(|e| e.to_string())
+                    validate::validate_pem(&b, policy, &catalog, &validate::FromScratch)
+                        .map_err(|e| e.to_string())
                 });
             match verdict {
                 Ok((_, v)) => FileReport {
@@ -160,7 +161,7 @@ pub fn fill_pool(
                 min_bits: bits,
                 named: false,
             };
-            let valid = validate::accept(&dh, "a pool group", &policy, &catalog, Some(&proofs))?;
+            let valid = validate::accept(&dh, "a pool group", &policy, &catalog, &proofs)?;
             added(&pool.put(bits, &valid)?, bits);
             proofs.save_or_warn();
         }

@@ -222,7 +222,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                         &bytes,
                         &group_policy(g, settings, named),
                         &catalog,
-                        Some(&proofs),
+                        &proofs,
                     ) {
                         Ok((_, v)) => {
                             checked.push((
@@ -483,7 +483,7 @@ fn dh_settings(
             let verdict = fsutil::read_regular(std::path::Path::new(&path))
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|b| {
-                    validate::validate_pem(&b, &policy, known.catalog, Some(known.proofs))
+                    validate::validate_pem(&b, &policy, known.catalog, known.proofs)
                         .map_err(|e| e.to_string())
                 });
             match verdict {

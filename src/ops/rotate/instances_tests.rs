@@ -117,6 +117,7 @@ fn a_reload_failing_in_the_second_instance_restores_both_and_reloads_the_first_a
         source: &crate::dh::OpenSslSource,
         catalog: &catalog,
         proofs: None,
+        phases: Default::default(),
         now,
     };
     let (before_a, before_b) = (tree(&a), tree(&b));

@@ -2,6 +2,7 @@
 //! plan, apply, record.
 
 pub mod apply;
+pub mod phases;
 pub mod plan;
 mod report;
 pub mod summary;
@@ -98,6 +99,7 @@ pub fn now_seen(
         source: &crate::dh::PoolOrSearch::new(&settings.state_dir, control, interrupt),
         catalog: &catalog,
         proofs: Some(&proofs),
+        phases: seen.phases.clone(),
         now: std::time::SystemTime::now(),
     };
     let report = execute_seen(
@@ -154,6 +156,8 @@ pub struct Seen {
     pub others: Vec<InstanceRun>,
     /// The hooks, once run.
     pub hooks: Vec<crate::ops::hooks::HookRun>,
+    /// Time per phase so far (shared with the run's `Env`).
+    pub phases: std::sync::Arc<phases::PhaseClock>,
 }
 
 impl Seen {
@@ -205,10 +209,12 @@ pub fn execute_seen(
             .iter()
             .map(|m| {
                 let pf = m.postfix(env.postfix);
-                let mut plan = planner(&m.settings, pf)?;
-                plan.warnings
-                    .extend(judge_posture(&m.settings, &plan, pf, env.proofs)?);
-                Ok(plan)
+                env.phases.time(phases::Phase::Plan, || {
+                    let mut plan = planner(&m.settings, pf)?;
+                    plan.warnings
+                        .extend(judge_posture(&m.settings, &plan, pf, env.proofs)?);
+                    Ok(plan)
+                })
             })
             .collect()
     };
@@ -300,9 +306,12 @@ pub fn execute_seen(
         .unwrap_or_default();
     // Hooks follow every run that left new group files in place, verified
     // or not: their consumers read those files either way.
-    if let Ok(all) = &result {
-        seen.hooks = run_hooks(settings, primary_plan, all, &managed, !failed.is_empty());
+    if let Some(all) = result.as_ref().ok().filter(|_| !settings.hooks.is_empty()) {
+        seen.hooks = env.phases.time(phases::Phase::Hooks, || {
+            run_hooks(settings, primary_plan, all, &managed, !failed.is_empty())
+        });
     }
+    info!(phases = %env.phases.describe(), "run phases");
     let hooks_failed: Vec<String> = seen
         .hooks
         .iter()

@@ -40,6 +40,8 @@ pub struct Summary {
     pub exit_code: u8,
     /// Wall-clock time of the run.
     pub duration_seconds: f64,
+    /// Where that time went, phase by phase, in the order they ran.
+    pub phases: Vec<super::phases::PhaseTime>,
     /// `--dry-run`: nothing was changed.
     pub dry_run: bool,
     /// Mode in effect, once decided.
@@ -274,6 +276,7 @@ pub fn build(
         },
         exit_code: code,
         duration_seconds: duration.as_secs_f64(),
+        phases: seen.phases.times(),
         dry_run,
         mode: plan.and_then(|p| p.decision.as_ref()).map(|d| d.mode),
         postfix: plan.map(|p| p.versions.postfix.to_string()),
@@ -346,6 +349,7 @@ pub fn early_failure(e: &anyhow::Error, code: u8) -> Summary {
         outcome: Outcome::Failed,
         exit_code: code,
         duration_seconds: 0.0,
+        phases: Vec::new(),
         dry_run: false,
         mode: None,
         postfix: None,
