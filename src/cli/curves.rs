@@ -2,6 +2,8 @@
 //! against OpenSSL, and `--set` a profile or list with the same atomic
 //! edit, `postfix check`, reload and rollback as `now`.
 
+use std::io::Write;
+
 use anyhow::Result;
 
 use crate::config::Overrides;
@@ -41,7 +43,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         return Ok(0);
     };
     let report = curves::set(&settings, &pf, Policy::parse(set), args.dry_run)?;
-    print!("{report}");
+    write!(super::QuietStdout::default(), "{report}")?;
     Ok(0)
 }
 

@@ -86,6 +86,58 @@ pub enum Command {
     Completions(completions::Args),
 }
 
+impl Command {
+    /// Whether the command changes nothing and its output is the point:
+    /// a closed stdout may end it at once (`die_on_closed_stdout`). `now`,
+    /// `pool fill`, `curves --set` and the daemon finish their work and
+    /// print through `QuietStdout`.
+    fn only_reports(&self) -> bool {
+        match self {
+            Command::Check(_)
+            | Command::Generate(_)
+            | Command::Status(_)
+            | Command::Probe(_)
+            | Command::Audit(_)
+            | Command::Man(_)
+            | Command::Completions(_) => true,
+            Command::Curves(a) => a.set.is_none(),
+            Command::Pool(a) => matches!(a.action, pool::Action::Status),
+            Command::Now(_) | Command::Daemon(_) => false,
+        }
+    }
+}
+
+/// Standard output for commands that change things: once its reader has
+/// gone away (EPIPE), the rest is dropped instead of failing or panicking,
+/// and the work goes on to its end and its own exit code.
+#[derive(Debug, Default)]
+pub struct QuietStdout {
+    closed: bool,
+}
+
+impl std::io::Write for QuietStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match std::io::stdout().lock().write_all(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            Err(e) => Err(e),
+            Ok(()) => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match std::io::stdout().flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}
+
 /// The exit code for any error (`ops::exit_code`, the one mapping, which
 /// the daemon's run records use too).
 pub fn exit_code(err: &anyhow::Error) -> u8 {
@@ -94,6 +146,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// Runs the parsed command; `Ok(code)` for non-error exits.
 pub fn run(cli: Cli) -> Result<u8> {
+    if cli.command.only_reports() {
+        crate::sys::signals::die_on_closed_stdout();
+    }
     match &cli.command {
         Command::Now(args) => now::run(args, &cli),
         Command::Check(args) => check::run(args),

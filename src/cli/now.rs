@@ -1,5 +1,6 @@
 //! `dhrotate now`: one rotation, immediately.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -52,8 +53,9 @@ pub struct Args {
 /// Runs `now`.
 pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     let interrupt = Interrupt::install()?;
+    let mut out = super::QuietStdout::default();
     if args.demo {
-        crate::testbed::demo::run(args.dry_run, interrupt, &mut std::io::stdout())?;
+        crate::testbed::demo::run(args.dry_run, interrupt, &mut super::QuietStdout::default())?;
         return Ok(0);
     }
     let settings = super::settings(
@@ -69,7 +71,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         Ok(s) => s,
         Err(e) if args.json => {
             let doc = summary::early_failure(&e, super::exit_code(&e));
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
             return Err(e);
         }
         Err(e) => return Err(e),
@@ -95,11 +97,11 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     if args.json {
         let code = result.as_ref().err().map_or(0, super::exit_code);
         let doc = summary::build(&settings, &result, &seen, &before, started.elapsed(), code);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     }
     let report = result?;
     if !args.json {
-        print!("{report}");
+        write!(out, "{report}")?;
     }
     if !args.dry_run && !args.no_refill && settings.pool_size > 0 {
         if let Some(refill) = super::Paths::from(cli).refill() {

@@ -1,5 +1,7 @@
 //! `dhrotate pool status|fill`: the groups kept ready for rotations.
 
+use std::io::Write;
+
 use anyhow::Result;
 
 use crate::config::Overrides;
@@ -53,6 +55,8 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
             threads,
         } => {
             let interrupt = Interrupt::install()?;
+            // Nothing but a closed stdout fails a write here.
+            let mut out = super::QuietStdout::default();
             groups::fill_pool(
                 &settings,
                 *bits,
@@ -60,7 +64,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
                 *threads,
                 &interrupt,
                 &mut |path, bits| {
-                    println!("added {} ({bits} bits)", path.display());
+                    let _ = writeln!(out, "added {} ({bits} bits)", path.display());
                 },
             )?;
         }

@@ -22,6 +22,11 @@ pub trait Postfix {
     fn is_running(&self) -> Result<bool>;
     /// The configuration directory this instance reads.
     fn config_dir(&self) -> &Path;
+    /// Whether there is a Postfix behind these commands at all (the demo
+    /// without Postfix has none: nothing is checked or reloaded).
+    fn present(&self) -> bool {
+        true
+    }
     /// Runs `postconf -c DIR ARGS...` on another directory (a staged copy)
     /// and returns stdout and stderr; `None` where there is no real
     /// postconf to ask (then edits are judged by dhrotate's reader alone).

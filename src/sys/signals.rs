@@ -1,5 +1,6 @@
 //! SIGINT and SIGTERM for the one-shot commands (`now`, `generate`, `pool
-//! fill`), handled the same way from the start of a command to its end.
+//! fill`), handled the same way from the start of a command to its end;
+//! SIGPIPE for the commands that only report (`die_on_closed_stdout`).
 //!
 //! The first signal only raises a flag: a search stops at once (nothing
 //! is written), and a rotation already writing finishes or rolls back, so
@@ -40,5 +41,19 @@ impl Interrupt {
     /// True once a signal arrived.
     pub fn is_set(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Lets a reader that goes away end the process the way it ends any Unix
+/// tool: killed by SIGPIPE at the next write, quietly (a shell shows 141).
+/// Rust starts with SIGPIPE ignored, so a write to a closed pipe is an
+/// error and `print!` panics on it. Only for commands whose remaining
+/// work is printing: a rotation must never die half-way for its output.
+pub fn die_on_closed_stdout() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: restoring the default disposition installs no handler, so
+    // nothing can run in signal context.
+    unsafe {
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
     }
 }

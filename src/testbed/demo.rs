@@ -240,8 +240,8 @@ fn show_served(instance: &Instance, when: &str, out: &mut dyn Write) -> Result<V
     Ok(served)
 }
 
-/// A Postfix that is not there: answers the version question for planning
-/// and reports check and reload as skipped.
+/// A Postfix that is not there (`present` is false, so the run neither
+/// checks nor reloads): answers the version question for planning.
 struct Absent {
     config_dir: PathBuf,
 }
@@ -255,8 +255,7 @@ impl Postfix for Absent {
         }
     }
     fn check(&self) -> Result<()> {
-        // Said once, in the demo's opening words.
-        Ok(())
+        bail!("Postfix is not installed")
     }
     fn reload(&self) -> Result<()> {
         bail!("Postfix is not installed")
@@ -266,6 +265,9 @@ impl Postfix for Absent {
     }
     fn config_dir(&self) -> &Path {
         &self.config_dir
+    }
+    fn present(&self) -> bool {
+        false
     }
 }
 
@@ -293,6 +295,23 @@ fn without_postfix(
 #[cfg(test)]
 mod tests {
     use super::fresh_shared_dir;
+
+    /// Without Postfix the demo says it skipped check and reload, and
+    /// never that a check passed.
+    #[test]
+    fn the_demo_without_postfix_says_what_it_did() {
+        let base = tempfile::tempdir().unwrap();
+        let mut out = Vec::new();
+        let interrupt = crate::sys::signals::Interrupt::never();
+        super::without_postfix(base.path(), false, interrupt, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("no Postfix here: not checked, not reloaded"),
+            "{text}"
+        );
+        assert!(!text.contains("check passed"), "{text}");
+        assert!(text.contains("wrote "), "{text}");
+    }
 
     #[test]
     fn a_link_where_the_demo_lives_is_refused_not_followed() {

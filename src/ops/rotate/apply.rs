@@ -60,6 +60,9 @@ pub enum Reload {
     /// A secondary instance with `multi_instance_enable = no`: edited and
     /// checked, not reloaded (it reads the files when enabled and started).
     InstanceDisabled,
+    /// No Postfix at all (the demo without one): neither checked nor
+    /// reloaded.
+    Absent,
 }
 
 impl Reload {
@@ -77,6 +80,7 @@ impl Reload {
             Reload::InstanceDisabled => {
                 "postfix check passed; the instance is disabled (multi_instance_enable = no): not reloaded, it reads the new files when enabled and started"
             }
+            Reload::Absent => "no Postfix here: not checked, not reloaded",
         }
     }
 }
@@ -135,7 +139,7 @@ struct Progress<'a> {
 impl Progress<'_> {
     /// `postfix check` for a part this run changes; nothing to check otherwise.
     fn check_if_changed(&self, part: &Part) -> Result<()> {
-        if self.changes {
+        if self.changes && part.postfix.present() {
             part.postfix.check()
         } else {
             Ok(())
@@ -242,6 +246,8 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
             Reload::Disabled
         } else if !part.instance.enabled {
             Reload::InstanceDisabled
+        } else if !part.postfix.present() {
+            Reload::Absent
         } else {
             match env.phases.time(Phase::Reload, || part.postfix.is_running()) {
                 Ok(false) => Reload::NotRunning,
@@ -275,7 +281,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     for (p, reload) in progress.iter().zip(&reloads) {
         if matches!(
             reload,
-            Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled
+            Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled | Reload::Absent
         ) {
             p.owed.clear()?;
         }

@@ -259,6 +259,7 @@ pub fn build(
         message: format!("{e:#}"),
     });
     let (check, reload) = match (applied, error.as_ref().map(|e| e.class)) {
+        (Some(a), _) if a.reload == super::apply::Reload::Absent => ("not-run", "not-run"),
         (Some(a), _) => ("passed", reload_word(a.reload)),
         (None, Some("check")) => ("failed", "not-run"),
         (None, Some("reload")) => ("passed", "failed"),
@@ -378,5 +379,6 @@ fn reload_word(r: super::apply::Reload) -> &'static str {
         Reload::Disabled => "disabled",
         Reload::NotNeeded => "not-needed",
         Reload::InstanceDisabled => "instance-disabled",
+        Reload::Absent => "not-run",
     }
 }
