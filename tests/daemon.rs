@@ -1,6 +1,9 @@
 //! `dhrotate daemon` as a real process: scheduled rotations against a
 //! private Postfix, SIGHUP with a broken configuration, SIGTERM in the
 //! middle of a generation, and the systemd notification protocol.
+//!
+//! Slow (about 70 s here): it waits for cron ticks (every 5 s), and a stop
+//! during a hanging reload is timed against its deadline.
 
 mod common;
 

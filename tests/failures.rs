@@ -7,6 +7,10 @@
 //! tmpfs), read-only filesystem, no permission (run as nobody) (exit 1);
 //! postconf missing (exit 1). A stopped Postfix is not a failure: the files
 //! are installed and read at its next start.
+//!
+//! Slow (about 120 s here): every case is a fresh private Postfix and a
+//! full run, and a hanging reload is only over when `[postfix] timeout`
+//! (3 s) ends it.
 
 mod common;
 

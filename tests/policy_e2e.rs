@@ -1,5 +1,8 @@
 //! auto mode, curve policy and status against a real private Postfix:
 //! what the server serves after each change, seen by a real TLS client.
+//!
+//! Slow (about 90 s here): every step reloads Postfix and waits until the
+//! listeners' new smtpd processes serve the change.
 
 mod common;
 
