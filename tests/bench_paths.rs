@@ -132,6 +132,53 @@ fn config(
     cfg
 }
 
+/// Times the Postfix commands `calls` (each `postconf` or `postfix` and
+/// its arguments) and one handshake per port, together; adds the line.
+fn unavoidable(
+    out: &mut Vec<String>,
+    what: &str,
+    calls: &[&[&str]],
+    dir: &Path,
+    ports: &[u16],
+) -> Duration {
+    let t = timed(
+        || {},
+        || {
+            for call in calls {
+                match call[0] {
+                    "postconf" => assert!(postconf(dir, &call[1..]).0, "postconf {call:?}"),
+                    _ => postfix(dir, &call[1..]),
+                }
+            }
+            for port in ports {
+                handshake(*port);
+            }
+        },
+    );
+    out.push(line(what, t));
+    t.0
+}
+
+/// Times `args` (exit 0, or `status`'s 6) with each build against
+/// `floor`; adds a line each, named `what`.
+fn compare(
+    out: &mut Vec<String>,
+    bins: &[(&str, PathBuf)],
+    floor: Duration,
+    what: &str,
+    (cfg, args): (&Path, &[&str]),
+    mut prepare: impl FnMut(),
+) {
+    for (name, bin) in bins {
+        let t = timed(&mut prepare, || run(bin, cfg, args, &[0, 6]));
+        out.push(format!(
+            "{}  = {:.1}x",
+            line(&format!("{name}: {what}"), t),
+            ms(t.0) / ms(floor)
+        ));
+    }
+}
+
 #[test]
 #[ignore = "a benchmark: bench/status-now.sh"]
 fn status_and_now_against_what_they_cannot_avoid() {
@@ -152,86 +199,59 @@ fn status_and_now_against_what_they_cannot_avoid() {
     // it runs, and one handshake per listener.
     let explicit = config(&base, &inst, "explicit", 0);
     run(&after, &explicit, &["now"], &[0]);
-    let floor = timed(
-        || {},
-        || {
-            postconf(&dir, &["-h", "mail_version"]);
-            postconf(&dir, &["-n"]);
-            postfix(&dir, &["status"]);
-            handshake(smtp);
-            handshake(sub);
-        },
-    );
-    out.push(line(
+    let floor = unavoidable(
+        &mut out,
         "unavoidable: postconf x2, postfix status, 2 handshakes",
-        floor,
-    ));
+        &[
+            &["postconf", "-h", "mail_version"],
+            &["postconf", "-n"],
+            &["postfix", "status"],
+        ],
+        &dir,
+        &[smtp, sub],
+    );
     for guideline in ["none", "bsi"] {
-        for (name, bin) in &bins {
-            let t = timed(
-                || {},
-                || {
-                    run(
-                        bin,
-                        &explicit,
-                        &["status", "--guideline", guideline],
-                        &[0, 6],
-                    )
-                },
-            );
-            out.push(format!(
-                "{}  = {:.1}x",
-                line(&format!("{name}: status --guideline {guideline}"), t),
-                ms(t.0) / ms(floor.0)
-            ));
-        }
+        let args = ["status", "--guideline", guideline];
+        let what = format!("status --guideline {guideline}");
+        compare(&mut out, &bins, floor, &what, (&explicit, &args), || {});
     }
+    // Nothing due: the timer's daily run on a quiet day.
+    let args: &[&str] = &["now", "--if-due"];
+    let what = "now --if-due, nothing due";
+    compare(&mut out, &bins, floor, what, (&explicit, args), || {});
 
     // A changing run: the group files removed before each, so each run
     // writes, checks, reloads and verifies.
-    let now_floor = timed(
-        || {},
-        || {
-            postconf(&dir, &["-h", "mail_version"]);
-            postfix(&dir, &["check"]);
-            postfix(&dir, &["reload"]);
-            std::thread::sleep(Duration::from_millis(100));
-            handshake(smtp);
-            handshake(sub);
-        },
-    );
-    out.push(line(
+    let now_floor = unavoidable(
+        &mut out,
         "unavoidable: postconf, postfix check + reload, 2 handshakes",
-        now_floor,
-    ));
+        &[
+            &["postconf", "-h", "mail_version"],
+            &["postfix", "check"],
+            &["postfix", "reload"],
+        ],
+        &dir,
+        &[smtp, sub],
+    );
     let named = config(&base, &inst, "named", 0);
     run(&after, &named, &["now"], &[0]);
-    for (name, bin) in &bins {
-        let t = timed(
-            || {
-                for f in ["dh3072.pem", "dh2048-submission.pem"] {
-                    let _ = std::fs::remove_file(dir.join(f));
-                }
-            },
-            || run(bin, &named, &["now"], &[0]),
-        );
-        out.push(format!(
-            "{}  = {:.1}x",
-            line(&format!("{name}: now, named mode"), t),
-            ms(t.0) / ms(now_floor.0)
-        ));
-    }
+    compare(
+        &mut out,
+        &bins,
+        now_floor,
+        "now, named mode",
+        (&named, &["now"]),
+        || {
+            for f in ["dh3072.pem", "dh2048-submission.pem"] {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+        },
+    );
     let pooled = config(&base, &inst, "explicit", 2);
-    for (name, bin) in &bins {
-        let t = timed(
-            || run(&after, &pooled, &["pool", "fill"], &[0]),
-            || run(bin, &pooled, &["now", "--no-refill"], &[0]),
-        );
-        out.push(format!(
-            "{}  = {:.1}x",
-            line(&format!("{name}: now, explicit, warm pool"), t),
-            ms(t.0) / ms(now_floor.0)
-        ));
-    }
+    let args: &[&str] = &["now", "--no-refill"];
+    let what = "now, explicit, warm pool";
+    compare(&mut out, &bins, now_floor, what, (&pooled, args), || {
+        run(&after, &pooled, &["pool", "fill"], &[0])
+    });
     report("bench-status-now", &out.join("\n"));
 }

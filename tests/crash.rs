@@ -245,7 +245,7 @@ struct Tally {
 fn lane_loop(lane: &Lane, known: &[dhrotate::dh::ValidGroup], kills: usize, seed: u64) -> Tally {
     let mut fingerprints: BTreeSet<String> = known
         .iter()
-        .map(|g| g.verdict.fingerprint.clone())
+        .map(|g| g.verdict.proof.fingerprint.clone())
         .collect();
     let mut rng = Rng(seed);
     let mut t = Tally::default();

@@ -69,10 +69,10 @@ fn print_human(r: &FileReport) {
         if r.accepted { "OK" } else { "REFUSED" }
     );
     if let Some(v) = &r.verdict {
-        println!("  size          {} bits", v.bits);
+        println!("  size          {} bits", v.proof.bits);
         println!(
             "  generator     {} (order {:?})",
-            v.generator, v.generator_order
+            v.proof.generator, v.proof.generator_order
         );
         if v.screened_out {
             let composite = v.problems.iter().any(|p| p == "p is not prime");
@@ -84,16 +84,16 @@ fn print_human(r: &FileReport) {
                 "  (p-1)/2, generator order, DH_check: not tested (refused before these costly tests)"
             );
         } else {
-            println!("  p prime       {}", yes(v.p_prime));
+            println!("  p prime       {}", yes(v.proof.p_prime));
             println!(
                 "  (p-1)/2 prime {}{}",
-                yes(v.q_prime),
-                if v.q_prime { " (safe prime)" } else { "" }
+                yes(v.proof.q_prime),
+                if v.proof.q_prime { " (safe prime)" } else { "" }
             );
-            if v.openssl_check.is_empty() {
+            if v.proof.openssl_check.is_empty() {
                 println!("  OpenSSL check passed (DH_check)");
             } else {
-                println!("  OpenSSL check {}", v.openssl_check.join(", "));
+                println!("  OpenSSL check {}", v.proof.openssl_check.join(", "));
             }
         }
         match &v.known {
@@ -108,7 +108,7 @@ fn print_human(r: &FileReport) {
             ),
             None => println!("  catalog       not a known shared prime"),
         }
-        println!("  sha256(p)     {}", v.fingerprint);
+        println!("  sha256(p)     {}", v.proof.fingerprint);
     }
     for p in &r.problems {
         println!("  refused:      {p}");

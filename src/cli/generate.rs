@@ -35,8 +35,8 @@ pub fn run(args: &Args) -> Result<u8> {
             eprintln!(
                 "wrote {} ({} bits, sha256(p) {})",
                 path.display(),
-                valid.verdict.bits,
-                valid.verdict.fingerprint
+                valid.verdict.proof.bits,
+                valid.verdict.proof.fingerprint
             );
         }
         None => std::io::stdout()

@@ -114,7 +114,7 @@ impl Pool {
             .with_context(|| format!("creating {}", dir.display()))?;
         std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("setting mode of {}", self.dir.display()))?;
-        let path = dir.join(format!("{}.pem", &group.verdict.fingerprint[..32]));
+        let path = dir.join(format!("{}.pem", &group.verdict.proof.fingerprint[..32]));
         fsutil::write_atomic(&path, &group.pem, FileMode::PUBLIC)?;
         Ok(path)
     }
@@ -204,7 +204,7 @@ mod tests {
         for _ in 0..12 {
             let g = group(512);
             pool.put(512, &g).unwrap();
-            put.push(g.verdict.fingerprint);
+            put.push(g.verdict.proof.fingerprint);
         }
         assert_eq!(pool.count(512).unwrap(), 12);
         let taken: Vec<String> = std::thread::scope(|s| {

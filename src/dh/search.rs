@@ -224,7 +224,10 @@ mod tests {
             &crate::dh::Catalog::embedded(),
         );
         assert!(v.accepted(), "{:?}", v.problems);
-        assert_eq!(v.generator_order, crate::dh::validate::GeneratorOrder::Q);
+        assert_eq!(
+            v.proof.generator_order,
+            crate::dh::validate::GeneratorOrder::Q
+        );
         assert!(control.tested.load(Ordering::Relaxed) > 0);
     }
 

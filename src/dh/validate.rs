@@ -75,20 +75,10 @@ impl Proof {
 /// Everything the validator found out about one group.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// Size of p in bits.
-    pub bits: u32,
-    /// The generator, decimal.
-    pub generator: String,
-    /// SHA-256 of p (big-endian bytes), lowercase hex.
-    pub fingerprint: String,
-    /// p passed num-prime's strict primality test.
-    pub p_prime: bool,
-    /// (p-1)/2 passed num-prime's strict primality test.
-    pub q_prime: bool,
-    /// What g^q mod p says about the generator.
-    pub generator_order: GeneratorOrder,
-    /// Problems OpenSSL's own DH_check reported (empty when it agrees).
-    pub openssl_check: Vec<String>,
+    /// The costly tests' results (not run when the size alone refuses
+    /// the group: then only size, generator and fingerprint are set).
+    #[serde(flatten)]
+    pub proof: Proof,
     /// Catalog entry, when p is a well-known shared prime.
     pub known: Option<KnownGroup>,
     /// Every reason to refuse the group; empty means accepted.
@@ -205,13 +195,16 @@ fn judge(
     // refused anyway skips them.
     if !problems.is_empty() {
         return Verdict {
-            bits,
-            generator: to_biguint(dh.generator()).to_string(),
-            fingerprint: fingerprint(dh.prime_p()),
-            p_prime: false,
-            q_prime: false,
-            generator_order: GeneratorOrder::Other,
-            openssl_check: Vec::new(),
+            proof: Proof {
+                bits,
+                generator: to_biguint(dh.generator()).to_string(),
+                fingerprint: fingerprint(dh.prime_p()),
+                p_prime: false,
+                q_prime: false,
+                generator_order: GeneratorOrder::Other,
+                openssl_check: Vec::new(),
+                screened_composite: false,
+            },
             known,
             problems,
             screened_out: true,
@@ -224,16 +217,10 @@ fn judge(
         problems.extend(catalog_problems(known.as_ref(), &proof, policy));
     }
     Verdict {
-        bits,
-        generator: proof.generator,
-        fingerprint: proof.fingerprint,
-        p_prime: proof.p_prime,
-        q_prime: proof.q_prime,
-        generator_order: proof.generator_order,
-        openssl_check: proof.openssl_check,
+        screened_out: proof.screened_composite,
+        proof,
         known,
         problems,
-        screened_out: proof.screened_composite,
         cached,
     }
 }
@@ -444,16 +431,16 @@ mod tests {
         let dh = Dh::generate_params(512, 2).unwrap();
         let v = validate(&dh, &ANY, &Catalog::embedded());
         assert!(v.accepted(), "{:?}", v.problems);
-        assert!(v.p_prime && v.q_prime);
-        assert_eq!(v.bits, 512);
-        assert_eq!(v.fingerprint.len(), 64);
+        assert!(v.proof.p_prime && v.proof.q_prime);
+        assert_eq!(v.proof.bits, 512);
+        assert_eq!(v.proof.fingerprint.len(), 64);
     }
 
     #[test]
     fn composite_p_is_refused() {
         let composite = BigNum::from_dec_str(&("1".to_owned() + &"0".repeat(150))).unwrap();
         let v = validate(&group(composite, 2), &ANY, &Catalog::embedded());
-        assert!(!v.p_prime);
+        assert!(!v.proof.p_prime);
         assert!(
             v.problems.iter().any(|p| p == "p is not prime"),
             "{:?}",
@@ -465,7 +452,7 @@ mod tests {
     fn catalogued_prime_is_refused_by_name() {
         let dh = group(BigNum::get_rfc3526_prime_2048().unwrap(), 2);
         let v = validate(&dh, &ANY, &Catalog::embedded());
-        assert!(v.p_prime && v.q_prime);
+        assert!(v.proof.p_prime && v.proof.q_prime);
         assert_eq!(v.known.as_ref().unwrap().name, "rfc3526-modp2048");
         assert!(v.problems.iter().any(|p| p.contains("rfc3526-modp2048")));
     }

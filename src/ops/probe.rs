@@ -179,9 +179,9 @@ pub fn dhe_group(
     Ok(ServedGroup {
         bits: dh.prime_p().num_bits() as u32,
         fingerprint: fingerprint(dh.prime_p()),
-        generator: verdict.generator,
+        generator: verdict.proof.generator,
         known: verdict.known.map(|k| k.name),
-        safe_prime: verdict.p_prime && verdict.q_prime,
+        safe_prime: verdict.proof.p_prime && verdict.proof.q_prime,
         cipher: ssl.current_cipher().map_or("?", |c| c.name()).to_owned(),
         protocol: ssl.version_str().to_owned(),
     })

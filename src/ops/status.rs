@@ -235,7 +235,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                             ));
                             st.valid = v.accepted();
                             st.proof_cached = v.cached;
-                            st.fingerprint = Some(v.fingerprint.clone());
+                            st.fingerprint = Some(v.proof.fingerprint.clone());
                             for p in v.problems {
                                 problems.push(format!("{}: {p}", g.file.display()));
                             }

@@ -321,7 +321,7 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
                     file: f.spec.file.clone(),
                     bits: f.spec.bits,
                     source: f.origin.to_owned(),
-                    fingerprint: f.group.verdict.fingerprint.clone(),
+                    fingerprint: f.group.verdict.proof.fingerprint.clone(),
                     written_at,
                     instance: (!part.instance.primary).then(|| part.instance.name.clone()),
                 })
@@ -398,7 +398,7 @@ fn fresh_groups<'a>(
                 dh::proofs::or_scratch(env.proofs),
             )
         })?;
-        info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.fingerprint, "validated");
+        info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.proof.fingerprint, "validated");
         made.push((g.file.clone(), valid.clone(), origin));
         fresh.push(Fresh {
             spec: g,
@@ -515,7 +515,7 @@ fn verify_fresh(
                 fresh
                     .iter()
                     .find(|f| f.spec.name == group)
-                    .map(|f| f.group.verdict.fingerprint.clone())
+                    .map(|f| f.group.verdict.proof.fingerprint.clone())
             },
             patience,
             proofs,
@@ -588,7 +588,7 @@ fn write_all(
         failpoint::hit(&format!("prev-written:{}", g.name));
         fsutil::write_atomic(&g.file, &valid.pem, FileMode::PUBLIC)?;
         failpoint::hit(&format!("group-written:{}", g.name));
-        info!(group = %g.name, file = %g.file.display(), fingerprint = %valid.verdict.fingerprint, "wrote group");
+        info!(group = %g.name, file = %g.file.display(), fingerprint = %valid.verdict.proof.fingerprint, "wrote group");
     }
     for edit in &plan.edits {
         journal.remember(&edit.path)?;
