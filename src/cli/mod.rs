@@ -33,7 +33,8 @@ use crate::error::Failure;
 /// cannot connect, 8 not an SMTP server, 9 STARTTLS/implicit TLS mismatch,
 /// 10 TLS handshake failed, 11 no DHE offered; `now`: 12 installed but a
 /// listener does not serve its group, 13 installed and served but a
-/// `[[hook]]` failed (nothing rolled back).
+/// `[[hook]]` failed (nothing rolled back); 141 (killed by SIGPIPE) a
+/// command that only reports lost its reader.
 #[derive(Debug, Parser)]
 #[command(name = "dhrotate", version, max_term_width = 100)]
 pub struct Cli {
