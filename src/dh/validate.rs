@@ -63,6 +63,20 @@ pub struct Proof {
 }
 
 impl Proof {
+    /// Size, generator and fingerprint of `dh`, nothing proved yet.
+    fn untested(dh: &Dh<Params>) -> Proof {
+        Proof {
+            bits: dh.prime_p().num_bits() as u32,
+            generator: to_biguint(dh.generator()).to_string(),
+            fingerprint: fingerprint(dh.prime_p()),
+            p_prime: false,
+            q_prime: false,
+            generator_order: GeneratorOrder::Other,
+            openssl_check: Vec::new(),
+            screened_composite: false,
+        }
+    }
+
     /// Whether this proof is about `dh`: same prime, size and generator.
     /// A cached proof filed under the wrong bytes fails this.
     pub fn describes(&self, dh: &Dh<Params>) -> bool {
@@ -195,16 +209,7 @@ fn judge(
     // refused anyway skips them.
     if !problems.is_empty() {
         return Verdict {
-            proof: Proof {
-                bits,
-                generator: to_biguint(dh.generator()).to_string(),
-                fingerprint: fingerprint(dh.prime_p()),
-                p_prime: false,
-                q_prime: false,
-                generator_order: GeneratorOrder::Other,
-                openssl_check: Vec::new(),
-                screened_composite: false,
-            },
+            proof: Proof::untested(dh),
             known,
             problems,
             screened_out: true,
@@ -253,16 +258,7 @@ pub fn prove(dh: &Dh<Params>) -> Proof {
     let p = to_biguint(dh.prime_p());
     let g = to_biguint(dh.generator());
     let bits = p.bits() as u32;
-    let mut proof = Proof {
-        bits,
-        generator: g.to_string(),
-        fingerprint: fingerprint(dh.prime_p()),
-        p_prime: false,
-        q_prime: false,
-        generator_order: GeneratorOrder::Other,
-        openssl_check: Vec::new(),
-        screened_composite: false,
-    };
+    let mut proof = Proof::untested(dh);
     proof.screened_composite = !openssl::bn::BigNumContext::new()
         .and_then(|mut ctx| dh.prime_p().is_prime(1, &mut ctx))
         .unwrap_or(true);
