@@ -55,7 +55,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     let interrupt = Interrupt::install()?;
     let mut out = super::QuietStdout::default();
     if args.demo {
-        crate::testbed::demo::run(args.dry_run, interrupt, &mut super::QuietStdout::default())?;
+        crate::testbed::demo::run(args.dry_run, interrupt, &mut out)?;
         return Ok(0);
     }
     let settings = super::settings(

@@ -73,10 +73,7 @@ fn prover() -> String {
 
 /// SHA-256 of `bytes`, lowercase hex: the cache's key.
 pub fn key(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::validate::sha256_hex(bytes)
 }
 
 impl Proofs {

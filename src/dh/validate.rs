@@ -157,8 +157,20 @@ pub fn validate_pem(
     prover: &dyn Prover,
 ) -> Result<(Dh<Params>, Verdict), pem::PemError> {
     let dh = pem::parse(bytes)?;
-    let verdict = judge(&dh, policy, catalog, |dh| prover.proof(bytes, dh));
+    let verdict = validate_rendered(&dh, bytes, policy, catalog, prover);
     Ok((dh, verdict))
+}
+
+/// Validates `dh`, whose PEM form is `pem` (what `prover` files a proof
+/// under).
+pub fn validate_rendered(
+    dh: &Dh<Params>,
+    pem: &[u8],
+    policy: &Policy,
+    catalog: &Catalog,
+    prover: &dyn Prover,
+) -> Verdict {
+    judge(dh, policy, catalog, |dh| prover.proof(pem, dh))
 }
 
 /// Turns a group into a `ValidGroup` (its PEM rendering is what gets
@@ -178,7 +190,7 @@ pub fn accept(
     let pem = dh
         .params_to_pem()
         .map_err(|e| refused(vec![format!("OpenSSL cannot encode it: {e}")]))?;
-    let verdict = judge(dh, policy, catalog, |dh| prover.proof(&pem, dh));
+    let verdict = validate_rendered(dh, &pem, policy, catalog, prover);
     if !verdict.accepted() {
         return Err(refused(verdict.problems));
     }
@@ -366,7 +378,12 @@ fn catalog_problems(known: Option<&KnownGroup>, proof: &Proof, policy: &Policy) 
 
 /// SHA-256 of the prime's big-endian bytes, lowercase hex: the identity of a group.
 pub fn fingerprint(p: &BigNumRef) -> String {
-    openssl::sha::sha256(&p.to_vec())
+    sha256_hex(&p.to_vec())
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    openssl::sha::sha256(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

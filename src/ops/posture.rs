@@ -219,29 +219,19 @@ pub fn probe_all(
 ) -> Vec<Served> {
     let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
     let endpoints = crate::ops::verify::one_per_address(endpoints);
-    // Listeners are probed side by side: the slowest sets the time.
-    std::thread::scope(|s| {
-        let probes: Vec<_> = endpoints
+    crate::ops::verify::side_by_side(endpoints, |e| {
+        let dhe = seen
             .iter()
-            .map(|e| {
-                let dhe = seen
-                    .iter()
-                    .find(|f| f.endpoint.addr == e.addr)
-                    .and_then(|f| f.served.as_ref().ok())
-                    .map(|g| Dhe {
-                        known: g.known.clone(),
-                        bits: g.bits,
-                    });
-                s.spawn(move || Served {
-                    group: Some(e.group.clone()),
-                    ..probe_listener(&e.addr, e.wrap, Duration::from_secs(10), dhe, proofs)
-                })
-            })
-            .collect();
-        probes
-            .into_iter()
-            .map(|p| p.join().expect("a listener's probe panicked"))
-            .collect()
+            .find(|f| f.endpoint.addr == e.addr)
+            .and_then(|f| f.served.as_ref().ok())
+            .map(|g| Dhe {
+                known: g.known.clone(),
+                bits: g.bits,
+            });
+        Served {
+            group: Some(e.group.clone()),
+            ..probe_listener(&e.addr, e.wrap, Duration::from_secs(10), dhe, proofs)
+        }
     })
 }
 

@@ -166,14 +166,13 @@ pub fn dhe_group(
         named: false,
     };
     let verdict = match params.params_to_pem() {
-        Ok(pem) => crate::dh::validate::validate_pem(
+        Ok(pem) => crate::dh::validate::validate_rendered(
+            &params,
             &pem,
             &any,
             &catalog,
             crate::dh::proofs::or_scratch(proofs),
-        )
-        .map(|(_, v)| v)
-        .unwrap_or_else(|_| crate::dh::validate::validate(&params, &any, &catalog)),
+        ),
         Err(_) => crate::dh::validate::validate(&params, &any, &catalog),
     };
     Ok(ServedGroup {

@@ -215,27 +215,32 @@ pub fn check(
         .into_iter()
         .filter_map(|e| expected(&e.group).map(|fp| (e, fp)))
         .collect();
-    // Side by side, one deadline for all: the slowest listener sets the time.
+    // One deadline for all: the slowest listener sets the time.
+    side_by_side(wanted, |(endpoint, expected)| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let served = probe::retry(&endpoint.addr, endpoint.wrap, left, proofs, |s| {
+            s.fingerprint == expected
+        })
+        .map_err(|err| err.to_string());
+        Finding {
+            endpoint,
+            expected,
+            served,
+            dhe_off: None,
+        }
+    })
+}
+
+/// `probe` for each listener, each in its own thread (they wait on the
+/// network, not on each other); the results in the order given.
+pub fn side_by_side<T: Send, R: Send>(listeners: Vec<T>, probe: impl Fn(T) -> R + Sync) -> Vec<R> {
     std::thread::scope(|s| {
-        let probes: Vec<_> = wanted
+        let probe = &probe;
+        let running: Vec<_> = listeners
             .into_iter()
-            .map(|(endpoint, expected)| {
-                s.spawn(move || {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    let served = probe::retry(&endpoint.addr, endpoint.wrap, left, proofs, |s| {
-                        s.fingerprint == expected
-                    })
-                    .map_err(|err| err.to_string());
-                    Finding {
-                        endpoint,
-                        expected,
-                        served,
-                        dhe_off: None,
-                    }
-                })
-            })
+            .map(|l| s.spawn(move || probe(l)))
             .collect();
-        probes
+        running
             .into_iter()
             .map(|p| p.join().expect("a listener's probe panicked"))
             .collect()
