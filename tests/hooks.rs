@@ -1,4 +1,4 @@
-//! `[[hook]]`s on a real private Postfix (README "Hooks"): the environment
+//! `[[hook]]`s on a real private Postfix (docs/GUIDE.md "Hooks"): the environment
 //! a hook gets, a failing hook, one that outlives its timeout, one that
 //! leaves a child behind, and an endpoint that does not serve the group.
 //! Each is reported (exit 13, `now --json`, state, metrics), Postfix's

@@ -1,4 +1,4 @@
-//! `now --json` (README "now --json (schema 1)") on a real private Postfix:
+//! `now --json` (docs/json.md) on a real private Postfix:
 //! a run that changes, one that does not, and one of each failure class
 //! (configuration, validation, check, reload, verification), each
 //! document checked against what the files and the listeners show.

@@ -62,19 +62,88 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rotate now: generate, validate, install, edit Postfix config, check, reload.
+    ///
+    /// Without `--if-due`, `now` always rotates. With it (what the timer's
+    /// service runs) only groups older than `[schedule] rotate_after` (default
+    /// 5d, below `max_age`) are rotated: a younger group whose file is sound
+    /// is left alone ("not due: ..."), and a run with nothing due changes no
+    /// byte and exits 0, so the daily timer rotates each group every 5 to 6
+    /// days and a configuration-management run is idempotent. The curve
+    /// policy is held on every run either way. `--json` prints the run as a
+    /// document (docs/json.md).
     Now(now::Args),
     /// Validate PEM DH parameter files (exit 3 if any is refused).
+    ///
+    /// What `openssl dhparam -check` reports, plus the safe-prime proof, the
+    /// size, the generator's order and the catalog name (an RFC 7919 group
+    /// is named as such: `RFC 7919 named group ffdhe3072`). Every file is
+    /// proved from scratch. `--named` applies named mode's rule (exactly an
+    /// RFC 7919 group) instead of refusing catalogued primes.
     Check(check::Args),
     /// Generate one validated group to stdout or a file.
+    ///
+    /// Written atomically to FILE with `--out`; a progress line on a
+    /// terminal. `--engine openssl` uses OpenSSL's generator (what `openssl
+    /// dhparam` does) instead of dhrotate's sieved search.
     Generate(generate::Args),
     /// Show configuration, files, ages and what Postfix reads (exit 6 if stale or broken).
+    ///
+    /// Versions, the mode and why, each group's file, age, fingerprint and
+    /// what main.cf / master.cf point at, and what each local TLS listener
+    /// serves. Exit 6 when a file is stale (older than `max_age`), invalid,
+    /// missing, or not what Postfix is pointed at, when a reload is owed (an
+    /// interrupted run), or when main.cf / master.cf depart from `[curves]
+    /// policy` (each setting with its value now and the policy's). With
+    /// `[policy] guideline` (or `--guideline`): the posture, every choice
+    /// rated against the guideline (docs/GUIDE.md, "Posture").
     Status(status::Args),
     /// Show or set the curve / FFDHE group policy, names checked against OpenSSL.
+    ///
+    /// Shows the effective `tls_eecdh_auto_curves`, `smtpd_tls_eecdh_grade`
+    /// and `tls_ffdhe_auto_groups` (main.cf or default, and master.cf
+    /// overrides), every name tried on a throwaway SSL_CTX: Postfix silently
+    /// skips names OpenSSL does not know, so they are listed.
+    ///
+    /// `--set` takes `default` (remove the settings), `modern` (X25519 X448
+    /// prime256v1 secp384r1), `pq-hybrid` (X25519MLKEM768 first; refused
+    /// where OpenSSL lacks it or Postfix is older than 3.10, which takes no
+    /// key-encapsulation groups), `openssl` (both lists empty: OpenSSL's
+    /// configuration chooses; Postfix 3.6.17, 3.7.13, 3.8.8, 3.9.2, 3.10 and
+    /// later, refused before, where an empty list turns ECDHE off), or a list
+    /// (ffdhe* names go to `tls_ffdhe_auto_groups`, Postfix >= 3.8 only). On
+    /// Postfix >= 3.10 with OpenSSL >= 3.5 a list may use OpenSSL 3.5's syntax
+    /// (`?NAME` skip where unknown, `*NAME` key share, `A/B` tuples,
+    /// `DEFAULT`, `-NAME`) and is written as given; elsewhere `?NAME` is
+    /// written as NAME where OpenSSL knows it and left out (said so) where
+    /// not, tuples are flattened, `DEFAULT` is refused. Unknown names are
+    /// refused before anything is written (exit 2). A `strong`/`ultra` grade
+    /// and per-service overrides of the three parameters are removed so the
+    /// list applies everywhere. Same lock, atomic edit, check, reload and
+    /// rollback as `now`. To hold a policy on every run instead, set
+    /// `[curves] policy` (same values): `now`, the timer and the daemon apply
+    /// it, and `status` reports drift.
     Curves(curves::Args),
     /// Connect like a client and report the DH group, TLS 1.3 group, cipher
     /// and signature a server really serves (exit 7-11 when it cannot tell).
+    ///
+    /// SMTP STARTTLS, or implicit TLS on 465: a DHE-only TLS 1.2 handshake
+    /// (the served prime: size, generator, SHA-256 of p, safe-prime check,
+    /// catalog name of a shared prime) and a default TLS 1.3 handshake
+    /// (group, cipher, signature). Exit 7 cannot connect, 8 not an SMTP
+    /// server (e.g. HTTP), 9 STARTTLS/implicit TLS mismatch, 10 TLS handshake
+    /// failed, 11 no DHE offered.
     Probe(probe::Args),
     /// Forward-secrecy report from Postfix logs and Received: headers.
+    ///
+    /// Reads syslog, RFC 3339, `journalctl -o short-iso` and `-o json`,
+    /// container prefixes, folded lines, gzip-rotated files and `-` for
+    /// stdin. Reports sessions with and without forward secrecy (TLS 1.3, and
+    /// ciphers starting AECDH, ECDHE, ADH, EDH, DHE), key-exchange groups
+    /// with one spelling each (x25519/X25519, secp256r1/prime256v1/P-256),
+    /// hybrid post-quantum groups, protocols, trust levels, ciphers, TLS
+    /// failures and the top peers without forward secrecy. Every line is
+    /// counted in one class (session, failure, other Received:, unparsed
+    /// TLS-like, unrelated), so nothing is dropped silently.
     Audit(audit::Args),
     /// Show or fill the pool of groups kept ready for rotations.
     Pool(pool::Args),

@@ -37,7 +37,7 @@ pub struct Args {
     /// systemd unit runs it as its own step instead).
     #[arg(long)]
     pub no_refill: bool,
-    /// Print what happened as JSON (schema: README "now --json"): outcome
+    /// Print what happened as JSON (schema: docs/json.md): outcome
     /// changed / unchanged / failed, groups before and after, settings
     /// edited, check, reload, verification, exit code. Also on failure.
     #[arg(long, conflicts_with = "demo")]

@@ -14,12 +14,12 @@ use crate::posture::Guideline;
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Machine-readable output (schema: README "status --json"); the same
+    /// Machine-readable output (schema: docs/json.md); the same
     /// as --format json.
     #[arg(long)]
     pub json: bool,
     /// text, json, or prometheus (the metrics [metrics] textfile holds,
-    /// README "Prometheus").
+    /// docs/GUIDE.md "Prometheus").
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Judge the key exchange against this guideline instead of

@@ -6,7 +6,7 @@
 //! A hook never rolls Postfix back: a hook that fails, times out, leaves
 //! processes behind or whose endpoint does not serve the group is
 //! reported in the run's outcome, the state file and the metrics, and the
-//! run exits 13 (README "Hooks").
+//! run exits 13 (docs/GUIDE.md "Hooks").
 //!
 //! The environment, and nothing else but PATH and LC_ALL:
 //! `DHROTATE_CHANGED_FILES` (group and config files written or removed,

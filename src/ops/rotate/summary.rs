@@ -1,8 +1,7 @@
-//! `now --json`: what one run did, as a versioned document (README.md
-//! "`now --json` (schema 1)"), for configuration management and
-//! monitoring. Built after the run from what it got as far as (`Seen`) and
-//! from the files as they are now, so a rolled-back run reports its
-//! groups and settings unchanged.
+//! `now --json`: what one run did, as a versioned document (docs/json.md),
+//! for configuration management and monitoring. Built after the run from
+//! what it got as far as (`Seen`) and from the files as they are now, so a
+//! rolled-back run reports its groups and settings unchanged.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,7 +35,7 @@ pub struct Summary {
     pub schema: u32,
     /// changed, unchanged or failed.
     pub outcome: Outcome,
-    /// The process's exit code (README "Exit codes").
+    /// The process's exit code (docs/GUIDE.md "Exit codes").
     pub exit_code: u8,
     /// Wall-clock time of the run.
     pub duration_seconds: f64,
