@@ -277,8 +277,8 @@ impl std::io::Read for Trickle<'_> {
 }
 
 fn check_logline(data: &[u8]) -> Result<(), String> {
-    let report = |input: &mut dyn std::io::Read| -> Result<dhrotate::ops::audit::Report, String> {
-        let mut a = dhrotate::ops::audit::Auditor::new();
+    let report = |input: &mut dyn std::io::Read| -> Result<dhrotate::audit::AuditReport, String> {
+        let mut a = dhrotate::audit::Auditor::new();
         a.read(input).map_err(|e| e.to_string())?;
         Ok(a.finish())
     };
@@ -290,7 +290,7 @@ fn check_logline(data: &[u8]) -> Result<(), String> {
     }
     // Where the reads split the input must not matter.
     let pieces = report(&mut Trickle { data, step: 1 })?;
-    let json = |r: &dhrotate::ops::audit::Report| serde_json::to_string(r).unwrap();
+    let json = |r: &dhrotate::audit::AuditReport| serde_json::to_string(r).unwrap();
     if json(&whole) != json(&pieces) {
         return Err("a different report when read in small pieces".into());
     }

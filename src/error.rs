@@ -1,6 +1,6 @@
 //! The failures callers tell apart, each with its exit code (docs/DESIGN.md
 //! "Exit codes"). A leaf: every layer may return these. Refused groups
-//! (`dh::Refused`) and probe failures (`ops::probe::ProbeError`) carry
+//! (`dh::Refused`) and probe failures (`probe::ProbeError`) carry
 //! their own codes; `cli::exit_code` maps any error in one place.
 
 use std::path::PathBuf;

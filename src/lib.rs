@@ -7,12 +7,15 @@
 //!   exit codes (`cli::exit_code`). Only `main.rs` uses it.
 //! - `testbed`: a private Postfix on loopback and the demo that rotates on
 //!   it, through the same operations as `now`.
-//! - `ops`: the operations: rotation pipeline, status, curve policy, TLS
-//!   probe and verification, audit, daemon, groups and pool.
+//! - `ops`: the operations, by who asks: `rotate` (one run that changes
+//!   Postfix), `inspect` (status, posture, verification, metrics),
+//!   `service` (daemon, refill, generate / check / pool fill), `curves`.
 //! - `config`: fragments merged, each section validated into `Settings`.
-//! - `postfix`, `dh`, `posture`: the domain: Postfix's files, commands,
-//!   versions and parser; DH groups, their search, validation, PEM, catalog,
-//!   RFC 7919 groups and pool; the published TLS guidelines as a table.
+//! - `postfix`, `dh`, `guidelines`, `probe`, `audit`: the domain: Postfix's
+//!   files, commands, versions and parser; DH groups, their search,
+//!   validation, PEM, catalog, RFC 7919 groups and pool; the published TLS
+//!   guidelines as a table; the TLS client that reports what a server
+//!   serves; the forward-secrecy report from Postfix's logs.
 //! - `sys`: atomic files, lock, state file, schedule, signals, logging,
 //!   crash points; `error`: the failures callers tell apart.
 //!
@@ -20,16 +23,18 @@
 //! `cli` (the binary), `testbed::instance` (private Postfix instances),
 //! `config::load`, the parsers and validators the corpus, hostile-input
 //! and crash tests drive directly (`postfix::{MainCf, MasterCf, mastercf}`,
-//! `dh::{pem, validate, search, pool}`, `ops::audit`, `ops::probe`,
-//! `sys::{state, schedule, logging}`, `posture` for the guideline table
-//! test). Everything else is `pub(crate)`.
+//! `dh::{pem, validate, search, pool}`, `audit`, `probe`,
+//! `sys::{state, schedule, logging}`, `guidelines` for the guideline
+//! table test). Everything else is `pub(crate)`.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod dh;
 pub(crate) mod error;
+pub mod guidelines;
 pub mod ops;
 pub mod postfix;
-pub mod posture;
+pub mod probe;
 pub mod sys;
 pub mod testbed;

@@ -294,7 +294,7 @@ fn a_large_file_is_counted_exactly_like_its_parts() {
 /// log and on a large mixed log read in one piece (two threads).
 #[test]
 fn the_portable_prefilter_reports_exactly_what_the_simd_one_does() {
-    use dhrotate::ops::audit::Auditor;
+    use dhrotate::audit::Auditor;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus/logs");
     let mut logs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap()

@@ -106,7 +106,7 @@ fn handshake(port: u16) {
 
 fn config(
     base: &Path,
-    inst: &dhrotate::testbed::instance::Instance,
+    inst: &dhrotate::testbed::instance::PrivatePostfix,
     mode: &str,
     pool: u32,
 ) -> PathBuf {

@@ -58,7 +58,7 @@ const POINTS: &[&str] = &[
 
 struct Lane {
     base: PathBuf,
-    inst: dhrotate::testbed::instance::Instance,
+    inst: dhrotate::testbed::instance::PrivatePostfix,
     /// Config for killed runs: no verification (the kill decides the end).
     kill_cfg: PathBuf,
     /// Config for the run after a kill: verification on.
@@ -180,7 +180,7 @@ impl Lane {
                 .unwrap_or_else(|e| panic!("{when}: {name} is not a complete group: {e}"));
             let fp = dhrotate::dh::validate::fingerprint(dh.prime_p());
             if !known.contains(&fp) {
-                let policy = dhrotate::dh::Policy {
+                let policy = dhrotate::dh::Acceptance {
                     expected_bits: Some(1024),
                     min_bits: 1024,
                     named: false,
@@ -371,7 +371,7 @@ fn killed_runs_never_leave_postfix_half_configured() {
     // harness tests consistency, not freshness.
     let control = dhrotate::dh::search::Control::default();
     let catalog = dhrotate::dh::Catalog::embedded();
-    let policy = dhrotate::dh::Policy {
+    let policy = dhrotate::dh::Acceptance {
         expected_bits: Some(1024),
         min_bits: 1024,
         named: false,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use dhrotate::testbed::instance::Instance;
+use dhrotate::testbed::instance::PrivatePostfix;
 
 /// A `postfix` that fails the one subcommand named, and is the real one otherwise.
 fn failing_postfix(dir: &Path, sub: &str) -> PathBuf {
@@ -34,7 +34,7 @@ fn failing_postfix(dir: &Path, sub: &str) -> PathBuf {
 }
 
 /// One instance with a completed first rotation, so there are old groups to keep.
-fn rotated_instance(name: &str, extra: &str) -> (PathBuf, Instance, PathBuf) {
+fn rotated_instance(name: &str, extra: &str) -> (PathBuf, PrivatePostfix, PathBuf) {
     let (base, inst) = instance(name, true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);
@@ -347,7 +347,7 @@ fn without_permission_to_write_it_fails_and_changes_nothing() {
         .unwrap();
     let base = tmp.path();
     std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let inst = Instance::create(&base.join("pf")).unwrap();
+    let inst = PrivatePostfix::create(&base.join("pf")).unwrap();
     let cfg = instance_config(base, &inst, 1024, 1024, "");
     let bin = base.join("dhrotate");
     std::fs::copy(env!("CARGO_BIN_EXE_dhrotate"), &bin).unwrap();

@@ -12,16 +12,16 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use dhrotate::testbed::instance::Instance;
+use dhrotate::testbed::instance::PrivatePostfix;
 use serde_json::Value;
 
 /// A primary and a secondary `postfix-two` (enabled or not); both started
 /// when `start`.
-fn pair(name: &str, enabled: bool, start: bool) -> (PathBuf, Instance, Instance) {
+fn pair(name: &str, enabled: bool, start: bool) -> (PathBuf, PrivatePostfix, PrivatePostfix) {
     require_postfix();
     let base = scratch(name);
-    let mut a = Instance::create(&base.join("a")).unwrap();
-    let mut b = Instance::create(&base.join("b")).unwrap();
+    let mut a = PrivatePostfix::create(&base.join("a")).unwrap();
+    let mut b = PrivatePostfix::create(&base.join("b")).unwrap();
     let main = |dir: &Path| dir.join("main.cf");
     let append = |path: PathBuf, text: String| {
         let mut t = std::fs::read_to_string(&path).unwrap();
@@ -46,7 +46,7 @@ fn pair(name: &str, enabled: bool, start: bool) -> (PathBuf, Instance, Instance)
     (base, a, b)
 }
 
-fn config(base: &Path, a: &Instance, extra: &str) -> PathBuf {
+fn config(base: &Path, a: &PrivatePostfix, extra: &str) -> PathBuf {
     let cfg = base.join("dhrotate.toml");
     std::fs::write(
         &cfg,

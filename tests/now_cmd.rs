@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::*;
-use dhrotate::testbed::instance::Instance;
+use dhrotate::testbed::instance::PrivatePostfix;
 
 fn run_now(cfg: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];
@@ -17,7 +17,7 @@ fn run_now(cfg: &Path, extra: &[&str]) -> std::process::Output {
 }
 
 /// Asserts the run failed with `code`, said `needle`, and changed nothing.
-fn refused(inst: &Instance, cfg: &Path, code: i32, needle: &str) {
+fn refused(inst: &PrivatePostfix, cfg: &Path, code: i32, needle: &str) {
     now_refused(&inst.config_dir, cfg, code, &[needle]);
 }
 

@@ -40,7 +40,11 @@ fn fake_postfix(dir: &Path, name: &str, script: &str) -> PathBuf {
 fn rotated(
     name: &str,
     postfix: Option<&Path>,
-) -> (PathBuf, dhrotate::testbed::instance::Instance, PathBuf) {
+) -> (
+    PathBuf,
+    dhrotate::testbed::instance::PrivatePostfix,
+    PathBuf,
+) {
     let (base, inst) = instance(name, true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now"]);

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use dhrotate::ops::probe::{self, Wrap};
+use dhrotate::probe::{self, Wrap};
 
 fn now(cfg: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["--config", cfg.to_str().unwrap(), "now"];

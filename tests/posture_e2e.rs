@@ -130,7 +130,7 @@ fn findings_match_the_table(v: &serde_json::Value) -> usize {
 /// `instance_config` in named mode.
 fn named_config(
     base: &Path,
-    inst: &dhrotate::testbed::instance::Instance,
+    inst: &dhrotate::testbed::instance::PrivatePostfix,
     main_bits: u32,
     sub_bits: u32,
     extra: &str,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::ops::audit::{self, Report};
+use crate::audit::{self, AuditReport};
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> Result<u8> {
     Ok(0)
 }
 
-fn print_human(r: &Report) {
+fn print_human(r: &AuditReport) {
     println!(
         "TLS sessions: {}; with forward secrecy: {} ({:.1}%); without: {}",
         r.sessions,

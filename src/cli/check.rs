@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::dh::{Policy, Refused};
-use crate::ops::groups::{self, FileReport};
+use crate::dh::{Acceptance, Refused};
+use crate::ops::service::groups::{self, FileReport};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -31,7 +31,7 @@ pub struct Args {
 
 /// Checks every file, prints a report, and fails with exit 3 if any is refused.
 pub fn run(args: &Args) -> Result<u8> {
-    let policy = Policy {
+    let policy = Acceptance {
         expected_bits: args.bits,
         min_bits: args.min_bits,
         named: args.named,

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::config::Overrides;
 use crate::ops::curves::{self, CurvesView};
-use crate::postfix::curves::Policy;
+use crate::postfix::curves::CurvePolicy;
 
 use super::Cli;
 
@@ -42,7 +42,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         }
         return Ok(0);
     };
-    let report = curves::set(&settings, &pf, Policy::parse(set), args.dry_run)?;
+    let report = curves::set(&settings, &pf, CurvePolicy::parse(set), args.dry_run)?;
     write!(super::QuietStdout::default(), "{report}")?;
     Ok(0)
 }

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::config::Overrides;
-use crate::ops::daemon::{self, Seams};
+use crate::ops::service::daemon::{self, Seams};
 
 use super::Cli;
 

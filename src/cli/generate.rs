@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::ops::groups::{self, Engine};
+use crate::ops::service::groups::{self, Engine};
 use crate::sys::signals::Interrupt;
 
 /// Arguments of `generate`.

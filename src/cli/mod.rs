@@ -274,7 +274,7 @@ impl Paths {
     }
 
     /// `dhrotate [these paths] -q pool fill`, from this very binary.
-    pub fn refill(&self) -> Option<crate::ops::refill::Refill> {
+    pub fn refill(&self) -> Option<crate::ops::service::refill::Refill> {
         let exe = std::env::current_exe().map_or_else(|_| "dhrotate".into(), Into::into);
         let mut argv = vec![exe];
         for (flag, value) in [
@@ -288,6 +288,6 @@ impl Paths {
             }
         }
         argv.extend(["-q", "pool", "fill"].map(Into::into));
-        crate::ops::refill::Refill::new(argv)
+        crate::ops::service::refill::Refill::new(argv)
     }
 }

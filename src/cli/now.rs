@@ -90,7 +90,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         &mut seen,
     );
     if !args.dry_run {
-        if let Err(e) = ops::metrics::refresh(&settings, None) {
+        if let Err(e) = ops::inspect::metrics::refresh(&settings, None) {
             tracing::warn!("{e:#}");
         }
     }

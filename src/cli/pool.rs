@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::config::Overrides;
-use crate::ops::groups;
+use crate::ops::service::groups;
 use crate::sys::signals::Interrupt;
 
 use super::Cli;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::ops::probe::{self, Examination, Wrap};
+use crate::probe::{self, Examination, Wrap};
 
 /// Arguments of `probe`.
 #[derive(Debug, clap::Args)]

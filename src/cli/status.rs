@@ -8,8 +8,8 @@ use anyhow::Result;
 
 use crate::config::{Overrides, Settings};
 use crate::error::Failure;
-use crate::ops::status::{self, StatusReport};
-use crate::posture::Guideline;
+use crate::guidelines::Guideline;
+use crate::ops::inspect::status::{self, StatusReport};
 
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
@@ -57,7 +57,7 @@ pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
         settings.policy.guideline = g;
     }
     let report = status::build(&settings, SystemTime::now());
-    if let Err(e) = crate::ops::metrics::refresh(&settings, Some(&report)) {
+    if let Err(e) = crate::ops::inspect::metrics::refresh(&settings, Some(&report)) {
         tracing::warn!("{e:#}");
     }
     match (args.json, args.format) {
@@ -65,7 +65,7 @@ pub fn run(args: &Args, cli: &super::Cli) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&report)?)
         }
         (_, Format::Prometheus) => {
-            print!("{}", crate::ops::metrics::text(&settings, &report));
+            print!("{}", crate::ops::inspect::metrics::text(&settings, &report));
         }
         (_, Format::Text) => print_human(&report, &settings),
     }

@@ -12,9 +12,9 @@ use super::fragment::{InstancesValue, Mode};
 use super::groups::{self, GroupSpec};
 use super::hooks::{self, HookSpec};
 use super::merge::{self, Merged, Origin};
+use crate::guidelines::Guideline;
 use crate::postfix::ciphers::DhePolicy;
-use crate::postfix::curves::{Policy, openssl_knows, unknown_required};
-use crate::posture::Guideline;
+use crate::postfix::curves::{CurvePolicy, openssl_knows, unknown_required};
 
 /// Command-line flags that override the files.
 #[derive(Debug, Default, Clone)]
@@ -348,7 +348,7 @@ pub struct Settings {
     /// `[schedule]`.
     pub schedule: ScheduleSettings,
     /// `[curves] policy`, applied by every rotation (`keep`: touch nothing).
-    pub curves_policy: Policy,
+    pub curves_policy: CurvePolicy,
     /// `[policy]`.
     pub policy: PolicySettings,
     /// `[metrics] textfile`: the Prometheus textfile written after every
@@ -471,12 +471,12 @@ impl Settings {
 /// knows (Postfix would skip an unknown one silently) unless marked `?`
 /// (skip if unknown, by design). What the list becomes for the running
 /// Postfix and OpenSSL is decided at each run (postfix::curves::syntax).
-fn curves_policy(v: Option<Origin<String>>) -> Result<Policy> {
+fn curves_policy(v: Option<Origin<String>>) -> Result<CurvePolicy> {
     let Some(o) = v else {
-        return Ok(Policy::Keep);
+        return Ok(CurvePolicy::Keep);
     };
-    let policy = Policy::parse(&o.value);
-    if let Policy::List(list) = &policy {
+    let policy = CurvePolicy::parse(&o.value);
+    if let CurvePolicy::List(list) = &policy {
         if list.is_empty() {
             bail!(
                 "{}: curves.policy is empty; use \"keep\", \"default\", \"modern\", \"pq-hybrid\", \"openssl\" or a list of group names",
@@ -657,7 +657,7 @@ mod tests {
             &Overrides::default(),
         )
         .unwrap();
-        assert_eq!(s.curves_policy, Policy::Modern);
+        assert_eq!(s.curves_policy, CurvePolicy::Modern);
         let bad = loaded("\n[curves]\npolicy = \"X25519 X99999\"\n");
         let err = merge_and_validate(&[bad], &Overrides::default())
             .unwrap_err()

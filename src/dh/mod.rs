@@ -15,4 +15,4 @@ pub use known::Catalog;
 pub use named::NamedSource;
 pub use proofs::Proofs;
 pub use source::{GroupSource, OpenSslSource, PoolOrSearch};
-pub use validate::{Policy, Refused, ValidGroup, Verdict};
+pub use validate::{Acceptance, Refused, ValidGroup, Verdict};

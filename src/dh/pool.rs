@@ -152,11 +152,11 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dh::{Catalog, Policy, validate};
+    use crate::dh::{Acceptance, Catalog, validate};
 
     fn group(bits: u32) -> ValidGroup {
         let dh = Dh::generate_params(bits, 2).unwrap();
-        let policy = Policy {
+        let policy = Acceptance {
             expected_bits: Some(bits),
             min_bits: bits,
             named: false,

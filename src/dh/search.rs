@@ -216,7 +216,7 @@ mod tests {
         let dh = Dh::from_pqg(p, None, BigNum::from_u32(2).unwrap()).unwrap();
         let v = crate::dh::validate::validate(
             &dh,
-            &crate::dh::Policy {
+            &crate::dh::Acceptance {
                 expected_bits: Some(512),
                 min_bits: 512,
                 named: false,

@@ -17,7 +17,7 @@ use super::pem;
 
 /// What a group must satisfy besides being a valid safe-prime group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
+pub struct Acceptance {
     /// Exact size required, when the caller knows it.
     pub expected_bits: Option<u32>,
     /// Smallest size accepted.
@@ -152,7 +152,7 @@ impl Prover for FromScratch {
 /// Parses and validates PEM bytes; `Err` only for files that do not parse.
 pub fn validate_pem(
     bytes: &[u8],
-    policy: &Policy,
+    policy: &Acceptance,
     catalog: &Catalog,
     prover: &dyn Prover,
 ) -> Result<(Dh<Params>, Verdict), pem::PemError> {
@@ -166,7 +166,7 @@ pub fn validate_pem(
 pub fn validate_rendered(
     dh: &Dh<Params>,
     pem: &[u8],
-    policy: &Policy,
+    policy: &Acceptance,
     catalog: &Catalog,
     prover: &dyn Prover,
 ) -> Verdict {
@@ -179,7 +179,7 @@ pub fn validate_rendered(
 pub fn accept(
     dh: &Dh<Params>,
     what: &str,
-    policy: &Policy,
+    policy: &Acceptance,
     catalog: &Catalog,
     prover: &dyn Prover,
 ) -> Result<ValidGroup, Refused> {
@@ -201,7 +201,7 @@ pub fn accept(
 pub const MAX_BITS: u32 = 16384;
 
 /// Runs every check on `dh`.
-pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict {
+pub fn validate(dh: &Dh<Params>, policy: &Acceptance, catalog: &Catalog) -> Verdict {
     judge(dh, policy, catalog, |dh| (prove(dh), false))
 }
 
@@ -210,7 +210,7 @@ pub fn validate(dh: &Dh<Params>, policy: &Policy, catalog: &Catalog) -> Verdict 
 /// refuses the group.
 fn judge(
     dh: &Dh<Params>,
-    policy: &Policy,
+    policy: &Acceptance,
     catalog: &Catalog,
     proof: impl FnOnce(&Dh<Params>) -> (Proof, bool),
 ) -> Verdict {
@@ -242,7 +242,7 @@ fn judge(
     }
 }
 
-fn size_problems(bits: u32, policy: &Policy) -> Vec<String> {
+fn size_problems(bits: u32, policy: &Acceptance) -> Vec<String> {
     let mut problems = Vec::new();
     if let Some(want) = policy.expected_bits.filter(|&want| bits != want) {
         problems.push(format!("prime is {bits} bits, expected exactly {want}"));
@@ -343,7 +343,7 @@ fn proof_problems(proof: &Proof) -> Vec<String> {
 }
 
 /// What the mode says of a catalogued (or custom) prime.
-fn catalog_problems(known: Option<&KnownGroup>, proof: &Proof, policy: &Policy) -> Vec<String> {
+fn catalog_problems(known: Option<&KnownGroup>, proof: &Proof, policy: &Acceptance) -> Vec<String> {
     let bits = proof.bits;
     let g2 = proof.generator == "2";
     let problem = match (known, policy.named) {
@@ -433,7 +433,7 @@ mod tests {
         Dh::from_pqg(p, None, BigNum::from_u32(g).unwrap()).unwrap()
     }
 
-    const ANY: Policy = Policy {
+    const ANY: Acceptance = Acceptance {
         expected_bits: None,
         min_bits: 0,
         named: false,
@@ -473,7 +473,7 @@ mod tests {
     #[test]
     fn wrong_size_and_small_size_are_refused() {
         let dh = Dh::generate_params(512, 2).unwrap();
-        let policy = Policy {
+        let policy = Acceptance {
             expected_bits: Some(1024),
             min_bits: 1024,
             named: false,
@@ -506,7 +506,7 @@ mod tests {
     #[test]
     fn named_mode_accepts_exactly_the_rfc7919_group_of_the_size() {
         let cat = Catalog::embedded();
-        let named = |bits| Policy {
+        let named = |bits| Acceptance {
             expected_bits: Some(bits),
             min_bits: 2048,
             named: true,
@@ -544,7 +544,7 @@ mod tests {
         );
     }
 
-    const ANY_NAMED: Policy = Policy {
+    const ANY_NAMED: Acceptance = Acceptance {
         expected_bits: None,
         min_bits: 0,
         named: true,

@@ -6,9 +6,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::ops::rotate::{self, Env, Plan, Report};
+use crate::ops::rotate::{self, Env, Plan, RunReport};
 use crate::postfix::curves::{
-    CURVES, FFDHE, GRADE, PARAMS, PQ_GROUP, Policy, apply_policy, groups, openssl_knows,
+    CURVES, CurvePolicy, FFDHE, GRADE, PARAMS, PQ_GROUP, apply_policy, groups, openssl_knows,
     unknown_names,
 };
 use crate::postfix::{self, ConfigFiles, Postfix, Version};
@@ -126,7 +126,12 @@ pub fn view(pf: &dyn Postfix) -> Result<CurvesView> {
 /// `curves --set`: plans the policy's edit and applies it with the same
 /// lock, staged confirmation, `postfix check`, reload and rollback as a
 /// rotation; nothing is recorded in the state file.
-pub fn set(settings: &Settings, pf: &dyn Postfix, policy: Policy, dry_run: bool) -> Result<Report> {
+pub fn set(
+    settings: &Settings,
+    pf: &dyn Postfix,
+    policy: CurvePolicy,
+    dry_run: bool,
+) -> Result<RunReport> {
     let planner = move |s: &Settings, pf: &dyn Postfix| -> Result<Plan> {
         let versions = postfix::version::detect(pf)?;
         let mut cf = ConfigFiles::load(&s.postfix_config_dir)?;

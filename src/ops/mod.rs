@@ -1,19 +1,18 @@
-//! The operations: what a subcommand asks for, built from the domain.
+//! The operations: what a subcommand asks for, built from the domain,
+//! grouped by who asks. `rotate/`: one run that changes Postfix (plan,
+//! groups, staging and postconf's confirmation, writes and their journal,
+//! check and reload, instances, hooks). `inspect/`: what looks at a running
+//! system and changes nothing (status, the posture, the verification of
+//! what listeners serve, metrics). `service/`: what runs unattended or makes
+//! groups (the daemon, the pool refill, generate / check / pool fill).
+//! `curves.rs` (the curve policy, view and set) and `mode.rs` (the mode
+//! decision) serve more than one of them.
 
-pub mod audit;
 pub(crate) mod curves;
-pub(crate) mod daemon;
-pub(crate) mod groups;
-pub(crate) mod hooks;
-pub(crate) mod instances;
-pub(crate) mod metrics;
+pub(crate) mod inspect;
 pub(crate) mod mode;
-pub(crate) mod posture;
-pub mod probe;
-pub(crate) mod refill;
 pub(crate) mod rotate;
-pub(crate) mod status;
-pub(crate) mod verify;
+pub(crate) mod service;
 
 /// The exit code for any error, in one place: a `Failure` has its own
 /// (2, 4, 5, 6, 12, 13), a refused group 3, a probe failure 7-11, the rest 1.
@@ -24,7 +23,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<crate::dh::Refused>().is_some() {
         return 3;
     }
-    if let Some(p) = err.downcast_ref::<probe::ProbeError>() {
+    if let Some(p) = err.downcast_ref::<crate::probe::ProbeError>() {
         return p.exit_code();
     }
     1

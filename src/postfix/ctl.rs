@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::multi::{self, Instance};
+use super::multi::{self, ListedInstance};
 use crate::sys::child;
 
 /// Everything dhrotate asks of Postfix. Tests substitute failures here.
@@ -36,8 +36,8 @@ pub trait Postfix {
     }
     /// Every instance `postmulti -l` lists, this one marked primary; just
     /// this one where there is no multi-instance support to ask.
-    fn instances(&self) -> Result<Vec<Instance>> {
-        Ok(vec![Instance::only(self.config_dir())])
+    fn instances(&self) -> Result<Vec<ListedInstance>> {
+        Ok(vec![ListedInstance::only(self.config_dir())])
     }
     /// The same commands for another instance's config directory; `None`
     /// where this Postfix cannot reach other instances.
@@ -95,7 +95,7 @@ impl SystemPostfix {
     /// The instances of a primary that is not the default config
     /// directory: its `multi_instance_directories`, each asked for the
     /// settings `postmulti -l` shows.
-    fn instances_by_postconf(&self) -> Result<Vec<Instance>> {
+    fn instances_by_postconf(&self) -> Result<Vec<ListedInstance>> {
         let dirs = self.postconf(&["-h", "multi_instance_directories"])?;
         let mut entries = Vec::new();
         for dir in dirs.split([' ', ',', '\t', '\n']).filter(|d| !d.is_empty()) {
@@ -170,7 +170,7 @@ impl Postfix for SystemPostfix {
         Ok(Some((done.stdout, done.stderr)))
     }
 
-    fn instances(&self) -> Result<Vec<Instance>> {
+    fn instances(&self) -> Result<Vec<ListedInstance>> {
         // postmulti(1) manages only the default config_directory as primary
         // (it refuses -c and a non-default MAIL_CONFIG); another primary is
         // read the way postmulti reads it, through postconf.

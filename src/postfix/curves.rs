@@ -76,7 +76,7 @@ pub fn unknown_names(value: &str) -> Vec<String> {
 
 /// What `[curves] policy` (or `curves --set`) asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Policy {
+pub enum CurvePolicy {
     /// Leave everything as it is.
     Keep,
     /// Remove the settings: Postfix's defaults.
@@ -93,29 +93,29 @@ pub enum Policy {
     List(Vec<String>),
 }
 
-impl Policy {
+impl CurvePolicy {
     /// Parses a profile name or a list of group names.
-    pub fn parse(s: &str) -> Policy {
+    pub fn parse(s: &str) -> CurvePolicy {
         match s.trim() {
-            "keep" => Policy::Keep,
-            "default" => Policy::Default,
-            "modern" => Policy::Modern,
-            "pq-hybrid" => Policy::PqHybrid,
-            "openssl" => Policy::OpenSsl,
-            other => Policy::List(names(other).into_iter().map(str::to_owned).collect()),
+            "keep" => CurvePolicy::Keep,
+            "default" => CurvePolicy::Default,
+            "modern" => CurvePolicy::Modern,
+            "pq-hybrid" => CurvePolicy::PqHybrid,
+            "openssl" => CurvePolicy::OpenSsl,
+            other => CurvePolicy::List(names(other).into_iter().map(str::to_owned).collect()),
         }
     }
 }
 
-impl std::fmt::Display for Policy {
+impl std::fmt::Display for CurvePolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Policy::Keep => f.write_str("keep"),
-            Policy::Default => f.write_str("default"),
-            Policy::Modern => f.write_str("modern"),
-            Policy::PqHybrid => f.write_str("pq-hybrid"),
-            Policy::OpenSsl => f.write_str("openssl"),
-            Policy::List(l) => f.write_str(&l.join(" ")),
+            CurvePolicy::Keep => f.write_str("keep"),
+            CurvePolicy::Default => f.write_str("default"),
+            CurvePolicy::Modern => f.write_str("modern"),
+            CurvePolicy::PqHybrid => f.write_str("pq-hybrid"),
+            CurvePolicy::OpenSsl => f.write_str("openssl"),
+            CurvePolicy::List(l) => f.write_str(&l.join(" ")),
         }
     }
 }
@@ -176,7 +176,7 @@ fn is_ffdhe(name: &str) -> bool {
 /// one this process runs with; tests model others). `Ok(None)`: `keep`.
 /// Refusals are configuration errors (exit 2) that say what would work.
 pub fn syntax(
-    policy: &Policy,
+    policy: &CurvePolicy,
     v: &Versions,
     knows: &dyn Fn(&str) -> bool,
 ) -> Result<Option<Syntax>> {
@@ -188,8 +188,8 @@ pub fn syntax(
     let mut notes = Vec::new();
     let plain = |list: &[&str]| list.join(" ");
     let out = match policy {
-        Policy::Keep => return Ok(None),
-        Policy::Default => Syntax {
+        CurvePolicy::Keep => return Ok(None),
+        CurvePolicy::Default => Syntax {
             curves: Setting::Remove,
             ffdhe: if has_ffdhe_param {
                 Setting::Remove
@@ -198,9 +198,9 @@ pub fn syntax(
             },
             notes,
         },
-        Policy::Modern | Policy::PqHybrid => {
+        CurvePolicy::Modern | CurvePolicy::PqHybrid => {
             let mut list: Vec<&str> = MODERN.split(' ').filter(|n| knows(n)).collect();
-            if *policy == Policy::PqHybrid {
+            if *policy == CurvePolicy::PqHybrid {
                 if !knows(PQ_GROUP) {
                     return Err(refuse(format!(
                         "the pq-hybrid profile needs {PQ_GROUP}, which {ossl} does not know (OpenSSL >= 3.5 has it); use \"modern\""
@@ -223,7 +223,7 @@ pub fn syntax(
                 notes,
             }
         }
-        Policy::OpenSsl => {
+        CurvePolicy::OpenSsl => {
             if !defers_to_openssl(v.postfix) {
                 return Err(refuse(format!(
                     "Postfix {} turns ECDHE off when tls_eecdh_auto_curves is empty instead of deferring to OpenSSL's configuration; \
@@ -241,7 +241,7 @@ pub fn syntax(
                 notes,
             }
         }
-        Policy::List(tokens) => {
+        CurvePolicy::List(tokens) => {
             if tokens.is_empty() {
                 return Err(refuse("the group list is empty".into()));
             }
@@ -357,7 +357,11 @@ pub fn unknown_required(tokens: &[String], knows: &dyn Fn(&str) -> bool) -> Vec<
 /// grade is removed too (the default is `auto` since Postfix 3.2);
 /// per-service overrides of the three parameters are removed so the
 /// policy holds everywhere.
-pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Result<Vec<String>> {
+pub fn apply_policy(
+    cf: &mut ConfigFiles,
+    policy: &CurvePolicy,
+    v: &Versions,
+) -> Result<Vec<String>> {
     let Some(syntax) = syntax(policy, v, &openssl_knows)? else {
         return Ok(Vec::new());
     };
@@ -374,7 +378,7 @@ pub fn apply_policy(cf: &mut ConfigFiles, policy: &Policy, v: &Versions) -> Resu
         }
     }
     let grade = cf.main.get(GRADE).map(|p| p.value.clone());
-    if let Some(grade) = grade.filter(|g| g != "auto" || *policy == Policy::Default) {
+    if let Some(grade) = grade.filter(|g| g != "auto" || *policy == CurvePolicy::Default) {
         cf.remove_main(GRADE);
         notes.push(format!(
             "removed {GRADE} = {grade} so that the group list is used"
@@ -426,10 +430,10 @@ mod tests {
 
     #[test]
     fn profiles_parse() {
-        assert_eq!(Policy::parse("modern"), Policy::Modern);
+        assert_eq!(CurvePolicy::parse("modern"), CurvePolicy::Modern);
         assert_eq!(
-            Policy::parse("X25519,secp384r1"),
-            Policy::List(vec!["X25519".into(), "secp384r1".into()])
+            CurvePolicy::parse("X25519,secp384r1"),
+            CurvePolicy::List(vec!["X25519".into(), "secp384r1".into()])
         );
     }
 
@@ -528,12 +532,12 @@ mod tests {
                 let pf310 = v.postfix >= Version::new(3, 10, 0);
                 let native = pf310 && ossl >= (3, 5);
 
-                let d = syntax(&Policy::Default, &v, &knows).unwrap().unwrap();
+                let d = syntax(&CurvePolicy::Default, &v, &knows).unwrap().unwrap();
                 assert_eq!(d.curves, Setting::Remove, "{at}");
                 let want = if pf38 { Setting::Remove } else { Setting::Keep };
                 assert_eq!(d.ffdhe, want, "{at}");
 
-                let m = syntax(&Policy::Modern, &v, &knows).unwrap().unwrap();
+                let m = syntax(&CurvePolicy::Modern, &v, &knows).unwrap().unwrap();
                 assert_eq!(
                     set(&m.curves),
                     Some("X25519 X448 prime256v1 secp384r1"),
@@ -541,7 +545,7 @@ mod tests {
                 );
                 assert_eq!(m.ffdhe, Setting::Keep, "{at}");
 
-                match syntax(&Policy::PqHybrid, &v, &knows) {
+                match syntax(&CurvePolicy::PqHybrid, &v, &knows) {
                     Ok(Some(s)) => {
                         assert!(ossl >= (3, 5) && pf310, "{at}: pq-hybrid accepted");
                         assert_eq!(
@@ -568,7 +572,7 @@ mod tests {
                     pf,
                     "3.6.17" | "3.7.13" | "3.8.8" | "3.9.2" | "3.10.5" | "3.11.7"
                 );
-                match syntax(&Policy::OpenSsl, &v, &knows) {
+                match syntax(&CurvePolicy::OpenSsl, &v, &knows) {
                     Ok(Some(s)) => {
                         assert!(defers, "{at}");
                         assert_eq!(set(&s.curves), Some(""), "{at}");
@@ -585,7 +589,7 @@ mod tests {
 
                 for list in lists {
                     let tokens: Vec<String> = names(list).into_iter().map(str::to_owned).collect();
-                    let result = syntax(&Policy::List(tokens), &v, &knows);
+                    let result = syntax(&CurvePolicy::List(tokens), &v, &knows);
                     cells += 1;
                     let Ok(Some(s)) = result else {
                         let e = result.unwrap_err();
@@ -618,7 +622,7 @@ mod tests {
                 // Cells whose answer is written out in full.
                 let list = |l: &str| {
                     syntax(
-                        &Policy::List(names(l).into_iter().map(str::to_owned).collect()),
+                        &CurvePolicy::List(names(l).into_iter().map(str::to_owned).collect()),
                         &v,
                         &knows,
                     )

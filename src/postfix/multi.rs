@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow, bail};
 
 /// One Postfix instance.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Instance {
+pub struct ListedInstance {
     /// `multi_instance_name`, or "primary" for the instance dhrotate's
     /// `postfix_config_dir` names (postmulti shows it as "-").
     pub name: String,
@@ -27,10 +27,10 @@ pub struct Instance {
 /// The name a primary instance is shown and recorded under.
 pub const PRIMARY: &str = "primary";
 
-impl Instance {
+impl ListedInstance {
     /// The one instance of a host without multi-instance support.
-    pub fn only(config_dir: &Path) -> Instance {
-        Instance {
+    pub fn only(config_dir: &Path) -> ListedInstance {
+        ListedInstance {
             name: PRIMARY.into(),
             group: None,
             enabled: true,
@@ -42,7 +42,7 @@ impl Instance {
 
 /// `postmulti -l` (text) or `postmulti -j -l` (JSON lines), with
 /// `primary_dir` telling which entry is the primary.
-pub fn parse(text: &str, json: bool, primary_dir: &Path) -> Result<Vec<Instance>> {
+pub fn parse(text: &str, json: bool, primary_dir: &Path) -> Result<Vec<ListedInstance>> {
     let mut rows = Vec::new();
     for (n, line) in text
         .lines()
@@ -76,7 +76,7 @@ pub struct Listed {
 
 /// The primary and its secondaries read through postconf, checked as
 /// `parse` checks postmulti's listing.
-pub fn from_listed(primary_dir: &Path, listed: Vec<Listed>) -> Result<Vec<Instance>> {
+pub fn from_listed(primary_dir: &Path, listed: Vec<Listed>) -> Result<Vec<ListedInstance>> {
     let dash = |v: String| if v.is_empty() { "-".to_owned() } else { v };
     let primary = (
         "postfix_config_dir".to_owned(),
@@ -116,7 +116,7 @@ fn assemble(
     rows: Vec<(String, Columns)>,
     primary_dir: &Path,
     missing: &str,
-) -> Result<Vec<Instance>> {
+) -> Result<Vec<ListedInstance>> {
     let mut out = Vec::new();
     for (at, (name, group, enabled, dir)) in rows {
         let config_dir = PathBuf::from(dir);
@@ -128,7 +128,7 @@ fn assemble(
         }
         let primary = same_dir(&config_dir, primary_dir);
         let named = |v: String| Some(v).filter(|v| v != "-");
-        out.push(Instance {
+        out.push(ListedInstance {
             name: if primary {
                 PRIMARY.into()
             } else {
@@ -220,7 +220,7 @@ mod tests {
         let a = parse(text, false, Path::new("/etc/postfix")).unwrap();
         let b = parse(json, true, Path::new("/etc/postfix")).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a[0], Instance::only(Path::new("/etc/postfix")));
+        assert_eq!(a[0], ListedInstance::only(Path::new("/etc/postfix")));
         assert_eq!(a[1].name, "postfix-out");
         assert_eq!(a[1].group.as_deref(), Some("mta"));
         assert!(!a[1].enabled && !a[1].primary);
@@ -237,7 +237,7 @@ mod tests {
             enabled: false,
         };
         let got = from_listed(Path::new("/etc/postfix"), vec![listed("postfix-out")]).unwrap();
-        assert_eq!(got[0], Instance::only(Path::new("/etc/postfix")));
+        assert_eq!(got[0], ListedInstance::only(Path::new("/etc/postfix")));
         assert_eq!(
             (got[1].name.as_str(), got[1].group.as_ref(), got[1].enabled),
             ("postfix-out", None, false)

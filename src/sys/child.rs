@@ -1,5 +1,5 @@
 //! Every command dhrotate runs and waits for (Postfix's tools, hooks; the
-//! detached pool refill of `ops/refill.rs` is the one child started
+//! detached pool refill of `ops/service/refill.rs` is the one child started
 //! otherwise): explicit argv, no shell, a fixed PATH and locale and nothing else inherited,
 //! nothing on stdin, a process group of its own, a timeout that kills the
 //! whole group, and what it printed kept (bounded) for the error or the log.

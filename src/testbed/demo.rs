@@ -14,14 +14,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::instance::Instance;
+use super::instance::PrivatePostfix;
 use crate::config::{
     GroupSpec, Mode, PolicySettings, PostfixTools, Prefer, ReloadSettings, ScheduleSettings,
     Settings, Use, Verify,
 };
 use crate::dh::search::Control;
-use crate::ops::{probe, rotate};
+use crate::ops::rotate;
 use crate::postfix::Postfix;
+use crate::probe;
 use crate::sys::signals::Interrupt;
 
 /// Said before the groups are searched, which takes a moment.
@@ -132,10 +133,10 @@ fn demo_settings(config_dir: &Path, state_dir: &Path, submission: &str) -> Setti
             catch_up: true,
             rotate_after: Duration::from_secs(5 * 86400),
         },
-        curves_policy: crate::postfix::curves::Policy::Keep,
+        curves_policy: crate::postfix::curves::CurvePolicy::Keep,
         policy: PolicySettings {
             prefer: Prefer::Unique,
-            guideline: crate::posture::Guideline::None,
+            guideline: crate::guidelines::Guideline::None,
             enforce: false,
             dhe: crate::postfix::ciphers::DhePolicy::Keep,
         },
@@ -163,7 +164,7 @@ fn with_private_postfix(
     interrupt: Interrupt,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let mut instance = Instance::create(&base.join("postfix"))?;
+    let mut instance = PrivatePostfix::create(&base.join("postfix"))?;
     instance.start()?;
     writeln!(
         out,
@@ -214,7 +215,11 @@ fn with_private_postfix(
 }
 
 /// Probes both listeners; returns (port, fingerprint) in group order (main, submission).
-fn show_served(instance: &Instance, when: &str, out: &mut dyn Write) -> Result<Vec<(u16, String)>> {
+fn show_served(
+    instance: &PrivatePostfix,
+    when: &str,
+    out: &mut dyn Write,
+) -> Result<Vec<(u16, String)>> {
     let mut served = Vec::new();
     for port in [instance.smtp_port, instance.submission_port] {
         let addr = format!("127.0.0.1:{port}");

@@ -19,7 +19,7 @@ use crate::postfix::ctl::run_command;
 
 /// A private Postfix; stopped when dropped.
 #[derive(Debug)]
-pub struct Instance {
+pub struct PrivatePostfix {
     /// Base directory holding etc/, queue/, data/ and maillog.
     pub base: PathBuf,
     /// The config directory (`postfix -c`).
@@ -34,9 +34,9 @@ pub struct Instance {
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-impl Instance {
+impl PrivatePostfix {
     /// Lays out a new instance under `base` (which must not exist yet).
-    pub fn create(base: &Path) -> Result<Instance> {
+    pub fn create(base: &Path) -> Result<PrivatePostfix> {
         let postfix = PathBuf::from("/usr/sbin/postfix");
         if !postfix.exists() {
             bail!(
@@ -93,7 +93,7 @@ impl Instance {
         );
         std::fs::write(config_dir.join("main.cf"), main_cf)?;
         std::fs::write(config_dir.join("master.cf"), master_cf)?;
-        Ok(Instance {
+        Ok(PrivatePostfix {
             base: base.to_path_buf(),
             config_dir,
             smtp_port,
@@ -156,7 +156,7 @@ impl Instance {
     }
 }
 
-impl Drop for Instance {
+impl Drop for PrivatePostfix {
     fn drop(&mut self) {
         let _ = self.stop();
     }

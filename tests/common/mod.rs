@@ -149,7 +149,7 @@ pub fn backdate(path: &Path, age: std::time::Duration) {
 /// of `main_bits` and a `sub_bits` group for the submission listener.
 pub fn instance_config(
     base: &Path,
-    inst: &dhrotate::testbed::instance::Instance,
+    inst: &dhrotate::testbed::instance::PrivatePostfix,
     main_bits: u32,
     sub_bits: u32,
     extra: &str,
@@ -183,11 +183,11 @@ pub fn file_fingerprint(path: &Path) -> String {
 }
 
 /// The group a listener serves, retrying while Postfix restarts smtpd.
-pub fn served(port: u16) -> dhrotate::ops::probe::ServedGroup {
+pub fn served(port: u16) -> dhrotate::probe::ServedGroup {
     let addr = format!("127.0.0.1:{port}");
-    dhrotate::ops::probe::retry(
+    dhrotate::probe::retry(
         &addr,
-        dhrotate::ops::probe::Wrap::StartTls,
+        dhrotate::probe::Wrap::StartTls,
         std::time::Duration::from_secs(10),
         None,
         |_| true,
@@ -197,10 +197,10 @@ pub fn served(port: u16) -> dhrotate::ops::probe::ServedGroup {
 
 /// A scratch directory `name` holding a private Postfix instance under
 /// `pf/`; started when `start`. Stopped when the instance is dropped.
-pub fn instance(name: &str, start: bool) -> (PathBuf, dhrotate::testbed::instance::Instance) {
+pub fn instance(name: &str, start: bool) -> (PathBuf, dhrotate::testbed::instance::PrivatePostfix) {
     require_postfix();
     let base = scratch(name);
-    let mut inst = dhrotate::testbed::instance::Instance::create(&base.join("pf")).unwrap();
+    let mut inst = dhrotate::testbed::instance::PrivatePostfix::create(&base.join("pf")).unwrap();
     if start {
         inst.start().unwrap();
     }

@@ -1,49 +1,27 @@
-//! Carrying out a plan: generate and validate first, then write with a
-//! journal of snapshots, `postfix check`, reload, and byte-identical
+//! Carrying out a plan, for every instance of the run: the groups first
+//! (`groups.rs`), Postfix's parser confirming the edits (`stage.rs`), then
+//! the writes under one journal (`journal.rs`), `postfix check`, reload
+//! (owed until done: `owed.rs`), the listeners verified, and byte-identical
 //! rollback if anything after the first write fails.
 
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::UNIX_EPOCH;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use tracing::{info, warn};
 
+use super::env::{Env, Part};
+use super::groups::{Fresh, fresh_groups};
+use super::journal::{Journal, Step, write_all};
+use super::owed::ReloadOwed;
 use super::phases::Phase;
-use super::plan::Plan;
-use crate::config::{GroupSpec, Settings, Use};
-use crate::dh::{self, Catalog, GroupSource, Policy, ValidGroup};
-use crate::error::{Failure, PostfixStep};
-use crate::postfix::multi::Instance;
+use super::stage::confirm_with_postconf;
+use crate::config::Settings;
+use crate::dh::ValidGroup;
+use crate::error::Failure;
 use crate::postfix::{ConfigFiles, Postfix};
 use crate::sys::failpoint;
-use crate::sys::fsutil::{self, FileMode, Snapshot};
 use crate::sys::state::GroupState;
-
-/// A group generated and validated for one configured group.
-struct Fresh<'a> {
-    spec: &'a GroupSpec,
-    group: ValidGroup,
-    origin: &'static str,
-    /// The same file is shared with an earlier instance of the run, which
-    /// writes it; this one only points at it and verifies it.
-    written_by_another: bool,
-}
-
-/// The outside world a rotation talks to.
-pub struct Env<'a> {
-    /// Postfix's commands.
-    pub postfix: &'a dyn Postfix,
-    /// Fresh groups.
-    pub source: &'a dyn GroupSource,
-    /// Known shared primes.
-    pub catalog: &'a Catalog,
-    /// The verdict cache (saved by the caller, never in a dry run).
-    pub proofs: Option<&'a crate::dh::Proofs>,
-    /// Where the time goes, phase by phase.
-    pub phases: std::sync::Arc<super::phases::PhaseClock>,
-    /// The time to record.
-    pub now: SystemTime,
-}
 
 /// What happened to the running Postfix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -97,7 +75,7 @@ pub struct Applied {
     /// Reload outcome.
     pub reload: Reload,
     /// What each listener served after the reload (empty when not verified).
-    pub verification: Vec<crate::ops::verify::Finding>,
+    pub verification: Vec<crate::ops::inspect::verify::ListenerCheck>,
 }
 
 impl Applied {
@@ -113,19 +91,6 @@ impl Applied {
             self.verification.len()
         )
     }
-}
-
-/// One Postfix instance's share of a run: its settings (config directory,
-/// group files, corner of the state directory), its plan and its commands.
-pub struct Part<'a> {
-    /// The instance.
-    pub instance: &'a Instance,
-    /// Settings as they apply to it (`Settings::for_instance`).
-    pub settings: &'a Settings,
-    /// What to change in it.
-    pub plan: &'a Plan,
-    /// Its `postconf` and `postfix`.
-    pub postfix: &'a dyn Postfix,
 }
 
 /// What one part needs across the steps.
@@ -353,163 +318,20 @@ fn where_(parts: &[Part], part: &Part) -> String {
     )
 }
 
-/// The groups one part's plan installs, generated and validated; a file
-/// another part already got a group for (`instance_files = "shared"`) is
-/// written once, with that group.
-fn fresh_groups<'a>(
-    part: &Part<'a>,
-    env: &Env,
-    made: &mut Vec<(PathBuf, ValidGroup, &'static str)>,
-) -> Result<Vec<Fresh<'a>>> {
-    let plan: &'a Plan = part.plan;
-    let named = plan
-        .decision
-        .as_ref()
-        .is_some_and(|d| d.mode == super::Effective::Named);
-    let named_source = dh::NamedSource {
-        catalog: env.catalog,
-    };
-    let source: &dyn dh::GroupSource = if named { &named_source } else { env.source };
-    let mut fresh = Vec::new();
-    for g in &plan.groups {
-        if let Some((_, valid, origin)) = made.iter().find(|(file, ..)| *file == g.file) {
-            fresh.push(Fresh {
-                spec: g,
-                group: valid.clone(),
-                origin,
-                written_by_another: true,
-            });
-            continue;
-        }
-        if named {
-            info!(group = %g.name, bits = g.bits, "taking the RFC 7919 group of this size");
-        } else {
-            info!(group = %g.name, bits = g.bits, "getting a fresh group (pool or search)");
-        }
-        let (dh, origin) = env.phases.time(Phase::Source, || source.fresh(g.bits))?;
-        let policy = group_policy(g, part.settings, named);
-        let what = format!("the new {}-bit group {:?}", g.bits, g.name);
-        let valid = env.phases.time(Phase::Validation, || {
-            dh::validate::accept(
-                &dh,
-                &what,
-                &policy,
-                env.catalog,
-                dh::proofs::or_scratch(env.proofs),
-            )
-        })?;
-        info!(group = %g.name, bits = g.bits, origin, fingerprint = %valid.verdict.proof.fingerprint, "validated");
-        made.push((g.file.clone(), valid.clone(), origin));
-        fresh.push(Fresh {
-            spec: g,
-            group: valid,
-            origin,
-            written_by_another: false,
-        });
-    }
-    Ok(fresh)
-}
-
-/// Stages the old and the edited main.cf/master.cf in the state directory
-/// and lets Postfix's own parser confirm that the edits change exactly what
-/// they mean to (see `postfix::oracle`). Refused edits change nothing.
-fn confirm_with_postconf(plan: &Plan, settings: &Settings, pf: &dyn Postfix) -> Result<()> {
-    let stage = settings.state_dir.join("stage");
-    if stage.exists() {
-        std::fs::remove_dir_all(&stage)
-            .with_context(|| format!("removing the old stage {}", stage.display()))?;
-    }
-    let result = judge_staged(plan, settings, pf, &stage);
-    let _ = std::fs::remove_dir_all(&stage);
-    result
-}
-
-/// Writes a staged copy dated a minute back. Postfix takes a
-/// configuration file modified within the last second for one being
-/// edited and waits a second for it to settle, at every read: each
-/// `postconf` on a fresh copy cost a second, 3.7 s for a confirmation.
-/// The copies are ours alone; their dates mean nothing.
-fn write_settled(path: &Path, bytes: &[u8]) -> Result<()> {
-    let ctx = || format!("writing {}", path.display());
-    let file = std::fs::File::create(path).with_context(ctx)?;
-    std::io::Write::write_all(&mut &file, bytes).with_context(ctx)?;
-    file.set_modified(SystemTime::now() - std::time::Duration::from_secs(60))
-        .with_context(ctx)
-}
-
-fn judge_staged(plan: &Plan, settings: &Settings, pf: &dyn Postfix, stage: &Path) -> Result<()> {
-    use crate::postfix::oracle;
-    let current = ConfigFiles::load(&settings.postfix_config_dir)?;
-    let mut views = Vec::new();
-    for (side, pick) in [("old", true), ("new", false)] {
-        let dir = stage.join(side);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-        for name in ["main.cf", "master.cf"] {
-            let bytes = match plan
-                .edits
-                .iter()
-                .find(|e| e.path.file_name() == Some(name.as_ref()))
-            {
-                Some(e) if pick => e.before.clone(),
-                Some(e) => e.after.clone(),
-                None => current.original(name).unwrap_or_default().to_vec(),
-            };
-            let to = dir.join(name);
-            write_settled(&to, &bytes)?;
-        }
-        let run = |args: &[&str]| -> Result<(String, String)> {
-            pf.postconf_in(&dir, args)?
-                .ok_or_else(|| anyhow!("no postconf"))
-        };
-        // No postconf to ask (a test double, the demo without Postfix).
-        if pf.postconf_in(&dir, &["-h", "mail_version"])?.is_none() {
-            return Ok(());
-        }
-        let view = oracle::View::read(&dir, &run).map_err(|e| {
-            if pick {
-                e.context("postconf cannot read a copy of the current configuration")
-            } else {
-                Failure::Config(e.context(
-                    "Postfix's parser rejects the edited configuration; nothing was changed: set it by hand",
-                ))
-                .into()
-            }
-        })?;
-        views.push(view);
-    }
-    let line_of = |scope: &oracle::Scope, name: &str| match scope {
-        oracle::Scope::Main => current.main.get(name).map(|p| p.line),
-        oracle::Scope::Service(key) => current.master.service(key).map(|s| s.line),
-    };
-    let problems = oracle::judge(&views[0], &views[1], &plan.intents, &line_of);
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(Failure::Config(anyhow!(
-        "Postfix's own parser reads the edit differently from dhrotate, so nothing was changed; \
-         set these by hand: {}",
-        problems.join("; ")
-    ))
-    .into())
-}
-
 /// Probes the listeners that read the fresh groups (docs/DESIGN.md step 10).
 fn verify_fresh(
     settings: &Settings,
     fresh: &[Fresh],
     proofs: Option<&crate::dh::Proofs>,
-) -> Result<Vec<crate::ops::verify::Finding>> {
+) -> Result<Vec<crate::ops::inspect::verify::ListenerCheck>> {
     let cf = ConfigFiles::load(&settings.postfix_config_dir)?;
-    let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
+    let endpoints = crate::ops::inspect::verify::endpoints(settings, &cf.main, &cf.master);
     let patience = std::time::Duration::from_secs(15);
     // With DHE excluded there is no group to see: the proof is a refusal.
     let findings = if crate::postfix::ciphers::main_excludes_dhe(&cf) {
-        crate::ops::verify::check_dhe_off(endpoints, patience, proofs)
+        crate::ops::inspect::verify::check_dhe_off(endpoints, patience, proofs)
     } else {
-        crate::ops::verify::check(
+        crate::ops::inspect::verify::check(
             endpoints,
             |group| {
                 fresh
@@ -529,213 +351,4 @@ fn verify_fresh(
         }
     }
     Ok(findings)
-}
-
-/// The validation policy for a configured group; `named`: the group must
-/// be RFC 7919's of its size.
-pub fn group_policy(g: &GroupSpec, settings: &Settings, named: bool) -> Policy {
-    let in_main = g.uses.contains(&Use::MainCf);
-    Policy {
-        named,
-        expected_bits: Some(g.bits),
-        min_bits: if in_main {
-            settings.min_bits
-        } else {
-            g.bits.min(settings.min_bits)
-        },
-    }
-}
-
-/// `NAME.prev` beside a group file.
-pub fn prev_path(file: &Path) -> PathBuf {
-    let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(".prev");
-    file.with_file_name(name)
-}
-
-fn write_all(
-    plan: &Plan,
-    settings: &Settings,
-    fresh: &[Fresh],
-    journal: &mut Journal,
-) -> Result<()> {
-    let backup_dir = settings.state_dir.join("backup");
-    std::fs::create_dir_all(&backup_dir)
-        .with_context(|| format!("creating {}", backup_dir.display()))?;
-    for edit in &plan.edits {
-        let name = edit.path.file_name().unwrap_or_default();
-        // A copy for the administrator, in a 0700 directory: its owner is
-        // whoever runs us (a chown to main.cf's owner fails without root).
-        let mode = FileMode {
-            owner: None,
-            ..edit.mode
-        };
-        fsutil::write_atomic(&backup_dir.join(name), &edit.before, mode)?;
-    }
-
-    for Fresh {
-        spec: g,
-        group: valid,
-        ..
-    } in fresh.iter().filter(|f| !f.written_by_another)
-    {
-        let prev = prev_path(&g.file);
-        journal.remember(&prev)?;
-        journal.remember(&g.file)?;
-        if let Some(Some((old, mode))) = journal.content_of(&g.file) {
-            fsutil::write_atomic(&prev, &old, mode)?;
-        }
-        failpoint::hit(&format!("prev-written:{}", g.name));
-        fsutil::write_atomic(&g.file, &valid.pem, FileMode::PUBLIC)?;
-        failpoint::hit(&format!("group-written:{}", g.name));
-        info!(group = %g.name, file = %g.file.display(), fingerprint = %valid.verdict.proof.fingerprint, "wrote group");
-    }
-    for edit in &plan.edits {
-        journal.remember(&edit.path)?;
-        // Someone may have edited the file since we planned; never overwrite that.
-        if journal.content_of(&edit.path).flatten().map(|(b, _)| b) != Some(edit.before.clone()) {
-            return Err(anyhow!(
-                "{} changed while dhrotate was running; nothing was changed, run again",
-                edit.path.display()
-            ));
-        }
-        fsutil::write_atomic(&edit.path, &edit.after, edit.mode)?;
-        info!(file = %edit.path.display(), "edited");
-        failpoint::hit(&format!(
-            "edited:{}",
-            edit.path.file_name().unwrap_or_default().to_string_lossy()
-        ));
-    }
-    // Files go last: until the config stops naming them, Postfix may read them.
-    for old in plan.old_files.iter().filter(|f| f.remove) {
-        for path in [prev_path(&old.path), old.path.clone()] {
-            journal.remember(&path)?;
-            if path.exists() {
-                std::fs::remove_file(&path)
-                    .with_context(|| format!("removing {}", path.display()))?;
-                fsutil::sync_parent(&path)?;
-                info!(file = %path.display(), "removed unused group file");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `state_dir/reload-owed`: present while the files on disk may be newer
-/// than what Postfix has loaded.
-struct ReloadOwed {
-    path: PathBuf,
-}
-
-/// Where the reload-owed marker lives, for `status`.
-pub fn reload_owed_marker(state_dir: &Path) -> PathBuf {
-    state_dir.join("reload-owed")
-}
-
-impl ReloadOwed {
-    fn new(settings: &Settings) -> ReloadOwed {
-        ReloadOwed {
-            path: reload_owed_marker(&settings.state_dir),
-        }
-    }
-
-    fn is_set(&self) -> bool {
-        self.path.exists()
-    }
-
-    fn set(&self) -> Result<()> {
-        fsutil::write_atomic(
-            &self.path,
-            b"dhrotate changed Postfix's files and has not reloaded yet; the next run reloads\n",
-            FileMode::PUBLIC,
-        )
-    }
-
-    fn clear(&self) -> Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => fsutil::sync_parent(&self.path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("removing {}", self.path.display())),
-        }
-    }
-
-    /// After a rollback: this run's changes are undone, so only a reload
-    /// owed from before stays owed.
-    fn settle(&self, was_owed: bool) {
-        if was_owed {
-            return;
-        }
-        if let Err(e) = self.clear() {
-            warn!("{e:#}");
-        }
-    }
-}
-
-/// The step that failed, which decides the exit code and which instances
-/// to reload again (those already reloaded, and the one that failed).
-enum Step<'a> {
-    Write,
-    Check,
-    /// `postfix status` could not say whether Postfix runs.
-    Status(Vec<&'a dyn Postfix>),
-    Reload(Vec<&'a dyn Postfix>),
-}
-
-/// Snapshots of every file touched, restored in reverse on failure.
-#[derive(Default)]
-struct Journal {
-    snapshots: Vec<Snapshot>,
-}
-
-impl Journal {
-    fn remember(&mut self, path: &Path) -> Result<()> {
-        if self.snapshots.iter().all(|s| s.path != path) {
-            self.snapshots.push(Snapshot::take(path)?);
-        }
-        Ok(())
-    }
-
-    fn content_of(&self, path: &Path) -> Option<Option<(Vec<u8>, FileMode)>> {
-        self.snapshots
-            .iter()
-            .find(|s| s.path == path)
-            .map(|s| s.content.clone())
-    }
-
-    /// Restores every snapshot; reloads again when the failed step was a
-    /// reload, so running daemons see the old files. Returns the error to
-    /// report, with any restore failure added to it.
-    fn roll_back(self, cause: anyhow::Error, step: Step) -> anyhow::Error {
-        let mut problems = Vec::new();
-        for s in self.snapshots.iter().rev() {
-            // Only files that really changed: a write that failed left its
-            // target alone, and may fail again the same way.
-            if Snapshot::take(&s.path).ok().as_ref() == Some(s) {
-                continue;
-            }
-            if let Err(e) = s.restore() {
-                problems.push(format!("{e:#}"));
-            }
-        }
-        if let Step::Reload(again) | Step::Status(again) = &step {
-            for pf in again {
-                if let Err(e) = pf.reload() {
-                    warn!(dir = %pf.config_dir().display(), error = %format!("{e:#}"), "reload after rollback failed");
-                }
-            }
-        }
-        if !problems.is_empty() {
-            return anyhow!(
-                "{cause:#}; ROLLBACK INCOMPLETE, restore by hand from the state directory's backup/: {}",
-                problems.join("; ")
-            );
-        }
-        warn!("rolled back every file to its previous bytes");
-        let cause = cause.context("every file was restored to its previous bytes");
-        match step {
-            Step::Check => Failure::PostfixRejected(PostfixStep::Check, cause).into(),
-            Step::Reload(_) => Failure::PostfixRejected(PostfixStep::Reload, cause).into(),
-            Step::Write | Step::Status(_) => cause,
-        }
-    }
 }

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use super::apply::{Env, Part, apply_all};
+use super::apply::apply_all;
+use super::env::{Env, Part};
 use super::plan::plan;
 use crate::config::{Mode, Overrides, Verify};
 use crate::error::{Failure, PostfixStep};
 use crate::postfix::Postfix;
-use crate::postfix::multi::Instance;
+use crate::postfix::multi::ListedInstance;
 
 /// A running Postfix 3.6 with OpenSSL 3.0 that logs each command into
 /// `log` and fails `reload` when `bad_reload`.
@@ -108,7 +109,7 @@ fn a_reload_failing_in_the_second_instance_restores_both_and_reloads_the_first_a
         plan(&second, &pb, now).unwrap(),
     );
     assert_eq!(plan_b.groups[0].file, b.join("dh2048.pem"));
-    let (ia, mut ib) = (Instance::only(&a), Instance::only(&b));
+    let (ia, mut ib) = (ListedInstance::only(&a), ListedInstance::only(&b));
     ib.primary = false;
     ib.name = "postfix-b".into();
     let catalog = crate::dh::Catalog::embedded();

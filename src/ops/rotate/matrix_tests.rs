@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use super::plan::{Effective, plan};
 use crate::config::{GroupSpec, Mode, Overrides, Settings, Use};
 use crate::postfix::ConfigFiles;
-use crate::postfix::curves::{self, Policy};
+use crate::postfix::curves::{self, CurvePolicy};
 use crate::postfix::{self, Postfix};
 
 /// A Postfix that answers `postconf` like the given versions would.
@@ -301,7 +301,7 @@ fn ffdhe_groups_are_written_only_from_postfix_3_8() {
         };
         let versions = postfix::version::detect(&pf).unwrap();
         let mut cf = ConfigFiles::load(dir.path()).unwrap();
-        let policy = Policy::parse("X25519 ffdhe3072");
+        let policy = CurvePolicy::parse("X25519 ffdhe3072");
         let result = curves::apply_policy(&mut cf, &policy, &versions);
         let minor: u32 = pf_v.split('.').nth(1).unwrap().parse().unwrap();
         let has_list = pf_v.starts_with("3.") && minor >= 8;

@@ -2,9 +2,16 @@
 //! plan, apply, record.
 
 pub mod apply;
+pub mod env;
+pub(crate) mod groups;
+pub(crate) mod hooks;
+pub(crate) mod instances;
+mod journal;
+pub(crate) mod owed;
 pub mod phases;
 pub mod plan;
 mod report;
+mod stage;
 pub mod summary;
 
 #[cfg(test)]
@@ -12,7 +19,8 @@ mod instances_tests;
 #[cfg(test)]
 mod matrix_tests;
 
-pub use apply::{Applied, Env};
+pub use apply::Applied;
+pub use env::Env;
 pub use plan::{Effective, Plan};
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -28,7 +36,7 @@ use crate::sys::state;
 
 /// What `now` did, or would do with `--dry-run`.
 #[derive(Debug)]
-pub struct Report {
+pub struct RunReport {
     /// The primary instance's plan.
     pub plan: Plan,
     /// What applying it did; `None` for a dry run.
@@ -36,7 +44,7 @@ pub struct Report {
     /// The secondary instances (`instances`), each with its plan and result.
     pub others: Vec<InstanceRun>,
     /// The hooks that ran (a dry run: none ran; `hooks` lists them).
-    pub hooks: Vec<crate::ops::hooks::HookRun>,
+    pub hooks: Vec<crate::ops::rotate::hooks::HookRun>,
     /// The hooks configured, for a dry run to list.
     pub hook_specs: Vec<crate::config::HookSpec>,
 }
@@ -45,14 +53,14 @@ pub struct Report {
 #[derive(Debug, Clone)]
 pub struct InstanceRun {
     /// The instance.
-    pub instance: crate::postfix::multi::Instance,
+    pub instance: crate::postfix::multi::ListedInstance,
     /// Its plan.
     pub plan: Plan,
     /// What applying it did, once it did.
     pub applied: Option<Applied>,
 }
 
-impl Report {
+impl RunReport {
     /// Whether any instance's plan installs or removes a group file (what
     /// runs the hooks).
     pub fn changes_groups(&self) -> bool {
@@ -72,7 +80,7 @@ pub fn now(
     control: std::sync::Arc<crate::dh::search::Control>,
     interrupt: crate::sys::signals::Interrupt,
     dry_run: bool,
-) -> Result<Report> {
+) -> Result<RunReport> {
     now_seen(
         settings,
         postfix,
@@ -91,7 +99,7 @@ pub fn now_seen(
     interrupt: crate::sys::signals::Interrupt,
     dry_run: bool,
     seen: &mut Seen,
-) -> Result<Report> {
+) -> Result<RunReport> {
     let catalog = crate::dh::Catalog::embedded();
     let proofs = crate::dh::Proofs::open(&settings.state_dir);
     let env = Env {
@@ -128,16 +136,16 @@ fn judge_posture(
     let Some(d) = &plan.decision else {
         return Ok(Vec::new());
     };
-    if settings.policy.guideline == crate::posture::Guideline::None {
+    if settings.policy.guideline == crate::guidelines::Guideline::None {
         return Ok(Vec::new());
     }
     let cf = crate::postfix::ConfigFiles::load(&settings.postfix_config_dir)?;
-    let next = crate::ops::posture::Next {
+    let next = crate::ops::inspect::posture::Next {
         mode: d.mode,
         intents: &plan.intents,
         versions: &plan.versions,
     };
-    crate::ops::posture::check_plan(settings, next, pf, &cf, proofs)
+    crate::ops::inspect::posture::check_plan(settings, next, pf, &cf, proofs)
 }
 
 /// Something that plans a change from settings and what Postfix says.
@@ -155,7 +163,7 @@ pub struct Seen {
     /// The secondary instances, once planned.
     pub others: Vec<InstanceRun>,
     /// The hooks, once run.
-    pub hooks: Vec<crate::ops::hooks::HookRun>,
+    pub hooks: Vec<crate::ops::rotate::hooks::HookRun>,
     /// Time per phase so far (shared with the run's `Env`).
     pub phases: std::sync::Arc<phases::PhaseClock>,
 }
@@ -163,8 +171,8 @@ pub struct Seen {
 impl Seen {
     /// The report of a run that got to its end (a plan, and with it
     /// applied or a dry run).
-    fn report(&self, settings: &Settings) -> Report {
-        Report {
+    fn report(&self, settings: &Settings) -> RunReport {
+        RunReport {
             plan: self.plan.clone().expect("the primary is always planned"),
             applied: self.applied.clone(),
             others: self.others.clone(),
@@ -183,7 +191,7 @@ pub fn execute(
     dry_run: bool,
     planner: Planner,
     record: bool,
-) -> Result<Report> {
+) -> Result<RunReport> {
     execute_seen(
         settings,
         env,
@@ -202,9 +210,9 @@ pub fn execute_seen(
     planner: Planner,
     record: bool,
     seen: &mut Seen,
-) -> Result<Report> {
+) -> Result<RunReport> {
     let started = std::time::Instant::now();
-    let plan_all = |managed: &[crate::ops::instances::Managed]| -> Result<Vec<Plan>> {
+    let plan_all = |managed: &[crate::ops::rotate::instances::Managed]| -> Result<Vec<Plan>> {
         managed
             .iter()
             .map(|m| {
@@ -218,37 +226,39 @@ pub fn execute_seen(
             })
             .collect()
     };
-    let keep = |seen: &mut Seen, managed: &[crate::ops::instances::Managed], plans: &[Plan]| {
-        seen.plan = plans.first().cloned();
-        seen.others = managed
-            .iter()
-            .zip(plans)
-            .skip(1)
-            .map(|(m, p)| InstanceRun {
-                instance: m.instance.clone(),
-                plan: p.clone(),
-                applied: None,
-            })
-            .collect();
-    };
+    let keep =
+        |seen: &mut Seen, managed: &[crate::ops::rotate::instances::Managed], plans: &[Plan]| {
+            seen.plan = plans.first().cloned();
+            seen.others = managed
+                .iter()
+                .zip(plans)
+                .skip(1)
+                .map(|(m, p)| InstanceRun {
+                    instance: m.instance.clone(),
+                    plan: p.clone(),
+                    applied: None,
+                })
+                .collect();
+        };
     if dry_run {
         // Planning only reads; no lock, no state directory needed.
-        let managed = crate::ops::instances::select(settings, env.postfix)?;
+        let managed = crate::ops::rotate::instances::select(settings, env.postfix)?;
         let plans = plan_all(&managed)?;
         keep(seen, &managed, &plans);
         return Ok(seen.report(settings));
     }
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
-    let planned = crate::ops::instances::select(settings, env.postfix).and_then(|managed| {
-        crate::ops::instances::check_writable(&managed, env.postfix)?;
-        for m in &managed {
-            ensure_state_dir(&m.settings.state_dir)?;
-            clean_stale_temps(&m.settings)?;
-        }
-        let plans = plan_all(&managed)?;
-        Ok((managed, plans))
-    });
+    let planned =
+        crate::ops::rotate::instances::select(settings, env.postfix).and_then(|managed| {
+            crate::ops::rotate::instances::check_writable(&managed, env.postfix)?;
+            for m in &managed {
+                ensure_state_dir(&m.settings.state_dir)?;
+                clean_stale_temps(&m.settings)?;
+            }
+            let plans = plan_all(&managed)?;
+            Ok((managed, plans))
+        });
     let (managed, plans) = match planned {
         Ok(p) => p,
         Err(e) => {
@@ -276,10 +286,10 @@ pub fn execute_seen(
             info!(instance = %m.instance.name, mode = ?d.mode, why = %d.why, "mode decided");
         }
     }
-    let parts: Vec<apply::Part> = managed
+    let parts: Vec<env::Part> = managed
         .iter()
         .zip(&plans)
-        .map(|(m, plan)| apply::Part {
+        .map(|(m, plan)| env::Part {
             instance: &m.instance,
             settings: &m.settings,
             plan,
@@ -315,7 +325,7 @@ pub fn execute_seen(
     let hooks_failed: Vec<String> = seen
         .hooks
         .iter()
-        .filter(|h| h.outcome != crate::ops::hooks::Outcome::Ok)
+        .filter(|h| h.outcome != crate::ops::rotate::hooks::HookOutcome::Ok)
         .map(|h| h.describe())
         .collect();
     if !record {
@@ -365,7 +375,7 @@ pub fn execute_seen(
                     .iter()
                     .map(|h| state::HookState {
                         name: h.name.clone(),
-                        ok: h.outcome == crate::ops::hooks::Outcome::Ok,
+                        ok: h.outcome == crate::ops::rotate::hooks::HookOutcome::Ok,
                         detail: h.describe(),
                         at: record.last_run,
                     })
@@ -421,16 +431,16 @@ fn run_hooks(
     settings: &Settings,
     plan: &Plan,
     all: &[Applied],
-    managed: &[crate::ops::instances::Managed],
+    managed: &[crate::ops::rotate::instances::Managed],
     unverified: bool,
-) -> Vec<crate::ops::hooks::HookRun> {
+) -> Vec<crate::ops::rotate::hooks::HookRun> {
     // What consumers read are the group files: a run that only edited
     // settings (a curve policy) gives them nothing to reload.
     let changed = |a: &Applied| !a.written.is_empty() || !a.removed.is_empty();
     if settings.hooks.is_empty() || !all.iter().any(changed) {
         return Vec::new();
     }
-    let mut ctx = crate::ops::hooks::Context {
+    let mut ctx = crate::ops::rotate::hooks::Context {
         mode: match plan.decision.as_ref().map(|d| d.mode) {
             Some(Effective::Auto) => "auto",
             Some(Effective::Named) => "named",
@@ -469,7 +479,7 @@ fn run_hooks(
         let spec = settings.groups.iter().find(|g| g.name == group)?;
         summary::fingerprint_of(&spec.file)
     };
-    crate::ops::hooks::run_all(
+    crate::ops::rotate::hooks::run_all(
         &settings.hooks,
         &ctx,
         &expected,

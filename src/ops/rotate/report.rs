@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use super::{Applied, Plan, Report};
+use super::{Applied, Plan, RunReport};
 
-impl fmt::Display for Report {
+impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let several = !self.others.is_empty();
         if several {
@@ -52,7 +52,7 @@ impl fmt::Display for Report {
 }
 
 /// Summary for the daemon's log line.
-impl Report {
+impl RunReport {
     /// One line: the primary's counts, then each secondary's and the hooks.
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = self.applied.iter().map(Applied::summary).collect();
@@ -64,7 +64,7 @@ impl Report {
         let ok = self
             .hooks
             .iter()
-            .filter(|h| h.outcome == crate::ops::hooks::Outcome::Ok)
+            .filter(|h| h.outcome == crate::ops::rotate::hooks::HookOutcome::Ok)
             .count();
         if !self.hooks.is_empty() {
             parts.push(format!("{ok}/{} hook(s) ok", self.hooks.len()));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Effective, Report, Seen};
+use super::{Effective, RunReport, Seen};
 use crate::config::Settings;
 use crate::error::{Failure, PostfixStep};
 use crate::postfix::oracle::Scope;
@@ -19,7 +19,7 @@ pub const SCHEMA: u32 = 1;
 /// What the run amounted to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum RunOutcome {
     /// A group file or a setting is different now.
     Changed,
     /// Nothing is (a dry run is always `unchanged`).
@@ -34,7 +34,7 @@ pub struct Summary {
     /// `SCHEMA`.
     pub schema: u32,
     /// changed, unchanged or failed.
-    pub outcome: Outcome,
+    pub outcome: RunOutcome,
     /// The process's exit code (docs/GUIDE.md "Exit codes").
     pub exit_code: u8,
     /// Wall-clock time of the run.
@@ -52,7 +52,7 @@ pub struct Summary {
     /// Every configured group: its file before and after the run.
     pub groups: Vec<GroupChange>,
     /// Groups `--if-due` left alone.
-    pub not_due: Vec<NotDue>,
+    pub not_due: Vec<NotDueGroup>,
     /// Every setting the run meant to change, and whether it now holds.
     pub edits: Vec<Edit>,
     /// `postfix check` after the edits: passed, failed or not-run.
@@ -67,7 +67,7 @@ pub struct Summary {
     /// what was written and reloaded there; empty with one instance.
     pub instances: Vec<InstanceSummary>,
     /// Every `[[hook]]` that ran, and how it ended.
-    pub hooks: Vec<crate::ops::hooks::HookRun>,
+    pub hooks: Vec<crate::ops::rotate::hooks::HookRun>,
     /// Why the run failed.
     pub error: Option<ErrorInfo>,
 }
@@ -114,7 +114,7 @@ pub struct GroupChange {
 
 /// A group left alone by `--if-due`.
 #[derive(Debug, Serialize)]
-pub struct NotDue {
+pub struct NotDueGroup {
     /// Config name.
     pub name: String,
     /// Its file.
@@ -202,13 +202,13 @@ pub fn fingerprints(settings: &Settings) -> Vec<Option<String>> {
 /// `code` the exit code the process ends with.
 pub fn build(
     settings: &Settings,
-    result: &anyhow::Result<Report>,
+    result: &anyhow::Result<RunReport>,
     seen: &Seen,
     before: &[Option<String>],
     duration: Duration,
     code: u8,
 ) -> Summary {
-    let dry_run = matches!(result, Ok(Report { applied: None, .. }));
+    let dry_run = matches!(result, Ok(RunReport { applied: None, .. }));
     let plan = seen.plan.as_ref();
     let applied = seen.applied.as_ref();
     let groups: Vec<GroupChange> = settings
@@ -268,11 +268,11 @@ pub fn build(
     Summary {
         schema: SCHEMA,
         outcome: if error.is_some() {
-            Outcome::Failed
+            RunOutcome::Failed
         } else if changed {
-            Outcome::Changed
+            RunOutcome::Changed
         } else {
-            Outcome::Unchanged
+            RunOutcome::Unchanged
         },
         exit_code: code,
         duration_seconds: duration.as_secs_f64(),
@@ -285,7 +285,7 @@ pub fn build(
             .map(|p| p.not_due.as_slice())
             .unwrap_or_default()
             .iter()
-            .map(|n| NotDue {
+            .map(|n| NotDueGroup {
                 name: n.name.clone(),
                 file: n.file.clone(),
                 age_seconds: n.age.as_secs(),
@@ -346,7 +346,7 @@ fn verifications(applied: Option<&super::Applied>) -> Vec<Verification> {
 pub fn early_failure(e: &anyhow::Error, code: u8) -> Summary {
     Summary {
         schema: SCHEMA,
-        outcome: Outcome::Failed,
+        outcome: RunOutcome::Failed,
         exit_code: code,
         duration_seconds: 0.0,
         phases: Vec::new(),

@@ -1,6 +1,6 @@
 //! Published TLS guidelines as data (data/tls-guidelines.tsv), and the
 //! rating of one observed key-exchange choice against one of them. Which
-//! choices a server makes is found elsewhere (ops::posture); this module
+//! choices a server makes is found elsewhere (ops::inspect::posture); this module
 //! only knows the tables.
 
 use std::fmt;

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::config::{HookSpec, HookTls};
-use crate::ops::probe::{self, Wrap};
+use crate::probe::{self, Wrap};
 use crate::sys::child;
 
 /// What a run hands its hooks.
@@ -44,7 +44,7 @@ pub struct Context {
 /// How one hook ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum HookOutcome {
     /// Exited 0 and, where it names an endpoint, the endpoint serves the group.
     Ok,
     /// Exited non-zero or was killed by a signal.
@@ -70,7 +70,7 @@ pub struct HookRun {
     /// The command as run.
     pub command: String,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: HookOutcome,
     /// The reason, for anything but `ok`; what the endpoint served for `ok`.
     pub detail: String,
     /// It exited and left processes in its group, which were killed.
@@ -86,12 +86,12 @@ impl HookRun {
             "hook {:?} {}: {}",
             self.name,
             match self.outcome {
-                Outcome::Ok => "ok",
-                Outcome::Failed => "failed",
-                Outcome::TimedOut => "timed out",
-                Outcome::NotStarted => "could not start",
-                Outcome::Unverified => "ran, but its endpoint does not serve the new group",
-                Outcome::LeftProcesses => "left processes behind",
+                HookOutcome::Ok => "ok",
+                HookOutcome::Failed => "failed",
+                HookOutcome::TimedOut => "timed out",
+                HookOutcome::NotStarted => "could not start",
+                HookOutcome::Unverified => "ran, but its endpoint does not serve the new group",
+                HookOutcome::LeftProcesses => "left processes behind",
             },
             self.detail
         )
@@ -111,7 +111,7 @@ pub fn run_all(
         .iter()
         .map(|h| {
             let run = run_one(h, ctx, expected, patience);
-            if run.outcome == Outcome::Ok {
+            if run.outcome == HookOutcome::Ok {
                 info!(hook = %run.name, duration_ms = run.duration_ms, outcome = "ok", "{}", run.describe());
             } else {
                 warn!(hook = %run.name, duration_ms = run.duration_ms, outcome = ?run.outcome, "{}", run.describe());
@@ -153,7 +153,7 @@ fn run_one(
     let mut run = HookRun {
         name: h.name.clone(),
         command,
-        outcome: Outcome::Ok,
+        outcome: HookOutcome::Ok,
         detail: String::new(),
         left_processes: false,
         duration_ms: 0,
@@ -161,7 +161,7 @@ fn run_one(
     let ended = match ended {
         Ok(e) => e,
         Err(e) => {
-            run.outcome = Outcome::NotStarted;
+            run.outcome = HookOutcome::NotStarted;
             run.detail = format!("{e:#}");
             return run;
         }
@@ -176,7 +176,7 @@ fn run_one(
     let tail = last_line(&ended.stderr).or_else(|| last_line(&ended.stdout));
     match ended.status {
         None => {
-            run.outcome = Outcome::TimedOut;
+            run.outcome = HookOutcome::TimedOut;
             run.detail = format!(
                 "still running after {}; it and every process of its group were killed",
                 humantime::format_duration(h.timeout)
@@ -184,7 +184,7 @@ fn run_one(
             return run;
         }
         Some(st) if !st.success() => {
-            run.outcome = Outcome::Failed;
+            run.outcome = HookOutcome::Failed;
             run.detail = match tail {
                 Some(t) => format!("{st}: {t}"),
                 None => st.to_string(),
@@ -194,7 +194,7 @@ fn run_one(
         Some(_) => {}
     }
     if run.left_processes {
-        run.outcome = Outcome::LeftProcesses;
+        run.outcome = HookOutcome::LeftProcesses;
         run.detail = "exited 0, but processes it started were still running in its process group; \
                       they were killed (a hook must wait for what it starts; a daemon it starts must detach)"
             .into();
@@ -223,7 +223,7 @@ fn run_one(
             );
         }
         Ok(s) => {
-            run.outcome = Outcome::Unverified;
+            run.outcome = HookOutcome::Unverified;
             run.detail = format!(
                 "{} serves {} ({} bits, sha256(p) {}) instead of group {:?} (sha256(p) {want}): \
                  the service did not load the new file; check that the hook reloads it and that it reads this file",
@@ -235,7 +235,7 @@ fn run_one(
             );
         }
         Err(e) => {
-            run.outcome = Outcome::Unverified;
+            run.outcome = HookOutcome::Unverified;
             run.detail = format!("{} could not be probed: {e}", v.addr);
         }
     }

@@ -11,8 +11,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::config::Settings;
-use crate::ops::status::StatusReport;
-use crate::posture::Rating;
+use crate::guidelines::Rating;
+use crate::ops::inspect::status::StatusReport;
 use crate::sys::fsutil::{self, FileMode};
 
 /// A label value as the exposition format wants it: `\`, `"` and newline
@@ -248,7 +248,7 @@ pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()>
     let report = match report {
         Some(r) => r,
         None => {
-            built = crate::ops::status::build(settings, std::time::SystemTime::now());
+            built = crate::ops::inspect::status::build(settings, std::time::SystemTime::now());
             &built
         }
     };
@@ -257,7 +257,7 @@ pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()>
 
 /// The metrics of `report`, with the pool counted for `settings`.
 pub fn text(settings: &Settings, report: &StatusReport) -> String {
-    let pool = crate::ops::groups::pool_status(settings).unwrap_or_default();
+    let pool = crate::ops::service::groups::pool_status(settings).unwrap_or_default();
     render(report, &pool)
 }
 

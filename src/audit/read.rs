@@ -10,13 +10,13 @@ use anyhow::{Context, Result};
 
 use super::classify::Prefilter;
 use super::records::record_boundary;
-use super::{Auditor, Report};
+use super::{AuditReport, Auditor};
 
 /// Bytes read at a time; a record longer than this is cut (counted).
 const CHUNK: usize = 4 << 20;
 
 /// Audits every log (`-` is stdin) in order and returns the report.
-pub fn read_paths(logs: &[PathBuf]) -> Result<Report> {
+pub fn read_paths(logs: &[PathBuf]) -> Result<AuditReport> {
     let mut auditor = Auditor::new();
     for path in logs {
         let shown = path.display();

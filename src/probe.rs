@@ -160,7 +160,7 @@ pub fn dhe_group(
     )
     .map_err(tls)?;
     let catalog = crate::dh::Catalog::embedded();
-    let any = crate::dh::Policy {
+    let any = crate::dh::Acceptance {
         expected_bits: None,
         min_bits: 0,
         named: false,

@@ -6,13 +6,13 @@ use anyhow::Result;
 use crate::config::{Instances, Settings};
 use crate::error::Failure;
 use crate::postfix::Postfix;
-use crate::postfix::multi::Instance;
+use crate::postfix::multi::ListedInstance;
 
 /// One managed instance: what it is, its settings, its commands (`None`
 /// for the primary, whose commands the caller already has).
 pub struct Managed {
     /// The instance.
-    pub instance: Instance,
+    pub instance: ListedInstance,
     /// `Settings::for_instance` (the primary's own settings for it).
     pub settings: Settings,
     /// Its `postconf`/`postfix`, for a secondary.
@@ -31,7 +31,7 @@ impl Managed {
 /// configuration error (exit 2) naming those it does.
 pub fn select(settings: &Settings, pf: &dyn Postfix) -> Result<Vec<Managed>> {
     let primary = Managed {
-        instance: Instance::only(&settings.postfix_config_dir),
+        instance: ListedInstance::only(&settings.postfix_config_dir),
         settings: settings.clone(),
         postfix: None,
     };

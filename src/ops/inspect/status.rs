@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::dh::{Catalog, Proofs, validate};
-use crate::ops::rotate::{apply::group_policy, plan};
-use crate::postfix::curves::{Policy, apply_policy};
+use crate::ops::rotate::{groups::group_policy, plan};
+use crate::postfix::curves::{CurvePolicy, apply_policy};
 use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
 use crate::sys::{fsutil, state};
 
@@ -33,10 +33,10 @@ pub struct StatusReport {
     pub curves: Option<crate::ops::curves::CurvesView>,
     /// What each local TLS listener serves (explicit and named modes,
     /// Postfix running).
-    pub listeners: Vec<crate::ops::verify::Finding>,
+    pub listeners: Vec<crate::ops::inspect::verify::ListenerCheck>,
     /// The key exchange judged against `[policy] guideline` (`null` when
     /// the guideline is "none").
-    pub posture: Option<crate::ops::posture::Posture>,
+    pub posture: Option<crate::ops::inspect::posture::Posture>,
     /// The last run recorded in the state file.
     pub last_run: Option<state::State>,
     /// What to do, in plain words.
@@ -106,8 +106,8 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
     if settings.instances == crate::config::Instances::Primary {
         return report;
     }
-    let pf = super::system_postfix(settings);
-    match super::instances::select(settings, &pf) {
+    let pf = crate::ops::system_postfix(settings);
+    match crate::ops::rotate::instances::select(settings, &pf) {
         Err(e) => report.problems.push(format!("{e:#}")),
         Ok(managed) => {
             for m in managed.into_iter().skip(1) {
@@ -132,14 +132,14 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
 #[derive(Debug, Serialize)]
 pub struct InstanceStatus {
     /// The instance (name, group, enabled, config_dir).
-    pub instance: crate::postfix::multi::Instance,
+    pub instance: crate::postfix::multi::ListedInstance,
     /// Its status, built as the primary's is; `last_run` is null here (one
     /// run covers every instance and is recorded in the primary's).
     pub status: StatusReport,
 }
 
 fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
-    let pf = super::system_postfix(settings);
+    let pf = crate::ops::system_postfix(settings);
     let mut problems = Vec::new();
     let versions = postfix::version::detect(&pf)
         .map_err(|e| problems.push(format!("cannot ask Postfix: {e:#}")))
@@ -268,7 +268,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         .unwrap_or_default();
     let curves = versions
         .as_ref()
-        .and_then(|_| super::curves::view(&pf).ok());
+        .and_then(|_| crate::ops::curves::view(&pf).ok());
     if let (Some(v), Some(c)) = (&versions, &cf) {
         problems.extend(curve_drift(settings, c, v));
     }
@@ -277,7 +277,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     }
     // `postfix status` costs a fifth of a second: asked once, when a
     // listener is to be probed.
-    let probing = explicit || settings.policy.guideline != crate::posture::Guideline::None;
+    let probing = explicit || settings.policy.guideline != crate::guidelines::Guideline::None;
     let running = probing && cf.is_some() && pf.is_running().unwrap_or(false);
     let listeners = match &cf {
         Some(c) if explicit && running => {
@@ -291,15 +291,15 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
                         .unwrap_or_else(|| "none, the file is unusable".into()),
                 )
             };
-            let endpoints = crate::ops::verify::endpoints(settings, &c.main, &c.master);
+            let endpoints = crate::ops::inspect::verify::endpoints(settings, &c.main, &c.master);
             if crate::postfix::ciphers::main_excludes_dhe(c) {
-                crate::ops::verify::check_dhe_off(
+                crate::ops::inspect::verify::check_dhe_off(
                     endpoints,
                     std::time::Duration::ZERO,
                     Some(&proofs),
                 )
             } else {
-                crate::ops::verify::check(
+                crate::ops::inspect::verify::check(
                     endpoints,
                     expected,
                     std::time::Duration::ZERO,
@@ -313,9 +313,9 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         problems.push(f.describe());
     }
     let posture = match (&versions, &cf) {
-        (Some(v), Some(c)) if settings.policy.guideline != crate::posture::Guideline::None => {
+        (Some(v), Some(c)) if settings.policy.guideline != crate::guidelines::Guideline::None => {
             let served = if running {
-                crate::ops::posture::probe_all(settings, c, &listeners, Some(&proofs))
+                crate::ops::inspect::posture::probe_all(settings, c, &listeners, Some(&proofs))
             } else {
                 Vec::new()
             };
@@ -327,7 +327,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         advice.extend(p.ending(chrono::Datelike::year(&chrono::Local::now())));
     }
     proofs.save_or_warn();
-    let owed = crate::ops::rotate::apply::reload_owed_marker(&settings.state_dir);
+    let owed = crate::ops::rotate::owed::reload_owed_marker(&settings.state_dir);
     if owed.exists() {
         problems.push(format!(
             "the files on disk may be newer than what Postfix has loaded (a run was interrupted \
@@ -362,13 +362,13 @@ fn posture(
     cf: &ConfigFiles,
     v: &postfix::Versions,
     pf: &dyn Postfix,
-    served: Vec<crate::ops::posture::Served>,
+    served: Vec<crate::ops::inspect::posture::Served>,
     problems: &mut Vec<String>,
-) -> Option<crate::ops::posture::Posture> {
-    use crate::ops::posture;
+) -> Option<crate::ops::inspect::posture::Posture> {
+    use crate::ops::inspect::posture;
     match posture::configured(cf, v, pf) {
         Ok(configured) => Some(posture::judge(
-            &crate::posture::Table::embedded(),
+            &crate::guidelines::Table::embedded(),
             settings.policy.guideline,
             &served,
             &configured,
@@ -384,7 +384,7 @@ fn posture(
 /// settings the next rotation would change, each with its value now.
 fn curve_drift(settings: &Settings, cf: &ConfigFiles, v: &postfix::Versions) -> Vec<String> {
     let policy = &settings.curves_policy;
-    if *policy == Policy::Keep {
+    if *policy == CurvePolicy::Keep {
         return Vec::new();
     }
     let mut wanted = cf.clone();
@@ -475,7 +475,7 @@ fn dh_settings(
             if let Some(c) = already {
                 return c;
             }
-            let policy = crate::dh::Policy {
+            let policy = crate::dh::Acceptance {
                 expected_bits: None,
                 min_bits: if param == postfix::DH512 { 512 } else { 1024 },
                 named: known.named,

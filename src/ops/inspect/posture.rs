@@ -12,13 +12,13 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::Failure;
+use crate::guidelines::{Choice, Guideline, Rating, Row, Table};
 use crate::ops::mode::Effective;
-use crate::ops::probe::{self, Wrap};
 use crate::postfix::ciphers::{EXCLUDE, excludes_dhe};
 use crate::postfix::curves::{self, CURVES, FFDHE, groups, openssl_knows};
 use crate::postfix::oracle::Intent;
 use crate::postfix::{ConfigFiles, DH1024, Postfix, Version, Versions, oracle::Scope};
-use crate::posture::{Choice, Guideline, Rating, Row, Table};
+use crate::probe::{self, Wrap};
 
 /// `status`'s `posture` section.
 #[derive(Debug, Clone, Serialize)]
@@ -88,7 +88,7 @@ pub struct Finding {
     /// In the guideline's words.
     pub term: String,
     /// The last year the guideline recommends it, when it says.
-    pub until: Option<crate::posture::Until>,
+    pub until: Option<crate::guidelines::Until>,
     /// Document, version and section.
     pub source: String,
     /// How the table row was taken from the document.
@@ -214,12 +214,12 @@ pub fn probe_listener(
 pub fn probe_all(
     settings: &Settings,
     cf: &ConfigFiles,
-    seen: &[crate::ops::verify::Finding],
+    seen: &[crate::ops::inspect::verify::ListenerCheck],
     proofs: Option<&crate::dh::Proofs>,
 ) -> Vec<Served> {
-    let endpoints = crate::ops::verify::endpoints(settings, &cf.main, &cf.master);
-    let endpoints = crate::ops::verify::one_per_address(endpoints);
-    crate::ops::verify::side_by_side(endpoints, |e| {
+    let endpoints = crate::ops::inspect::verify::endpoints(settings, &cf.main, &cf.master);
+    let endpoints = crate::ops::inspect::verify::one_per_address(endpoints);
+    crate::ops::inspect::verify::side_by_side(endpoints, |e| {
         let dhe = seen
             .iter()
             .find(|f| f.endpoint.addr == e.addr)

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::{GroupSpec, Settings, Use};
-use crate::ops::probe::{self, Wrap};
 use crate::postfix::{DH1024, MainCf, MasterCf};
+use crate::probe::{self, Wrap};
 
 /// One listener and the group it should serve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,7 +23,7 @@ pub struct Endpoint {
 
 /// What one listener served.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
+pub struct ListenerCheck {
     /// The listener.
     pub endpoint: Endpoint,
     /// sha256(p) of the group's file.
@@ -36,7 +36,7 @@ pub struct Finding {
     pub dhe_off: Option<Result<String, String>>,
 }
 
-impl Finding {
+impl ListenerCheck {
     /// The listener serves exactly the expected prime; with DHE off, it
     /// refuses a DHE-only client and completes TLS 1.3.
     pub fn ok(&self) -> bool {
@@ -209,7 +209,7 @@ pub fn check(
     expected: impl Fn(&str) -> Option<String>,
     patience: Duration,
     proofs: Option<&crate::dh::Proofs>,
-) -> Vec<Finding> {
+) -> Vec<ListenerCheck> {
     let deadline = Instant::now() + patience;
     let wanted: Vec<(Endpoint, String)> = endpoints
         .into_iter()
@@ -222,7 +222,7 @@ pub fn check(
             s.fingerprint == expected
         })
         .map_err(|err| err.to_string());
-        Finding {
+        ListenerCheck {
             endpoint,
             expected,
             served,
@@ -265,7 +265,7 @@ pub fn check_dhe_off(
     endpoints: Vec<Endpoint>,
     patience: Duration,
     proofs: Option<&crate::dh::Proofs>,
-) -> Vec<Finding> {
+) -> Vec<ListenerCheck> {
     let deadline = Instant::now() + patience;
     one_per_address(endpoints)
         .into_iter()
@@ -277,7 +277,7 @@ pub fn check_dhe_off(
                 let tls13 = probe::tls13(&endpoint.addr, endpoint.wrap, None, timeout)
                     .map(|t| t.group)
                     .map_err(|e| e.to_string());
-                let f = Finding {
+                let f = ListenerCheck {
                     endpoint: endpoint.clone(),
                     expected: "no DHE ([policy] dhe = \"off\")".into(),
                     served,

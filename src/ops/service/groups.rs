@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::dh::pool::Pool;
 use crate::dh::search::Control;
-use crate::dh::{Catalog, Policy, ValidGroup, source, validate};
+use crate::dh::{Acceptance, Catalog, ValidGroup, source, validate};
 use crate::sys::fsutil::{self, FileMode};
 use crate::sys::signals::Interrupt;
 
@@ -43,7 +43,7 @@ pub fn generate(
             }
         }
     };
-    let policy = Policy {
+    let policy = Acceptance {
         expected_bits: Some(bits),
         min_bits: bits,
         named: false,
@@ -79,7 +79,7 @@ pub struct FileReport {
 
 /// Validates each file as it is (a file that cannot be read or parsed is
 /// refused with the reason).
-pub fn check_files(files: &[PathBuf], policy: &Policy) -> Vec<FileReport> {
+pub fn check_files(files: &[PathBuf], policy: &Acceptance) -> Vec<FileReport> {
     let catalog = Catalog::embedded();
     files
         .iter()
@@ -156,7 +156,7 @@ pub fn fill_pool(
             let Some(dh) = source::interruptible(bits, threads, &control, interrupt)? else {
                 bail!("interrupted; the groups added so far stay in the pool");
             };
-            let policy = Policy {
+            let policy = Acceptance {
                 expected_bits: Some(bits),
                 min_bits: bits,
                 named: false,

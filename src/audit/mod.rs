@@ -20,7 +20,7 @@ use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 
 pub use read::read_paths;
-pub use report::{Limits, LineCounts, OTHER_VALUES, Report, Tally};
+pub use report::{AuditReport, Limits, LineCounts, OTHER_VALUES, Tally};
 
 use classify::Prefilter;
 use records::Pending;
@@ -31,7 +31,7 @@ const MAX_PEERS: usize = 10_000;
 
 /// Reads lines and accumulates a report.
 pub struct Auditor {
-    report: Report,
+    report: AuditReport,
     peers: HashMap<String, u64>,
     pending: Pending,
     /// Cores to use; the second works through a helper auditor.
@@ -63,7 +63,7 @@ impl Auditor {
 
     fn with_prefilter(portable: bool) -> Auditor {
         Auditor {
-            report: Report::default(),
+            report: AuditReport::default(),
             peers: HashMap::new(),
             pending: Pending::None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
@@ -76,7 +76,7 @@ impl Auditor {
     }
 
     /// The report so far (pending folded records included).
-    pub fn finish(mut self) -> Report {
+    pub fn finish(mut self) -> AuditReport {
         self.finish_pending();
         if let Some(h) = self.helper.take() {
             self.absorb(*h);
@@ -104,7 +104,7 @@ Nov 29 10:00:02 mx postfix/qmgr[3]: ABC: removed\n";
         one.repeat(copies).into_bytes()
     }
 
-    fn run(input: &[u8], threads: usize) -> Report {
+    fn run(input: &[u8], threads: usize) -> AuditReport {
         let mut a = Auditor::new();
         a.threads = threads;
         a.read(input).unwrap();

@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::dh::search::Control;
-use crate::ops::refill::Refill;
+use crate::ops::service::refill::Refill;
 use crate::sys::schedule::{self, Schedule};
 
 /// How long a stop waits for a rotation that is already editing.
@@ -63,13 +63,13 @@ impl Seams {
         Seams {
             load,
             rotate: Arc::new(|settings: &Settings, control: &Arc<Control>| {
-                use super::rotate::{Seen, summary};
-                let postfix = super::system_postfix(settings);
+                use crate::ops::rotate::{Seen, summary};
+                let postfix = crate::ops::system_postfix(settings);
                 let never = crate::sys::signals::Interrupt::never();
                 let before = summary::fingerprints(settings);
                 let started = std::time::Instant::now();
                 let mut seen = Seen::default();
-                let result = super::rotate::now_seen(
+                let result = crate::ops::rotate::now_seen(
                     settings,
                     &postfix,
                     Arc::clone(control),
@@ -77,11 +77,11 @@ impl Seams {
                     false,
                     &mut seen,
                 );
-                if let Err(e) = super::metrics::refresh(settings, None) {
+                if let Err(e) = crate::ops::inspect::metrics::refresh(settings, None) {
                     tracing::warn!("{e:#}");
                 }
                 // The run as `now --json` describes it, one journal record.
-                let code = result.as_ref().err().map_or(0, super::exit_code);
+                let code = result.as_ref().err().map_or(0, crate::ops::exit_code);
                 let doc =
                     summary::build(settings, &result, &seen, &before, started.elapsed(), code);
                 tracing::info!(

@@ -85,7 +85,7 @@ impl Serialize for Tally {
 
 /// The audit's findings.
 #[derive(Debug, Default, Clone, Serialize)]
-pub struct Report {
+pub struct AuditReport {
     /// Line accounting; `session + failure + received_other + unparsed + other == total`.
     pub lines: LineCounts,
     /// TLS sessions found.
@@ -147,7 +147,7 @@ impl Limits {
     }
 }
 
-impl Report {
+impl AuditReport {
     /// Share of sessions with forward secrecy, in percent.
     pub fn fs_percent(&self) -> f64 {
         if self.sessions == 0 {
