@@ -102,7 +102,11 @@ pub fn render(report: &StatusReport, pool: &[(u32, usize)]) -> String {
             "gauge",
             "1 when the last run succeeded, 0 when it failed.",
         );
-        o.sample("dhrotate_last_run_success", &[], flag(last.outcome == "ok"));
+        o.sample(
+            "dhrotate_last_run_success",
+            &[],
+            flag(last.outcome.succeeded()),
+        );
         o.family(
             "dhrotate_last_run_duration_seconds",
             "gauge",

@@ -32,7 +32,7 @@ use tracing::info;
 
 use crate::config::Settings;
 use crate::sys::lock::RunLock;
-use crate::sys::state;
+use crate::sys::state::{self, LastOutcome};
 
 /// What `now` did, or would do with `--dry-run`.
 #[derive(Debug)]
@@ -271,7 +271,7 @@ pub fn execute_seen(
                     .unwrap_or_default();
                 r.last_run = unix_now(env);
                 r.duration_ms = started.elapsed().as_millis() as u64;
-                r.outcome = format!("failed: {e:#}");
+                r.outcome = LastOutcome::Failed(format!("{e:#}"));
                 state::write(&settings.state_dir, &r)?;
             }
             return Err(e);
@@ -347,7 +347,7 @@ pub fn execute_seen(
     .into();
     match &result {
         Ok(all) => {
-            record.outcome = "ok".into();
+            record.outcome = LastOutcome::Ok;
             record.last_success = record.last_run;
             for g in all.iter().flat_map(|a| &a.written) {
                 // Structured fields for journald: one event per group.
@@ -382,13 +382,13 @@ pub fn execute_seen(
                     .collect();
             }
         }
-        Err(e) => record.outcome = format!("failed: {e:#}"),
+        Err(e) => record.outcome = LastOutcome::Failed(format!("{e:#}")),
     }
     let verify_is_error = settings.reload.verify == crate::config::Verify::Error;
     if !failed.is_empty() && verify_is_error {
-        record.outcome = format!("written, but verification failed: {}", failed.join("; "));
+        record.outcome = LastOutcome::Unverified(failed.join("; "));
     } else if !hooks_failed.is_empty() {
-        record.outcome = format!("written, but {}", hooks_failed.join("; "));
+        record.outcome = LastOutcome::HookFailed(hooks_failed.join("; "));
     }
     if let Err(e) = state::write(&settings.state_dir, &record) {
         return Err(match result {
