@@ -81,7 +81,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     let before = summary::fingerprints(&settings);
     let started = Instant::now();
     let mut seen = Seen::default();
-    let result = ops::rotate::now_seen(
+    let result = ops::rotate::now(
         &settings,
         &postfix,
         control,

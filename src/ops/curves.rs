@@ -157,5 +157,9 @@ pub fn set(
         phases: Default::default(),
         now: std::time::SystemTime::now(),
     };
-    rotate::execute(settings, &env, dry_run, &planner, false)
+    let how = rotate::How {
+        dry_run,
+        record: false,
+    };
+    rotate::execute(settings, &env, how, &planner, &mut rotate::Seen::default())
 }

@@ -180,7 +180,14 @@ fn with_private_postfix(
     show_served(&instance, "before", out)?;
     writeln!(out, "{SEARCHING}")?;
     let control = Arc::new(Control::default());
-    let report = rotate::now(&settings, &pf, control, interrupt, dry_run)?;
+    let report = rotate::now(
+        &settings,
+        &pf,
+        control,
+        interrupt,
+        dry_run,
+        &mut Default::default(),
+    )?;
     write!(out, "{report}")?;
     if dry_run {
         return Ok(());
@@ -292,7 +299,14 @@ fn without_postfix(
         config_dir: config_dir.clone(),
     };
     let control = Arc::new(Control::default());
-    let report = rotate::now(&settings, &absent, control, interrupt, dry_run)?;
+    let report = rotate::now(
+        &settings,
+        &absent,
+        control,
+        interrupt,
+        dry_run,
+        &mut Default::default(),
+    )?;
     write!(out, "{report}")?;
     Ok(())
 }

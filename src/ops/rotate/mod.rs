@@ -72,27 +72,10 @@ impl RunReport {
 
 /// One rotation as `now`, the timer, the daemon and the demo run it:
 /// groups from the pool, else the search (stopped by `interrupt` or by
-/// cancelling `control`), validated against the embedded catalog, the time
-/// of the record now.
+/// cancelling `control`), validated against the embedded catalog and the
+/// verdict cache, the time of the record now, the outcome recorded. `seen`
+/// keeps how far the run got (`now --json`).
 pub fn now(
-    settings: &Settings,
-    postfix: &dyn crate::postfix::Postfix,
-    control: std::sync::Arc<crate::dh::search::Control>,
-    interrupt: crate::sys::signals::Interrupt,
-    dry_run: bool,
-) -> Result<RunReport> {
-    now_seen(
-        settings,
-        postfix,
-        control,
-        interrupt,
-        dry_run,
-        &mut Seen::default(),
-    )
-}
-
-/// `now`, keeping in `seen` how far the run got (`now --json`).
-pub fn now_seen(
     settings: &Settings,
     postfix: &dyn crate::postfix::Postfix,
     control: std::sync::Arc<crate::dh::search::Control>,
@@ -110,12 +93,15 @@ pub fn now_seen(
         phases: seen.phases.clone(),
         now: std::time::SystemTime::now(),
     };
-    let report = execute_seen(
+    let how = How {
+        dry_run,
+        record: true,
+    };
+    let report = execute(
         settings,
         &env,
-        dry_run,
+        how,
         &|s, pf| plan::plan(s, pf, env.now),
-        true,
         seen,
     );
     if !dry_run {
@@ -169,6 +155,29 @@ pub struct Seen {
 }
 
 impl Seen {
+    fn keep_plans(&mut self, managed: &[instances::Managed], plans: &[Plan]) {
+        self.plan = plans.first().cloned();
+        self.others = managed
+            .iter()
+            .zip(plans)
+            .skip(1)
+            .map(|(m, p)| InstanceRun {
+                instance: m.instance.clone(),
+                plan: p.clone(),
+                applied: None,
+            })
+            .collect();
+    }
+
+    fn keep_applied(&mut self, result: &Result<Vec<Applied>>) {
+        if let Ok(all) = result {
+            self.applied = all.first().cloned();
+            for (o, a) in self.others.iter_mut().zip(all.iter().skip(1)) {
+                o.applied = Some(a.clone());
+            }
+        }
+    }
+
     /// The report of a run that got to its end (a plan, and with it
     /// applied or a dry run).
     fn report(&self, settings: &Settings) -> RunReport {
@@ -182,215 +191,61 @@ impl Seen {
     }
 }
 
-/// Plans and, unless `dry_run`, applies under the lock (one change to
-/// Postfix's configuration at a time, rotations and curve policy alike).
-/// `record` writes the outcome to the state file.
+/// How a run goes: only planned (`dry_run`), and whether its outcome is
+/// recorded in the state file (`curves --set` records none).
+#[derive(Debug, Clone, Copy)]
+pub struct How {
+    /// Plan and print, change nothing, take no lock.
+    pub dry_run: bool,
+    /// Write the outcome to `state.json`.
+    pub record: bool,
+}
+
+/// A run on the given environment (docs/DESIGN.md "One rotation", steps 2
+/// to 12): under the lock (one change to Postfix's configuration at a time,
+/// rotations and curve policy alike) every instance is planned, then all
+/// are applied together, the hooks run, and the outcome is recorded.
+/// `seen` keeps how far it got, also when it fails.
 pub fn execute(
     settings: &Settings,
     env: &Env,
-    dry_run: bool,
+    how: How,
     planner: Planner,
-    record: bool,
-) -> Result<RunReport> {
-    execute_seen(
-        settings,
-        env,
-        dry_run,
-        planner,
-        record,
-        &mut Seen::default(),
-    )
-}
-
-/// `execute`, keeping in `seen` how far the run got.
-pub fn execute_seen(
-    settings: &Settings,
-    env: &Env,
-    dry_run: bool,
-    planner: Planner,
-    record: bool,
     seen: &mut Seen,
 ) -> Result<RunReport> {
     let started = std::time::Instant::now();
-    let plan_all = |managed: &[crate::ops::rotate::instances::Managed]| -> Result<Vec<Plan>> {
-        managed
-            .iter()
-            .map(|m| {
-                let pf = m.postfix(env.postfix);
-                env.phases.time(phases::Phase::Plan, || {
-                    let mut plan = planner(&m.settings, pf)?;
-                    plan.warnings
-                        .extend(judge_posture(&m.settings, &plan, pf, env.proofs)?);
-                    Ok(plan)
-                })
-            })
-            .collect()
-    };
-    let keep =
-        |seen: &mut Seen, managed: &[crate::ops::rotate::instances::Managed], plans: &[Plan]| {
-            seen.plan = plans.first().cloned();
-            seen.others = managed
-                .iter()
-                .zip(plans)
-                .skip(1)
-                .map(|(m, p)| InstanceRun {
-                    instance: m.instance.clone(),
-                    plan: p.clone(),
-                    applied: None,
-                })
-                .collect();
-        };
-    if dry_run {
+    if how.dry_run {
         // Planning only reads; no lock, no state directory needed.
-        let managed = crate::ops::rotate::instances::select(settings, env.postfix)?;
-        let plans = plan_all(&managed)?;
-        keep(seen, &managed, &plans);
+        let managed = instances::select(settings, env.postfix)?;
+        let plans = plan_all(&managed, env, planner)?;
+        seen.keep_plans(&managed, &plans);
         return Ok(seen.report(settings));
     }
     ensure_state_dir(&settings.state_dir)?;
     let _lock = RunLock::acquire(&settings.state_dir.join("lock"), settings.lock_wait)?;
-    let planned =
-        crate::ops::rotate::instances::select(settings, env.postfix).and_then(|managed| {
-            crate::ops::rotate::instances::check_writable(&managed, env.postfix)?;
-            for m in &managed {
-                ensure_state_dir(&m.settings.state_dir)?;
-                clean_stale_temps(&m.settings)?;
-            }
-            let plans = plan_all(&managed)?;
-            Ok((managed, plans))
-        });
-    let (managed, plans) = match planned {
-        Ok(p) => p,
-        Err(e) => {
-            // A run that failed before it could plan still ran, and failed:
-            // status and the daemon's catch-up must see it.
-            if record {
-                let mut r = state::read(&settings.state_dir)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                r.last_run = unix_now(env);
-                r.duration_ms = started.elapsed().as_millis() as u64;
-                r.outcome = LastOutcome::Failed(format!("{e:#}"));
-                state::write(&settings.state_dir, &r)?;
-            }
-            return Err(e);
-        }
+    let (managed, plans) = match prepare(settings, env, planner) {
+        Ok(prepared) => prepared,
+        Err(e) if how.record => return Err(record_unplanned(settings, env, started, e)),
+        Err(e) => return Err(e),
     };
-    keep(seen, &managed, &plans);
-    for (m, plan) in managed.iter().zip(&plans) {
-        for w in &plan.warnings {
-            tracing::warn!(instance = %m.instance.name, "{w}");
-        }
-        if let Some(d) = &plan.decision {
-            info!(instance = %m.instance.name, mode = ?d.mode, why = %d.why, "mode decided");
-        }
-    }
-    let parts: Vec<env::Part> = managed
-        .iter()
-        .zip(&plans)
-        .map(|(m, plan)| env::Part {
-            instance: &m.instance,
-            settings: &m.settings,
-            plan,
-            postfix: m.postfix(env.postfix),
-        })
-        .collect();
-    let result = apply::apply_all(&parts, env);
-    if let Ok(all) = &result {
-        seen.applied = all.first().cloned();
-        for (o, a) in seen.others.iter_mut().zip(all.iter().skip(1)) {
-            o.applied = Some(a.clone());
-        }
-    }
-    let primary_plan = &plans[0];
-    let failed: Vec<String> = result
-        .as_ref()
-        .map(|all| {
-            all.iter()
-                .flat_map(|a| &a.verification)
-                .filter(|f| !f.ok())
-                .map(|f| f.describe())
-                .collect()
-        })
-        .unwrap_or_default();
+    seen.keep_plans(&managed, &plans);
+    announce(&managed, &plans);
+    let result = apply::apply_all(&parts(&managed, &plans, env), env);
+    seen.keep_applied(&result);
+    let unverified = unverified(&result);
     // Hooks follow every run that left new group files in place, verified
     // or not: their consumers read those files either way.
     if let Some(all) = result.as_ref().ok().filter(|_| !settings.hooks.is_empty()) {
         seen.hooks = env.phases.time(phases::Phase::Hooks, || {
-            run_hooks(settings, primary_plan, all, &managed, !failed.is_empty())
+            run_hooks(settings, &plans[0], all, &managed, !unverified.is_empty())
         });
     }
     info!(phases = %env.phases.describe(), "run phases");
-    let hooks_failed: Vec<String> = seen
-        .hooks
-        .iter()
-        .filter(|h| h.outcome != crate::ops::rotate::hooks::HookOutcome::Ok)
-        .map(|h| h.describe())
-        .collect();
-    if !record {
+    if !how.record {
         return result.map(|_| seen.report(settings));
     }
-    let mut record = state::read(&settings.state_dir)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    record.last_run = unix_now(env);
-    record.duration_ms = started.elapsed().as_millis() as u64;
-    let mode = primary_plan.decision.as_ref().map(|d| d.mode);
-    let auto = mode == Some(Effective::Auto);
-    record.mode = match mode {
-        Some(Effective::Auto) => "auto",
-        Some(Effective::Named) => "named",
-        _ => "explicit",
-    }
-    .into();
-    match &result {
-        Ok(all) => {
-            record.outcome = LastOutcome::Ok;
-            record.last_success = record.last_run;
-            for g in all.iter().flat_map(|a| &a.written) {
-                // Structured fields for journald: one event per group.
-                info!(
-                    group = %g.name,
-                    instance = g.instance.as_deref().unwrap_or(crate::postfix::multi::PRIMARY),
-                    bits = g.bits,
-                    fingerprint = %g.fingerprint,
-                    source = %g.source,
-                    file = %g.file.display(),
-                    outcome = "installed",
-                    "group installed"
-                );
-                record
-                    .groups
-                    .retain(|old| old.name != g.name || old.instance != g.instance);
-                record.groups.push(g.clone());
-            }
-            if auto {
-                record.groups.clear();
-            }
-            if !seen.hooks.is_empty() {
-                record.hooks = seen
-                    .hooks
-                    .iter()
-                    .map(|h| state::HookState {
-                        name: h.name.clone(),
-                        ok: h.outcome == crate::ops::rotate::hooks::HookOutcome::Ok,
-                        detail: h.describe(),
-                        at: record.last_run,
-                    })
-                    .collect();
-            }
-        }
-        Err(e) => record.outcome = LastOutcome::Failed(format!("{e:#}")),
-    }
-    let verify_is_error = settings.reload.verify == crate::config::Verify::Error;
-    if !failed.is_empty() && verify_is_error {
-        record.outcome = LastOutcome::Unverified(failed.join("; "));
-    } else if !hooks_failed.is_empty() {
-        record.outcome = LastOutcome::HookFailed(hooks_failed.join("; "));
-    }
-    if let Err(e) = state::write(&settings.state_dir, &record) {
+    let outcome = Outcome::judge(settings, &result, unverified, &seen.hooks);
+    if let Err(e) = record(settings, env, started, &plans[0], &result, &outcome, seen) {
         return Err(match result {
             Ok(_) => e.context(
                 "the rotation itself succeeded and is in place (nothing to roll back); only recording it failed",
@@ -399,28 +254,242 @@ pub fn execute_seen(
         });
     }
     result?;
-    if !failed.is_empty() && verify_is_error {
-        return Err(crate::error::Failure::Unverified(anyhow::anyhow!(
-            "the new groups are installed and Postfix was reloaded, but {}; the files were kept \
-             (they are valid): look for a master.cf override or a restart Postfix still owes \
-             (set [reload] verify = \"warn\" to only warn){}",
-            failed.join("; "),
-            if hooks_failed.is_empty() {
-                String::new()
-            } else {
-                format!("; also {}", hooks_failed.join("; "))
-            }
-        ))
-        .into());
-    }
-    if !hooks_failed.is_empty() {
-        return Err(crate::error::Failure::HookFailed(anyhow::anyhow!(
-            "the new groups are installed and Postfix serves them (nothing was rolled back), but {}",
-            hooks_failed.join("; ")
-        ))
-        .into());
-    }
+    outcome.into_result()?;
     Ok(seen.report(settings))
+}
+
+/// Every instance, each with its settings and commands.
+fn plan_all(managed: &[instances::Managed], env: &Env, planner: Planner) -> Result<Vec<Plan>> {
+    managed
+        .iter()
+        .map(|m| {
+            let pf = m.postfix(env.postfix);
+            env.phases.time(phases::Phase::Plan, || {
+                let mut plan = planner(&m.settings, pf)?;
+                plan.warnings
+                    .extend(judge_posture(&m.settings, &plan, pf, env.proofs)?);
+                Ok(plan)
+            })
+        })
+        .collect()
+}
+
+/// Under the lock: the instances, each writable, its state directory
+/// ready and what killed runs left removed, then the plans.
+fn prepare(
+    settings: &Settings,
+    env: &Env,
+    planner: Planner,
+) -> Result<(Vec<instances::Managed>, Vec<Plan>)> {
+    let managed = instances::select(settings, env.postfix)?;
+    instances::check_writable(&managed, env.postfix)?;
+    for m in &managed {
+        ensure_state_dir(&m.settings.state_dir)?;
+        clean_stale_temps(&m.settings)?;
+    }
+    let plans = plan_all(&managed, env, planner)?;
+    Ok((managed, plans))
+}
+
+/// A run that failed before it could plan still ran, and failed: status
+/// and the daemon's catch-up must see it. Returns the run's error.
+fn record_unplanned(
+    settings: &Settings,
+    env: &Env,
+    started: std::time::Instant,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    let mut r = state::read(&settings.state_dir)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    r.last_run = unix_now(env);
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r.outcome = LastOutcome::Failed(format!("{e:#}"));
+    match state::write(&settings.state_dir, &r) {
+        Ok(()) => e,
+        Err(w) => w,
+    }
+}
+
+/// The plans' warnings and mode decisions, in the log.
+fn announce(managed: &[instances::Managed], plans: &[Plan]) {
+    for (m, plan) in managed.iter().zip(plans) {
+        for w in &plan.warnings {
+            tracing::warn!(instance = %m.instance.name, "{w}");
+        }
+        if let Some(d) = &plan.decision {
+            info!(instance = %m.instance.name, mode = ?d.mode, why = %d.why, "mode decided");
+        }
+    }
+}
+
+fn parts<'a>(
+    managed: &'a [instances::Managed],
+    plans: &'a [Plan],
+    env: &'a Env,
+) -> Vec<env::Part<'a>> {
+    managed
+        .iter()
+        .zip(plans)
+        .map(|(m, plan)| env::Part {
+            instance: &m.instance,
+            settings: &m.settings,
+            plan,
+            postfix: m.postfix(env.postfix),
+        })
+        .collect()
+}
+
+/// The listeners that did not serve their new group, in words.
+fn unverified(result: &Result<Vec<Applied>>) -> Vec<String> {
+    result
+        .as_ref()
+        .map(|all| {
+            all.iter()
+                .flat_map(|a| &a.verification)
+                .filter(|f| !f.ok())
+                .map(|f| f.describe())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What an applied run still owes its caller: a verification that failed
+/// (an error unless `[reload] verify = "warn"`), and failed hooks.
+struct Outcome {
+    unverified: Vec<String>,
+    hooks_failed: Vec<String>,
+}
+
+impl Outcome {
+    fn judge(
+        settings: &Settings,
+        result: &Result<Vec<Applied>>,
+        unverified: Vec<String>,
+        hooks: &[hooks::HookRun],
+    ) -> Outcome {
+        let verify_is_error = settings.reload.verify == crate::config::Verify::Error;
+        Outcome {
+            unverified: if verify_is_error && result.is_ok() {
+                unverified
+            } else {
+                Vec::new()
+            },
+            hooks_failed: hooks
+                .iter()
+                .filter(|h| h.outcome != hooks::HookOutcome::Ok)
+                .map(|h| h.describe())
+                .collect(),
+        }
+    }
+
+    /// What `state.json` says of the run.
+    fn last(&self, result: &Result<Vec<Applied>>) -> LastOutcome {
+        if !self.unverified.is_empty() {
+            LastOutcome::Unverified(self.unverified.join("; "))
+        } else if !self.hooks_failed.is_empty() {
+            LastOutcome::HookFailed(self.hooks_failed.join("; "))
+        } else {
+            match result {
+                Ok(_) => LastOutcome::Ok,
+                Err(e) => LastOutcome::Failed(format!("{e:#}")),
+            }
+        }
+    }
+
+    /// The error for a run whose files are in place: exit 12 or 13.
+    fn into_result(self) -> Result<()> {
+        if !self.unverified.is_empty() {
+            return Err(crate::error::Failure::Unverified(anyhow::anyhow!(
+                "the new groups are installed and Postfix was reloaded, but {}; the files were kept \
+                 (they are valid): look for a master.cf override or a restart Postfix still owes \
+                 (set [reload] verify = \"warn\" to only warn){}",
+                self.unverified.join("; "),
+                if self.hooks_failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; also {}", self.hooks_failed.join("; "))
+                }
+            ))
+            .into());
+        }
+        if !self.hooks_failed.is_empty() {
+            return Err(crate::error::Failure::HookFailed(anyhow::anyhow!(
+                "the new groups are installed and Postfix serves them (nothing was rolled back), but {}",
+                self.hooks_failed.join("; ")
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Writes the run to `state.json`: when, how long, the mode, its outcome,
+/// the groups it installed (one journald event each) and the hooks' ends.
+fn record(
+    settings: &Settings,
+    env: &Env,
+    started: std::time::Instant,
+    primary: &Plan,
+    result: &Result<Vec<Applied>>,
+    outcome: &Outcome,
+    seen: &Seen,
+) -> Result<()> {
+    let mut record = state::read(&settings.state_dir)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    record.last_run = unix_now(env);
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    let mode = primary.decision.as_ref().map(|d| d.mode);
+    record.mode = mode_word(mode).into();
+    record.outcome = outcome.last(result);
+    if let Ok(all) = result {
+        record.last_success = record.last_run;
+        for g in all.iter().flat_map(|a| &a.written) {
+            // Structured fields for journald: one event per group.
+            info!(
+                group = %g.name,
+                instance = g.instance.as_deref().unwrap_or(crate::postfix::multi::PRIMARY),
+                bits = g.bits,
+                fingerprint = %g.fingerprint,
+                source = %g.source,
+                file = %g.file.display(),
+                outcome = "installed",
+                "group installed"
+            );
+            record
+                .groups
+                .retain(|old| old.name != g.name || old.instance != g.instance);
+            record.groups.push(g.clone());
+        }
+        if mode == Some(Effective::Auto) {
+            record.groups.clear();
+        }
+        if !seen.hooks.is_empty() {
+            record.hooks = seen
+                .hooks
+                .iter()
+                .map(|h| state::HookState {
+                    name: h.name.clone(),
+                    ok: h.outcome == hooks::HookOutcome::Ok,
+                    detail: h.describe(),
+                    at: record.last_run,
+                })
+                .collect();
+        }
+    }
+    state::write(&settings.state_dir, &record)
+}
+
+/// The mode as `state.json` and the hooks' environment name it.
+fn mode_word(mode: Option<Effective>) -> &'static str {
+    match mode {
+        Some(Effective::Auto) => "auto",
+        Some(Effective::Named) => "named",
+        _ => "explicit",
+    }
 }
 
 /// Runs `[[hook]]`s when any instance got a new group file (or, in auto
@@ -441,12 +510,7 @@ fn run_hooks(
         return Vec::new();
     }
     let mut ctx = crate::ops::rotate::hooks::Context {
-        mode: match plan.decision.as_ref().map(|d| d.mode) {
-            Some(Effective::Auto) => "auto",
-            Some(Effective::Named) => "named",
-            _ => "explicit",
-        }
-        .into(),
+        mode: mode_word(plan.decision.as_ref().map(|d| d.mode)).into(),
         outcome: if unverified { "unverified" } else { "changed" }.into(),
         ..Default::default()
     };

@@ -69,7 +69,7 @@ impl Seams {
                 let before = summary::fingerprints(settings);
                 let started = std::time::Instant::now();
                 let mut seen = Seen::default();
-                let result = crate::ops::rotate::now_seen(
+                let result = crate::ops::rotate::now(
                     settings,
                     &postfix,
                     Arc::clone(control),
