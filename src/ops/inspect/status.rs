@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::config::Settings;
+use crate::config::{GroupSpec, Settings};
 use crate::dh::{Catalog, Proofs, validate};
+use crate::ops::inspect::verify::{self, ListenerCheck};
 use crate::ops::rotate::{groups::group_policy, plan};
 use crate::postfix::curves::{CurvePolicy, apply_policy};
 use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
@@ -138,6 +139,10 @@ pub struct InstanceStatus {
     pub status: StatusReport,
 }
 
+/// One instance's status: the versions and the mode, each group's file
+/// and where it is used, every DH setting, the curve and DHE policies, what
+/// the listeners serve, the posture, and a reload still owed. Every
+/// finding that makes `status` exit 6 goes to `problems`, in that order.
 fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     let pf = crate::ops::system_postfix(settings);
     let mut problems = Vec::new();
@@ -150,113 +155,35 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         }
         None => Err("unknown: Postfix did not answer".into()),
     };
-    let cf = ConfigFiles::load(&settings.postfix_config_dir);
-    if let Err(e) = &cf {
-        problems.push(format!("{e:#}"));
-    }
-    let cf = cf.ok();
+    let cf = ConfigFiles::load(&settings.postfix_config_dir)
+        .map_err(|e| problems.push(format!("{e:#}")))
+        .ok();
     let catalog = Catalog::embedded();
     let proofs = Proofs::open(&settings.state_dir);
-    // Named mode points Postfix at files too; "explicit" here means files.
-    let explicit = matches!(&mode, Ok(d) if d.mode.uses_files());
-    let named = matches!(&mode, Ok(d) if d.mode == plan::Effective::Named);
-    let mut groups = Vec::new();
+    let look = Look {
+        settings,
+        now,
+        catalog: &catalog,
+        proofs: &proofs,
+        // Named mode points Postfix at files too; "explicit" here means files.
+        explicit: matches!(&mode, Ok(d) if d.mode.uses_files()),
+        named: matches!(&mode, Ok(d) if d.mode == plan::Effective::Named),
+    };
     // Each group file's verdict, so that dh_settings does not run the
     // costly primality proofs on the same file a second time.
     let mut checked: Vec<(PathBuf, String)> = Vec::new();
-    for g in &settings.groups {
-        let mut st = GroupStatus {
-            name: g.name.clone(),
-            file: g.file.clone(),
-            bits: g.bits,
-            age_seconds: None,
-            stale: false,
-            fingerprint: None,
-            valid: false,
-            proof_cached: false,
-            places: Vec::new(),
-        };
-        for u in &g.uses {
-            let scope = u.scope();
-            let value = cf
-                .as_ref()
-                .and_then(|c| c.value(&scope, g.parameter()))
-                .map(str::to_owned);
-            let points_here = cf
-                .as_ref()
-                .is_some_and(|c| c.points_at(&scope, g.parameter(), &g.file));
-            if explicit && !points_here {
-                problems.push(format!(
-                    "{u} does not point {} at {}",
-                    g.parameter(),
-                    g.file.display()
-                ));
-            }
-            st.places.push(Place {
-                place: u.to_string(),
-                value,
-                points_here,
-            });
-        }
-        if explicit {
-            match fsutil::read_regular(&g.file) {
-                Err(e) => problems.push(format!("group {:?}: {e:#}", g.name)),
-                Ok(bytes) => {
-                    let age = std::fs::metadata(&g.file)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|m| now.duration_since(m).ok());
-                    st.age_seconds = age.map(|a| a.as_secs());
-                    st.stale = age.is_some_and(|a| a > settings.max_age);
-                    if st.stale {
-                        problems.push(format!(
-                            "{} is {} old, older than max_age {}; run `dhrotate now`",
-                            g.file.display(),
-                            humantime::format_duration(std::time::Duration::from_secs(
-                                st.age_seconds.unwrap_or(0)
-                            )),
-                            humantime::format_duration(settings.max_age)
-                        ));
-                    }
-                    match validate::validate_pem(
-                        &bytes,
-                        &group_policy(g, settings, named),
-                        &catalog,
-                        &proofs,
-                    ) {
-                        Ok((_, v)) => {
-                            checked.push((
-                                g.file.clone(),
-                                if v.accepted() {
-                                    "ok".to_owned()
-                                } else {
-                                    v.problems.join("; ")
-                                },
-                            ));
-                            st.valid = v.accepted();
-                            st.proof_cached = v.cached;
-                            st.fingerprint = Some(v.proof.fingerprint.clone());
-                            for p in v.problems {
-                                problems.push(format!("{}: {p}", g.file.display()));
-                            }
-                        }
-                        Err(e) => problems.push(format!(
-                            "{}: {e}; Postfix falls back to a built-in group with this file",
-                            g.file.display()
-                        )),
-                    }
-                }
-            }
-        }
-        groups.push(st);
-    }
+    let groups: Vec<GroupStatus> = settings
+        .groups
+        .iter()
+        .map(|g| look.group(g, cf.as_ref(), &mut checked, &mut problems))
+        .collect();
     if let Err(e) = &mode {
         problems.push(e.clone());
     }
     let dh_settings = cf.as_ref().map_or_else(Vec::new, |c| {
         let known = Known {
             proofs: &proofs,
-            named,
+            named: look.named,
             catalog: &catalog,
             checked: &checked,
         };
@@ -275,45 +202,19 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     if let Some(c) = &cf {
         problems.extend(dhe_drift(settings, c));
     }
+    let guideline = settings.policy.guideline != crate::guidelines::Guideline::None;
     // `postfix status` costs a fifth of a second: asked once, when a
     // listener is to be probed.
-    let probing = explicit || settings.policy.guideline != crate::guidelines::Guideline::None;
-    let running = probing && cf.is_some() && pf.is_running().unwrap_or(false);
+    let running = (look.explicit || guideline) && cf.is_some() && pf.is_running().unwrap_or(false);
     let listeners = match &cf {
-        Some(c) if explicit && running => {
-            // A group whose file is unusable still gets probed: what
-            // Postfix serves instead is the useful part.
-            let expected = |group: &str| {
-                let g = groups.iter().find(|g| g.name == group)?;
-                Some(
-                    g.fingerprint
-                        .clone()
-                        .unwrap_or_else(|| "none, the file is unusable".into()),
-                )
-            };
-            let endpoints = crate::ops::inspect::verify::endpoints(settings, &c.main, &c.master);
-            if crate::postfix::ciphers::main_excludes_dhe(c) {
-                crate::ops::inspect::verify::check_dhe_off(
-                    endpoints,
-                    std::time::Duration::ZERO,
-                    Some(&proofs),
-                )
-            } else {
-                crate::ops::inspect::verify::check(
-                    endpoints,
-                    expected,
-                    std::time::Duration::ZERO,
-                    Some(&proofs),
-                )
-            }
-        }
+        Some(c) if look.explicit && running => look.listeners(c, &groups),
         _ => Vec::new(),
     };
     for f in listeners.iter().filter(|f| !f.ok()) {
         problems.push(f.describe());
     }
     let posture = match (&versions, &cf) {
-        (Some(v), Some(c)) if settings.policy.guideline != crate::guidelines::Guideline::None => {
+        (Some(v), Some(c)) if guideline => {
             let served = if running {
                 crate::ops::inspect::posture::probe_all(settings, c, &listeners, Some(&proofs))
             } else {
@@ -327,14 +228,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         advice.extend(p.ending(chrono::Datelike::year(&chrono::Local::now())));
     }
     proofs.save_or_warn();
-    let owed = crate::ops::rotate::owed::reload_owed_marker(&settings.state_dir);
-    if owed.exists() {
-        problems.push(format!(
-            "the files on disk may be newer than what Postfix has loaded (a run was interrupted \
-             before its reload, or ran with reload disabled; {}): the next `dhrotate now` reloads",
-            owed.display()
-        ));
-    }
+    problems.extend(reload_owed(settings));
     StatusReport {
         posture,
         listeners,
@@ -351,6 +245,161 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         problems,
         instances: Vec::new(),
     }
+}
+
+/// What one `status` looks with: the settings, the clock, the catalog and
+/// verdict cache, and what the mode means for the group files.
+struct Look<'a> {
+    settings: &'a Settings,
+    now: SystemTime,
+    catalog: &'a Catalog,
+    proofs: &'a Proofs,
+    /// Postfix is to be pointed at the group files (explicit or named).
+    explicit: bool,
+    /// Each group must be RFC 7919's.
+    named: bool,
+}
+
+impl Look<'_> {
+    /// One configured group: where it is used and, when Postfix is to read
+    /// it, its file's age and verdict (recorded in `checked`).
+    fn group(
+        &self,
+        g: &GroupSpec,
+        cf: Option<&ConfigFiles>,
+        checked: &mut Vec<(PathBuf, String)>,
+        problems: &mut Vec<String>,
+    ) -> GroupStatus {
+        let mut st = GroupStatus {
+            name: g.name.clone(),
+            file: g.file.clone(),
+            bits: g.bits,
+            age_seconds: None,
+            stale: false,
+            fingerprint: None,
+            valid: false,
+            proof_cached: false,
+            places: self.places(g, cf, problems),
+        };
+        if self.explicit {
+            self.file(g, &mut st, checked, problems);
+        }
+        st
+    }
+
+    /// Each place the group is used, and whether it points at the file.
+    fn places(
+        &self,
+        g: &GroupSpec,
+        cf: Option<&ConfigFiles>,
+        problems: &mut Vec<String>,
+    ) -> Vec<Place> {
+        g.uses
+            .iter()
+            .map(|u| {
+                let scope = u.scope();
+                let value = cf
+                    .and_then(|c| c.value(&scope, g.parameter()))
+                    .map(str::to_owned);
+                let points_here = cf.is_some_and(|c| c.points_at(&scope, g.parameter(), &g.file));
+                if self.explicit && !points_here {
+                    problems.push(format!(
+                        "{u} does not point {} at {}",
+                        g.parameter(),
+                        g.file.display()
+                    ));
+                }
+                Place {
+                    place: u.to_string(),
+                    value,
+                    points_here,
+                }
+            })
+            .collect()
+    }
+
+    /// The group's file: read, its age against `max_age`, its verdict.
+    fn file(
+        &self,
+        g: &GroupSpec,
+        st: &mut GroupStatus,
+        checked: &mut Vec<(PathBuf, String)>,
+        problems: &mut Vec<String>,
+    ) {
+        let bytes = match fsutil::read_regular(&g.file) {
+            Ok(bytes) => bytes,
+            Err(e) => return problems.push(format!("group {:?}: {e:#}", g.name)),
+        };
+        let age = std::fs::metadata(&g.file)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| self.now.duration_since(m).ok());
+        st.age_seconds = age.map(|a| a.as_secs());
+        st.stale = age.is_some_and(|a| a > self.settings.max_age);
+        if st.stale {
+            problems.push(format!(
+                "{} is {} old, older than max_age {}; run `dhrotate now`",
+                g.file.display(),
+                humantime::format_duration(std::time::Duration::from_secs(
+                    st.age_seconds.unwrap_or(0)
+                )),
+                humantime::format_duration(self.settings.max_age)
+            ));
+        }
+        let policy = group_policy(g, self.settings, self.named);
+        match validate::validate_pem(&bytes, &policy, self.catalog, self.proofs) {
+            Ok((_, v)) => {
+                let verdict = if v.accepted() {
+                    "ok".to_owned()
+                } else {
+                    v.problems.join("; ")
+                };
+                checked.push((g.file.clone(), verdict));
+                st.valid = v.accepted();
+                st.proof_cached = v.cached;
+                st.fingerprint = Some(v.proof.fingerprint.clone());
+                for p in v.problems {
+                    problems.push(format!("{}: {p}", g.file.display()));
+                }
+            }
+            Err(e) => problems.push(format!(
+                "{}: {e}; Postfix falls back to a built-in group with this file",
+                g.file.display()
+            )),
+        }
+    }
+
+    /// What each local TLS listener serves, held against its group's file.
+    /// A group whose file is unusable still gets probed: what Postfix
+    /// serves instead is the useful part.
+    fn listeners(&self, c: &ConfigFiles, groups: &[GroupStatus]) -> Vec<ListenerCheck> {
+        let endpoints = verify::endpoints(self.settings, &c.main, &c.master);
+        let now = std::time::Duration::ZERO;
+        if crate::postfix::ciphers::main_excludes_dhe(c) {
+            return verify::check_dhe_off(endpoints, now, Some(self.proofs));
+        }
+        let expected = |group: &str| {
+            let g = groups.iter().find(|g| g.name == group)?;
+            Some(
+                g.fingerprint
+                    .clone()
+                    .unwrap_or_else(|| "none, the file is unusable".into()),
+            )
+        };
+        verify::check(endpoints, expected, now, Some(self.proofs))
+    }
+}
+
+/// A reload still owed by an interrupted run (or one with reload off).
+fn reload_owed(settings: &Settings) -> Option<String> {
+    let owed = crate::ops::rotate::owed::reload_owed_marker(&settings.state_dir);
+    owed.exists().then(|| {
+        format!(
+            "the files on disk may be newer than what Postfix has loaded (a run was interrupted \
+             before its reload, or ran with reload disabled; {}): the next `dhrotate now` reloads",
+            owed.display()
+        )
+    })
 }
 
 /// What is served (Postfix running) and configured, judged against the
