@@ -119,25 +119,89 @@ impl Progress<'_> {
 /// reloads again the instances already reloaded). One result per part.
 pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
     // Everything that can be refused is decided before the first write.
-    let mut made: Vec<(PathBuf, ValidGroup, &'static str)> = Vec::new();
-    let mut progress = Vec::new();
-    for part in parts {
-        let fresh = fresh_groups(part, env, &mut made)?;
-        let owed = ReloadOwed::new(part.settings);
-        let was_owed = owed.is_set();
-        progress.push(Progress {
-            fresh,
-            changes: part.plan.changes_anything() || was_owed,
-            owed,
-            was_owed,
-        });
-    }
-
+    let progress = make_groups(parts, env)?;
     failpoint::hit("generated");
-
+    pre_check(parts, &progress, env)?;
+    // Before anything is marked or written: a refused edit leaves no trace.
+    for part in parts.iter().filter(|p| !p.plan.edits.is_empty()) {
+        env.phases.time(Phase::Confirm, || {
+            confirm_with_postconf(part.plan, part.settings, part.postfix)
+        })?;
+    }
+    // A run killed after writing and before reloading leaves Postfix on
+    // the old configuration with the new one on disk; the marker makes the
+    // next run check and reload even when it has nothing to change.
     for (part, p) in parts.iter().zip(&progress) {
-        // A configuration that fails before we touch it must not be blamed
-        // on the edit (and would be "rolled back" to the same failure).
+        if part.plan.changes_anything() {
+            p.owed.set()?;
+        }
+    }
+    let mut journal = Journal::default();
+    let written = write_parts(parts, &progress, env, &mut journal);
+    failpoint::hit("written");
+    let reloads = written.and_then(|()| {
+        check_parts(parts, &progress, env)?;
+        failpoint::hit("checked");
+        reload_parts(parts, &progress, env)
+    });
+    let reloads = match reloads {
+        Ok(reloads) => reloads,
+        Err((e, step)) => {
+            let e = journal.roll_back(e, step);
+            for p in &progress {
+                p.owed.settle(p.was_owed);
+            }
+            return Err(e);
+        }
+    };
+    failpoint::hit("reloaded");
+    // With reload disabled the files stay newer than what Postfix runs:
+    // still owed, and the next run with reloads on pays it.
+    for (p, reload) in progress.iter().zip(&reloads) {
+        if matches!(
+            reload,
+            Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled | Reload::Absent
+        ) {
+            p.owed.clear()?;
+        }
+    }
+    parts
+        .iter()
+        .zip(&progress)
+        .zip(reloads)
+        .map(|((part, p), reload)| {
+            let verification = verify_part(parts, part, p, reload, env)?;
+            Ok(applied(part, p, reload, verification, env))
+        })
+        .collect()
+}
+
+/// A failed step after the first write: the error and what to roll back.
+type Failed<'a> = (anyhow::Error, Step<'a>);
+
+/// Each part's groups, made and validated, and whether it owes a reload.
+fn make_groups<'a>(parts: &[Part<'a>], env: &Env) -> Result<Vec<Progress<'a>>> {
+    let mut made: Vec<(PathBuf, ValidGroup, &'static str)> = Vec::new();
+    parts
+        .iter()
+        .map(|part| {
+            let fresh = fresh_groups(part, env, &mut made)?;
+            let owed = ReloadOwed::new(part.settings);
+            let was_owed = owed.is_set();
+            Ok(Progress {
+                fresh,
+                changes: part.plan.changes_anything() || was_owed,
+                owed,
+                was_owed,
+            })
+        })
+        .collect()
+}
+
+/// A configuration that fails before we touch it must not be blamed on the
+/// edit (and would be "rolled back" to the same failure).
+fn pre_check(parts: &[Part], progress: &[Progress], env: &Env) -> Result<()> {
+    for (part, p) in parts.iter().zip(progress) {
         if let Err(e) = env
             .phases
             .time(Phase::PreCheck, || p.check_if_changed(part))
@@ -156,55 +220,52 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
             );
         }
     }
-    // Before anything is marked or written: a refused edit leaves no trace.
-    for part in parts.iter().filter(|p| !p.plan.edits.is_empty()) {
-        env.phases.time(Phase::Confirm, || {
-            confirm_with_postconf(part.plan, part.settings, part.postfix)
-        })?;
-    }
-    // A run killed after writing and before reloading leaves Postfix on
-    // the old configuration with the new one on disk; the marker makes the
-    // next run check and reload even when it has nothing to change.
-    for (part, p) in parts.iter().zip(&progress) {
-        if part.plan.changes_anything() {
-            p.owed.set()?;
-        }
-    }
-    let settle = |err: anyhow::Error| -> anyhow::Error {
-        for p in &progress {
-            p.owed.settle(p.was_owed);
-        }
-        err
-    };
-    let mut journal = Journal::default();
-    let mut result = Ok(());
-    for (part, p) in parts.iter().zip(&progress) {
-        result = env.phases.time(Phase::Write, || {
-            write_all(part.plan, part.settings, &p.fresh, &mut journal)
-        });
-        if result.is_err() {
-            break;
-        }
-    }
-    failpoint::hit("written");
-    if let Err(e) = result {
-        return Err(settle(journal.roll_back(e, Step::Write)));
-    }
+    Ok(())
+}
 
-    for (part, p) in parts.iter().zip(&progress) {
+fn write_parts<'a>(
+    parts: &[Part],
+    progress: &[Progress],
+    env: &Env,
+    journal: &mut Journal,
+) -> std::result::Result<(), Failed<'a>> {
+    for (part, p) in parts.iter().zip(progress) {
+        env.phases
+            .time(Phase::Write, || {
+                write_all(part.plan, part.settings, &p.fresh, journal)
+            })
+            .map_err(|e| (e, Step::Write))?;
+    }
+    Ok(())
+}
+
+fn check_parts<'a>(
+    parts: &[Part],
+    progress: &[Progress],
+    env: &Env,
+) -> std::result::Result<(), Failed<'a>> {
+    for (part, p) in parts.iter().zip(progress) {
         if let Err(e) = env.phases.time(Phase::Check, || p.check_if_changed(part)) {
             let e = e.context(format!(
                 "`postfix check` rejected the new configuration{}",
                 where_(parts, part)
             ));
-            return Err(settle(journal.roll_back(e, Step::Check)));
+            return Err((e, Step::Check));
         }
     }
-    failpoint::hit("checked");
+    Ok(())
+}
 
+/// Reloads every part that changed and runs, in order; on a failure, the
+/// step names the instances to reload again after the rollback.
+fn reload_parts<'a>(
+    parts: &[Part<'a>],
+    progress: &[Progress],
+    env: &Env,
+) -> std::result::Result<Vec<Reload>, Failed<'a>> {
     let mut reloads = Vec::new();
-    let mut reloaded: Vec<&dyn Postfix> = Vec::new();
-    for (part, p) in parts.iter().zip(&progress) {
+    let mut reloaded: Vec<&'a dyn Postfix> = Vec::new();
+    for (part, p) in parts.iter().zip(progress) {
         let reload = if !p.changes {
             Reload::NotNeeded
         } else if !part.settings.reload.enabled {
@@ -220,90 +281,94 @@ pub fn apply_all(parts: &[Part], env: &Env) -> Result<Vec<Applied>> {
                     // Counted before it runs: a reload that failed half-way
                     // is reloaded again after the rollback, too.
                     reloaded.push(part.postfix);
-                    match env.phases.time(Phase::Reload, || part.postfix.reload()) {
-                        Ok(()) => Reload::Reloaded,
-                        Err(e) => {
-                            let e = e
-                                .context(format!("`postfix reload` failed{}", where_(parts, part)));
-                            return Err(settle(journal.roll_back(e, Step::Reload(reloaded))));
-                        }
+                    if let Err(e) = env.phases.time(Phase::Reload, || part.postfix.reload()) {
+                        let e =
+                            e.context(format!("`postfix reload` failed{}", where_(parts, part)));
+                        return Err((e, Step::Reload(reloaded)));
                     }
+                    Reload::Reloaded
                 }
                 Err(e) => {
                     let e = e.context(format!(
                         "cannot tell whether Postfix is running{}",
                         where_(parts, part)
                     ));
-                    return Err(settle(journal.roll_back(e, Step::Status(reloaded))));
+                    return Err((e, Step::Status(reloaded)));
                 }
             }
         };
         reloads.push(reload);
     }
-    failpoint::hit("reloaded");
-    // With reload disabled the files stay newer than what Postfix runs:
-    // still owed, and the next run with reloads on pays it.
-    for (p, reload) in progress.iter().zip(&reloads) {
-        if matches!(
-            reload,
-            Reload::Reloaded | Reload::NotRunning | Reload::InstanceDisabled | Reload::Absent
-        ) {
-            p.owed.clear()?;
-        }
-    }
+    Ok(reloads)
+}
 
+/// The listeners of a reloaded part with fresh groups, unless verification
+/// is off. Reloaded and valid: a failure to look is no reason to roll
+/// back, but it is no success either.
+fn verify_part(
+    parts: &[Part],
+    part: &Part,
+    p: &Progress,
+    reload: Reload,
+    env: &Env,
+) -> Result<Vec<crate::ops::inspect::verify::ListenerCheck>> {
+    if reload != Reload::Reloaded
+        || part.settings.reload.verify == crate::config::Verify::Off
+        || p.fresh.is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    env.phases
+        .time(Phase::Verification, || {
+            verify_fresh(part.settings, &p.fresh, env.proofs)
+        })
+        .map_err(|e| {
+            Failure::Unverified(e.context(format!(
+                "the new groups are installed and Postfix was reloaded{}, but the listeners could not be verified",
+                where_(parts, part)
+            )))
+            .into()
+        })
+}
+
+/// What one part's run did, for the record and the report.
+fn applied(
+    part: &Part,
+    p: &Progress,
+    reload: Reload,
+    verification: Vec<crate::ops::inspect::verify::ListenerCheck>,
+    env: &Env,
+) -> Applied {
     let written_at = env
         .now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut out = Vec::new();
-    for ((part, p), reload) in parts.iter().zip(&progress).zip(reloads) {
-        let verification = if reload == Reload::Reloaded
-            && part.settings.reload.verify != crate::config::Verify::Off
-            && !p.fresh.is_empty()
-        {
-            // Reloaded and valid: a failure to look is no reason to roll
-            // back, but it is no success either.
-            env.phases.time(Phase::Verification, || {
-                verify_fresh(part.settings, &p.fresh, env.proofs)
+    Applied {
+        written: p
+            .fresh
+            .iter()
+            .map(|f| GroupState {
+                name: f.spec.name.clone(),
+                file: f.spec.file.clone(),
+                bits: f.spec.bits,
+                source: f.origin.to_owned(),
+                fingerprint: f.group.verdict.proof.fingerprint.clone(),
+                written_at,
+                instance: (!part.instance.primary).then(|| part.instance.name.clone()),
             })
-            .map_err(|e| {
-                Failure::Unverified(e.context(format!(
-                    "the new groups are installed and Postfix was reloaded{}, but the listeners could not be verified",
-                    where_(parts, part)
-                )))
-            })?
-        } else {
-            Vec::new()
-        };
-        out.push(Applied {
-            written: p
-                .fresh
-                .iter()
-                .map(|f| GroupState {
-                    name: f.spec.name.clone(),
-                    file: f.spec.file.clone(),
-                    bits: f.spec.bits,
-                    source: f.origin.to_owned(),
-                    fingerprint: f.group.verdict.proof.fingerprint.clone(),
-                    written_at,
-                    instance: (!part.instance.primary).then(|| part.instance.name.clone()),
-                })
-                .collect(),
-            edited: part.plan.edits.iter().map(|e| e.path.clone()).collect(),
-            removed: part
-                .plan
-                .old_files
-                .iter()
-                .filter(|f| f.remove)
-                .map(|f| f.path.clone())
-                .collect(),
-            reload,
-            verification,
-        });
+            .collect(),
+        edited: part.plan.edits.iter().map(|e| e.path.clone()).collect(),
+        removed: part
+            .plan
+            .old_files
+            .iter()
+            .filter(|f| f.remove)
+            .map(|f| f.path.clone())
+            .collect(),
+        reload,
+        verification,
     }
-    Ok(out)
 }
 
 /// " in instance NAME (DIR)" where a run has more than one instance.
