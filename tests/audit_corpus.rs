@@ -235,7 +235,7 @@ fn journald_json_gzip_stdin_and_container_prefixes() {
     let plain = dir.join("maillog");
     std::fs::write(&plain, &text).unwrap();
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+    let mut child = common::command()
         .args([
             "audit",
             "--json",

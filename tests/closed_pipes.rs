@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use common::*;
 
 fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dhrotate"));
+    let mut c = common::command();
     c.args(args)
         .env_remove("DHROTATE_CONFIG")
         .env_remove("RUST_LOG")

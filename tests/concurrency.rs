@@ -9,19 +9,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
 
 const WORKERS: usize = 8;
 const ROUNDS: usize = 25;
-
-fn run(cfg: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--config", cfg.to_str().unwrap()];
-    all.extend_from_slice(args);
-    dhrotate(&all)
-}
 
 /// `sha256(p)` of every group a `now` output says it wrote.
 fn written(stdout: &str) -> Vec<String> {
@@ -40,12 +33,12 @@ fn eight_workers_never_interleave_and_never_share_a_group() {
     let dir = inst.config_dir.clone();
     // The two versions of the files the runs produce: rotations only swap
     // group files once main.cf names them; curves toggles one parameter.
-    let first = run(&cfg, &["now"]);
+    let first = with_config(&cfg, &["now"]);
     assert!(first.status.success(), "{}", show(&first));
     let mut seen_groups: Vec<String> = written(&String::from_utf8_lossy(&first.stdout));
     let mut versions = BTreeSet::new();
     for policy in ["modern", "default"] {
-        let out = run(&cfg, &["curves", "--set", policy]);
+        let out = with_config(&cfg, &["curves", "--set", policy]);
         assert!(out.status.success(), "{}", show(&out));
         versions.insert((
             std::fs::read(dir.join("main.cf")).unwrap(),
@@ -98,7 +91,7 @@ fn eight_workers_never_interleave_and_never_share_a_group() {
                                 "1",
                             ],
                         };
-                        outs.push((args.join(" "), run(cfg, args)));
+                        outs.push((args.join(" "), with_config(cfg, args)));
                     }
                     outs
                 })

@@ -68,7 +68,7 @@ struct Lane {
 }
 
 fn run(cfg: &Path, mode: &str, crash_at: Option<&str>) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dhrotate"));
+    let mut cmd = common::command();
     cmd.args(["-q", "--config"])
         .arg(cfg)
         .args(["now", "--no-refill", "--mode", mode])

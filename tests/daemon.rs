@@ -9,7 +9,7 @@ mod common;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -22,7 +22,7 @@ struct Daemon {
 
 impl Daemon {
     fn start(cfg: &Path, log: PathBuf, notify: Option<&Path>) -> Daemon {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dhrotate"));
+        let mut cmd = common::command();
         cmd.args(["-v", "--config"])
             .arg(cfg)
             .arg("daemon")

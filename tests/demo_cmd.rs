@@ -34,7 +34,7 @@ fn demo_runs_from_a_checkout_under_a_0700_directory() {
     }
     // `cargo run` leaves target/ in the checkout and runs from there.
     std::fs::create_dir_all(checkout.join("target")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+    let out = common::command()
         .args(["now", "--demo"])
         .current_dir(&checkout)
         .env_remove("DHROTATE_CONFIG")

@@ -449,7 +449,7 @@ fn signals_still_work_after_the_search_a_second_one_ends_the_run_at_once() {
     );
     let extra = format!("[postfix]\npostfix = \"{}\"\n", slow.display());
     let (_base, _inst, cfg) = rotated_instance("signal-after-search", &extra);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+    let mut child = common::command()
         .args(["--config", cfg.to_str().unwrap(), "now"])
         .env_remove("DHROTATE_CONFIG")
         .stdout(std::process::Stdio::null())

@@ -14,7 +14,7 @@ fn sigterm_and_sigint_stop_the_search_and_write_nothing() {
     ] {
         let dir = scratch(&format!("generate-{sig:?}"));
         let out = dir.join("group.pem");
-        let child = Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+        let child = common::command()
             .args(["generate", "--bits", "8192", "--out"])
             .arg(&out)
             .stderr(Stdio::piped())

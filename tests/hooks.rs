@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 use serde_json::Value;
 
@@ -24,17 +22,6 @@ fn running(argv: &[&str]) -> usize {
         .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
         .filter(|c| *c == want)
         .count()
-}
-
-fn now_json(cfg: &Path) -> (Option<i32>, Value, String) {
-    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now", "--json"]);
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", show(&out)));
-    (
-        out.status.code(),
-        doc,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -61,7 +48,7 @@ fn failing_slow_and_forking_hooks_are_reported_and_postfix_keeps_its_rotation() 
     std::fs::write(&cfg, text).unwrap();
 
     let started = std::time::Instant::now();
-    let (code, doc, stderr) = now_json(&cfg);
+    let (code, doc, stderr) = now_json(&cfg, &[]);
     let took = started.elapsed();
     assert_eq!(code, Some(13), "{doc:#}\n{stderr}");
     assert_eq!(doc["exit_code"], 13);
@@ -212,7 +199,7 @@ fn a_hook_endpoint_is_verified_with_the_probe_and_dry_run_lists_hooks() {
     );
     assert!(text.contains("would run hook \"stale\""), "{text}");
 
-    let (code, doc, _) = now_json(&cfg);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(13), "{doc:#}");
     let hooks = doc["hooks"].as_array().unwrap();
     assert_eq!(hooks[0]["outcome"], "ok", "{doc:#}");

@@ -64,13 +64,6 @@ fn config(base: &Path, a: &PrivatePostfix, extra: &str) -> PathBuf {
     cfg
 }
 
-fn now_json(cfg: &Path) -> (Option<i32>, Value) {
-    let out = dhrotate(&["--config", cfg.to_str().unwrap(), "now", "--json"]);
-    let doc = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", show(&out)));
-    (out.status.code(), doc)
-}
-
 fn dh_setting(dir: &Path) -> String {
     postconf(dir, &["-h", "smtpd_tls_dh1024_param_file"])
         .1
@@ -82,7 +75,7 @@ fn dh_setting(dir: &Path) -> String {
 fn one_run_rotates_every_instance_shared_then_per_instance() {
     let (base, a, b) = pair("inst-both", true, true);
     let cfg = config(&base, &a, "instances = \"all\"");
-    let (code, doc) = now_json(&cfg);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     let shared = a.config_dir.join("dh1024.pem");
     let fp = file_fingerprint(&shared);
@@ -122,7 +115,7 @@ fn one_run_rotates_every_instance_shared_then_per_instance() {
         &a,
         "instances = \"all\"\ninstance_files = \"per-instance\"",
     );
-    let (code, doc) = now_json(&cfg);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     let own = b.config_dir.join("dh1024.pem");
     assert_eq!(dh_setting(&b.config_dir), own.display().to_string());
@@ -155,7 +148,7 @@ fn a_check_failure_in_the_secondary_restores_both_instances() {
     let (base, a, b) = pair("inst-rollback", true, true);
     // The primary has a group already; the secondary serves its default.
     let cfg = config(&base, &a, "");
-    let (code, doc) = now_json(&cfg);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     let served_a = served(a.smtp_port).fingerprint;
     let served_b = served(b.smtp_port).fingerprint;
@@ -179,7 +172,7 @@ fn a_check_failure_in_the_secondary_restores_both_instances() {
         ),
     );
     let (before_a, before_b) = (snapshot_tree(&a.config_dir), snapshot_tree(&b.config_dir));
-    let (code, doc) = now_json(&cfg);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(4), "{doc:#}");
     let msg = doc["error"]["message"].as_str().unwrap();
     assert!(
@@ -220,7 +213,7 @@ fn a_disabled_secondary_is_edited_not_reloaded_and_unknown_names_are_refused() {
         &a,
         "instances = [\"postfix-two\"]\ninstance_files = \"per-instance\"",
     );
-    let (code, doc) = now_json(&cfg);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     let i = &doc["instances"][0];
     assert_eq!(i["enabled"], false, "{doc:#}");

@@ -10,21 +10,6 @@ use std::path::{Path, PathBuf};
 use common::*;
 use serde_json::Value;
 
-fn now_json(cfg: &Path, extra: &[&str]) -> (Option<i32>, Value) {
-    let mut args = vec!["--config", cfg.to_str().unwrap(), "now", "--json"];
-    args.extend_from_slice(extra);
-    let out = dhrotate(&args);
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", show(&out)));
-    assert_eq!(doc["schema"], 1, "{doc:#}");
-    assert_eq!(
-        doc["exit_code"].as_i64(),
-        out.status.code().map(i64::from),
-        "{doc:#}"
-    );
-    (out.status.code(), doc)
-}
-
 /// A `postfix` stand-in: `script` runs first with the real one's argv
 /// (`-c DIR SUBCOMMAND`), then the real one.
 fn fake_postfix(dir: &Path, name: &str, script: &str) -> PathBuf {
@@ -70,7 +55,7 @@ fn groups_changed(doc: &Value) -> Vec<bool> {
 fn rolled_back(name: &str, fake: &Path, class: &str, steps: (&str, &str)) {
     let (_base, inst, cfg) = rotated(name, Some(fake));
     let before = snapshot_tree(&inst.config_dir);
-    let (code, doc) = now_json(&cfg, &[]);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(4), "{doc:#}");
     assert_eq!(doc["error"]["class"], class);
     assert_eq!(
@@ -85,7 +70,7 @@ fn rolled_back(name: &str, fake: &Path, class: &str, steps: (&str, &str)) {
 fn changed_then_unchanged() {
     let (base, inst) = instance("json-changed", true);
     let cfg = instance_config(&base, &inst, 1024, 1024, "");
-    let (code, doc) = now_json(&cfg, &[]);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(0), "{doc:#}");
     assert_eq!(doc["outcome"], "changed");
     assert_eq!(doc["mode"], "explicit");
@@ -157,7 +142,7 @@ fn changed_then_unchanged() {
 
     // Nothing due: unchanged, not one byte different.
     let before = snapshot_tree(&inst.config_dir);
-    let (code, doc) = now_json(&cfg, &["--if-due"]);
+    let (code, doc, _) = now_json(&cfg, &["--if-due"]);
     assert_eq!(code, Some(0), "{doc:#}");
     assert_eq!(doc["outcome"], "unchanged", "{doc:#}");
     assert_eq!(doc["reload"], "not-needed");
@@ -167,7 +152,7 @@ fn changed_then_unchanged() {
     assert_eq!(snapshot_tree(&inst.config_dir), before);
 
     // A dry run is unchanged too, and says what it would edit.
-    let (code, doc) = now_json(&cfg, &["--dry-run"]);
+    let (code, doc, _) = now_json(&cfg, &["--dry-run"]);
     assert_eq!(
         (code, doc["outcome"].as_str()),
         (Some(0), Some("unchanged"))
@@ -180,7 +165,7 @@ fn failures_name_their_class_and_leave_the_files() {
     // Configuration: the document still comes, with the file and line.
     let (base, inst) = instance("json-config", false);
     let cfg = instance_config(&base, &inst, 1024, 1024, "max_age = \"soon\"");
-    let (code, doc) = now_json(&cfg, &[]);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(2));
     assert_eq!(doc["outcome"], "failed");
     assert_eq!(doc["error"]["class"], "config");
@@ -204,7 +189,7 @@ fn failures_name_their_class_and_leave_the_files() {
     .unwrap();
     std::fs::write(pool.join("planted.pem"), shared.params_to_pem().unwrap()).unwrap();
     let before = snapshot_tree(&inst.config_dir);
-    let (code, doc) = now_json(&cfg, &[]);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(3), "{doc:#}");
     assert_eq!(doc["error"]["class"], "validation");
     assert_eq!(doc["check"], "not-run");
@@ -243,7 +228,7 @@ fn failures_name_their_class_and_leave_the_files() {
     );
     let (_base, inst, cfg) = rotated("json-verify", Some(&fake));
     let old = served(inst.smtp_port).fingerprint;
-    let (code, doc) = now_json(&cfg, &[]);
+    let (code, doc, _) = now_json(&cfg, &[]);
     assert_eq!(code, Some(12), "{doc:#}");
     assert_eq!(doc["outcome"], "failed");
     assert_eq!(doc["error"]["class"], "verify");

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
 #[test]
@@ -16,7 +14,7 @@ fn an_edit_the_reader_gets_wrong_is_refused_by_postconf_and_nothing_changes() {
     // A reader bug on demand (debug builds): the edited master.cf quietly
     // drops the submission listener's mandatory TLS, as the unclosed-brace
     // bug once did. dhrotate's own re-read cannot see it; postconf can.
-    let out = Command::new(env!("CARGO_BIN_EXE_dhrotate"))
+    let out = common::command()
         .args(["--config", cfg.to_str().unwrap(), "now"])
         .env(
             "DHROTATE_MISEDIT",

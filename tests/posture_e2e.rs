@@ -14,12 +14,6 @@ use std::path::Path;
 
 use common::*;
 
-fn run(cfg: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--config", cfg.to_str().unwrap()];
-    all.extend_from_slice(args);
-    dhrotate(&all)
-}
-
 /// data/tls-guidelines.tsv's rows of one guideline and kind, read here on
 /// their own.
 fn rows(guideline: &str, kind: &str) -> Vec<Vec<&'static str>> {
@@ -146,7 +140,7 @@ fn named_config(
 }
 
 fn status_json(cfg: &Path, guideline: &str) -> serde_json::Value {
-    let out = run(cfg, &["status", "--json", "--guideline", guideline]);
+    let out = with_config(cfg, &["status", "--json", "--guideline", guideline]);
     assert!(
         matches!(out.status.code(), Some(0 | 6)),
         "{guideline}: {}",
@@ -249,7 +243,7 @@ fn fixes(v: &serde_json::Value) -> Vec<String> {
 fn named_mode_serves_ffdhe3072_and_a_second_run_changes_nothing() {
     let (base, inst) = instance("named-mode", true);
     let cfg = named_config(&base, &inst, 3072, 2048, "");
-    let out = run(&cfg, &["now"]);
+    let out = with_config(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("RFC 7919's named group"), "{text}");
@@ -267,7 +261,7 @@ fn named_mode_serves_ffdhe3072_and_a_second_run_changes_nothing() {
     // A second run is a no-op: not one byte of the configuration changes.
     let before = snapshot_tree(&inst.config_dir);
     let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
-    let out = run(&cfg, &["now"]);
+    let out = with_config(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("nothing changed; no reload needed"), "{text}");
@@ -290,7 +284,7 @@ fn named_mode_serves_ffdhe3072_and_a_second_run_changes_nothing() {
     );
 
     // status agrees: named mode, files valid, listeners serve them.
-    let out = run(&cfg, &["status", "--json"]);
+    let out = with_config(&cfg, &["status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["mode"]["mode"], "named");
@@ -308,7 +302,7 @@ fn status_rates_custom_and_named_groups_per_guideline() {
     let cfg = instance_config(&base, &inst, 2048, 2048, "");
     let port = inst.smtp_port;
 
-    let out = run(&cfg, &["now"]);
+    let out = with_config(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     served(port);
     let custom = Some(("a custom 2048-bit prime", None, 2048));
@@ -339,7 +333,7 @@ fn status_rates_custom_and_named_groups_per_guideline() {
     }
 
     let cfg = named_config(&base, &inst, 3072, 2048, "");
-    let out = run(&cfg, &["now"]);
+    let out = with_config(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     served(port);
     let named = Some(("ffdhe3072 (RFC 7919, 3072 bits)", Some("ffdhe3072"), 3072));
@@ -383,7 +377,7 @@ fn status_rates_custom_and_named_groups_per_guideline() {
 fn now_warns_or_refuses_a_change_for_the_worse() {
     let (base, inst) = instance("posture-enforce", true);
     let named = named_config(&base, &inst, 3072, 2048, "");
-    let out = run(&named, &["now"]);
+    let out = with_config(&named, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     served(inst.smtp_port);
 
@@ -398,7 +392,7 @@ fn now_warns_or_refuses_a_change_for_the_worse() {
         "[policy]\nguideline = \"ncsc-nl\"\nenforce = true\n",
     );
     let before = snapshot_tree(&inst.config_dir);
-    let out = run(&swapped, &["now"]);
+    let out = with_config(&swapped, &["now"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -424,7 +418,7 @@ fn now_warns_or_refuses_a_change_for_the_worse() {
         "[policy]\nguideline = \"ncsc-nl\"\nenforce = true\n",
     );
     let before = snapshot_tree(&inst.config_dir);
-    let out = run(&cfg, &["now"]);
+    let out = with_config(&cfg, &["now"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("enforce = true"), "{err}");
@@ -457,7 +451,7 @@ fn now_warns_or_refuses_a_change_for_the_worse() {
         2048,
         "[policy]\nguideline = \"ncsc-nl\"\n",
     );
-    let out = run(&cfg, &["now"]);
+    let out = with_config(&cfg, &["now"]);
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -30,14 +30,45 @@ pub fn postconf(dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The dhrotate binary with a clean environment: nothing the test runner
+/// was started with (a `DHROTATE_CONFIG`, a `RUST_LOG`) reaches it.
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dhrotate"));
+    c.env_remove("DHROTATE_CONFIG").env_remove("RUST_LOG");
+    c
+}
+
 /// Runs the dhrotate binary.
 pub fn dhrotate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dhrotate"))
-        .args(args)
-        .env_remove("DHROTATE_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running dhrotate")
+    command().args(args).output().expect("running dhrotate")
+}
+
+/// Runs dhrotate with `--config CFG` and `args`.
+pub fn with_config(cfg: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--config", cfg.to_str().unwrap()];
+    all.extend_from_slice(args);
+    dhrotate(&all)
+}
+
+/// `now --json` with `extra` flags: the exit code, the document (which
+/// must be schema 1 and carry the same exit code) and stderr.
+pub fn now_json(cfg: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut args = vec!["now", "--json"];
+    args.extend_from_slice(extra);
+    let out = with_config(cfg, &args);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", show(&out)));
+    assert_eq!(doc["schema"], 1, "{doc:#}");
+    assert_eq!(
+        doc["exit_code"].as_i64(),
+        out.status.code().map(i64::from),
+        "{doc:#}"
+    );
+    (
+        out.status.code(),
+        doc,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Exit code, stdout and stderr of a finished run, for messages.
