@@ -178,17 +178,7 @@ fn with_private_postfix(
     );
     let pf = crate::ops::system_postfix(&settings);
     show_served(&instance, "before", out)?;
-    writeln!(out, "{SEARCHING}")?;
-    let control = Arc::new(Control::default());
-    let report = rotate::now(
-        &settings,
-        &pf,
-        control,
-        interrupt,
-        dry_run,
-        &mut Default::default(),
-    )?;
-    write!(out, "{report}")?;
+    rotate_once(&settings, &pf, interrupt, dry_run, out)?;
     if dry_run {
         return Ok(());
     }
@@ -294,14 +284,25 @@ fn without_postfix(
     std::fs::write(config_dir.join("main.cf"), EXAMPLE_MAIN_CF)?;
     std::fs::write(config_dir.join("master.cf"), EXAMPLE_MASTER_CF)?;
     let settings = demo_settings(&config_dir, &base.join("state"), "submission/inet");
-    writeln!(out, "{SEARCHING}")?;
     let absent = Absent {
         config_dir: config_dir.clone(),
     };
+    rotate_once(&settings, &absent, interrupt, dry_run, out)
+}
+
+/// The demo's one rotation, narrated: what it searches for, then the report.
+fn rotate_once(
+    settings: &Settings,
+    pf: &dyn Postfix,
+    interrupt: Interrupt,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    writeln!(out, "{SEARCHING}")?;
     let control = Arc::new(Control::default());
     let report = rotate::now(
-        &settings,
-        &absent,
+        settings,
+        pf,
         control,
         interrupt,
         dry_run,
