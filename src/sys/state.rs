@@ -61,7 +61,8 @@ pub struct State {
 pub enum LastOutcome {
     /// Everything done, verified, every hook ok.
     Ok,
-    /// Nothing installed (rolled back, refused, or failed before any write).
+    /// The run failed, with its error: rolled back, refused before any
+    /// write, or (files kept) installed and reloaded but not probed.
     Failed(String),
     /// Installed and reloaded, but a listener did not serve its group.
     Unverified(String),
