@@ -267,29 +267,26 @@ pub fn check_dhe_off(
     proofs: Option<&crate::dh::Proofs>,
 ) -> Vec<ListenerCheck> {
     let deadline = Instant::now() + patience;
-    one_per_address(endpoints)
-        .into_iter()
-        .map(|endpoint| {
-            loop {
-                let timeout = Duration::from_secs(10);
-                let served = probe::dhe_group(&endpoint.addr, endpoint.wrap, timeout, proofs)
-                    .map_err(|e| e.to_string());
-                let tls13 = probe::tls13(&endpoint.addr, endpoint.wrap, None, timeout)
-                    .map(|t| t.group)
-                    .map_err(|e| e.to_string());
-                let f = ListenerCheck {
-                    endpoint: endpoint.clone(),
-                    expected: "no DHE ([policy] dhe = \"off\")".into(),
-                    served,
-                    dhe_off: Some(tls13),
-                };
-                if f.ok() || Instant::now() >= deadline {
-                    break f;
-                }
-                std::thread::sleep(Duration::from_millis(250));
+    side_by_side(one_per_address(endpoints), |endpoint| {
+        loop {
+            let timeout = Duration::from_secs(10);
+            let served = probe::dhe_group(&endpoint.addr, endpoint.wrap, timeout, proofs)
+                .map_err(|e| e.to_string());
+            let tls13 = probe::tls13(&endpoint.addr, endpoint.wrap, None, timeout)
+                .map(|t| t.group)
+                .map_err(|e| e.to_string());
+            let f = ListenerCheck {
+                endpoint: endpoint.clone(),
+                expected: "no DHE ([policy] dhe = \"off\")".into(),
+                served,
+                dhe_off: Some(tls13),
+            };
+            if f.ok() || Instant::now() >= deadline {
+                break f;
             }
-        })
-        .collect()
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    })
 }
 
 #[cfg(test)]
