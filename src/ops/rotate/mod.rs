@@ -299,12 +299,7 @@ fn record_unplanned(
     started: std::time::Instant,
     e: anyhow::Error,
 ) -> anyhow::Error {
-    let mut r = state::read(&settings.state_dir)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    r.last_run = unix_now(env);
-    r.duration_ms = started.elapsed().as_millis() as u64;
+    let mut r = stamped(settings, env, started);
     r.outcome = LastOutcome::Failed(format!("{e:#}"));
     match state::write(&settings.state_dir, &r) {
         Ok(()) => e,
@@ -436,12 +431,7 @@ fn record(
     outcome: &Outcome,
     seen: &Seen,
 ) -> Result<()> {
-    let mut record = state::read(&settings.state_dir)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    record.last_run = unix_now(env);
-    record.duration_ms = started.elapsed().as_millis() as u64;
+    let mut record = stamped(settings, env, started);
     let mode = primary.decision.as_ref().map(|d| d.mode);
     record.mode = mode_word(mode).into();
     record.outcome = outcome.last(result);
@@ -481,6 +471,18 @@ fn record(
         }
     }
     state::write(&settings.state_dir, &record)
+}
+
+/// The state file as it was (or a fresh one), stamped with this run's end
+/// and duration.
+fn stamped(settings: &Settings, env: &Env, started: std::time::Instant) -> state::State {
+    let mut r = state::read(&settings.state_dir)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    r.last_run = unix_now(env);
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r
 }
 
 /// The mode as `state.json` and the hooks' environment name it.
