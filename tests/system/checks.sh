@@ -130,3 +130,33 @@ setup_postfix() {
 catalog_name() {
   awk -F'\t' -v p="$1" '!/^#/ && tolower($6) == p { print $1; exit }' data/known-dh-groups.tsv
 }
+
+# Starts dhrotate.service expecting a refusal: REFUSED_RC (its exit),
+# REFUSED_LOG (its journal since the start) and REFUSED_SAME (yes when
+# main.cf and master.cf are byte-identical afterwards).
+refused_start() {
+  local since before after
+  REFUSED_RC=0
+  since=$(ct date '+%Y-%m-%d %H:%M:%S')
+  before=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+  ct systemctl start dhrotate.service >/dev/null 2>&1 || REFUSED_RC=$?
+  after=$(ct sha256sum /etc/postfix/main.cf /etc/postfix/master.cf)
+  REFUSED_LOG=$(ct journalctl -u dhrotate.service --since "$since" --no-pager 2>&1)
+  REFUSED_SAME=no
+  [ "$before" = "$after" ] && REFUSED_SAME=yes
+  return 0
+}
+
+# What a TLS 1.3 client offering only group $1 negotiates on port 25, as
+# OpenSSL's s_client in the container prints it.
+negotiated_only() {
+  ct openssl s_client -connect 127.0.0.1:25 -starttls smtp -tls1_3 -groups "$1" < /dev/null 2>&1 \
+    | grep -E 'Negotiated TLS1.3 group|Server Temp Key|Peer Temp Key' | head -n 1
+}
+
+# The cipher a TLS 1.2 client offering only $1 (OpenSSL cipher string) gets
+# on port 25, inside the container; empty when the handshake fails.
+tls12_cipher() {
+  ct openssl s_client -connect 127.0.0.1:25 -starttls smtp -tls1_2 -cipher "$1" < /dev/null 2>/dev/null \
+    | sed -n 's/.*Cipher is //p' | grep -v '^(NONE)' | head -n 1
+}

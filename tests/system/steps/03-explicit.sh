@@ -1,0 +1,50 @@
+# Step 3: an explicit drop-in; each listener serves the group file it names.
+step_explicit() {
+  ct sh -c 'mkdir -p /etc/dhrotate/conf.d && cat > /etc/dhrotate/conf.d/50-explicit.toml' <<'TOML'
+mode = "explicit"
+
+[[group]]
+name = "main"
+bits = 2048
+file = "dh2048.pem"
+use = ["main.cf"]
+
+[[group]]
+name = "submission"
+bits = 1024
+file = "dh1024-submission.pem"
+use = ["submission/inet"]
+
+[pool]
+size = 1
+TOML
+  local since
+  since=$(ct date '+%Y-%m-%d %H:%M:%S')
+  check "3 systemctl start dhrotate.service (explicit drop-in)" start_unit dhrotate.service
+  local want
+  want=$(file_prime /etc/postfix/dh2048.pem)
+  check "3 127.0.0.1:25 serves the prime of /etc/postfix/dh2048.pem" wait_served 25 20 "$want"
+  want=$(file_prime /etc/postfix/dh1024-submission.pem)
+  check "3 127.0.0.1:587 serves the prime of /etc/postfix/dh1024-submission.pem" wait_served 587 20 "$want"
+  local records
+  records=$(ct journalctl -u dhrotate.service --since "$since" OUTCOME=installed -o json --no-pager)
+  note "$(python3 - "$records" <<'PY'
+import json, sys
+for line in sys.argv[1].splitlines():
+    r = json.loads(line)
+    print("journal:", " ".join(f"{k}={r.get(k)}" for k in ("GROUP", "BITS", "FINGERPRINT", "SOURCE")))
+PY
+)"
+  check "3 journalctl -u dhrotate OUTCOME=installed has GROUP, BITS, FINGERPRINT, SOURCE for both groups" \
+    python3 - "$records" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+groups = {r.get("GROUP") for r in recs if all(r.get(k) for k in ("GROUP", "BITS", "FINGERPRINT", "SOURCE"))}
+sys.exit(0 if {"main", "submission"} <= groups else 1)
+PY
+  local pool
+  pool=$(ct dhrotate pool status)
+  note "$(echo "$pool" | tr '\n' ';')"
+  check "3 ExecStartPost pool fill left the pool full" \
+    bash -c '! grep -vE "^[0-9]+ bits: ([1-9][0-9]*) ready \(pool size 1\)$" <<< "$1" | grep -q .' _ "$pool"
+}
