@@ -180,165 +180,248 @@ pub fn syntax(
     v: &Versions,
     knows: &dyn Fn(&str) -> bool,
 ) -> Result<Option<Syntax>> {
-    let refuse = |msg: String| -> anyhow::Error { Failure::Config(anyhow!(msg)).into() };
-    let ossl = v
-        .openssl
-        .map_or_else(|| "this OpenSSL".to_owned(), |o| format!("OpenSSL {o}"));
-    let has_ffdhe_param = v.postfix >= Version::new(3, 8, 0);
-    let mut notes = Vec::new();
-    let plain = |list: &[&str]| list.join(" ");
+    let target = Target::new(v, knows);
     let out = match policy {
         CurvePolicy::Keep => return Ok(None),
-        CurvePolicy::Default => Syntax {
-            curves: Setting::Remove,
-            ffdhe: if has_ffdhe_param {
-                Setting::Remove
-            } else {
-                Setting::Keep
-            },
-            notes,
-        },
-        CurvePolicy::Modern | CurvePolicy::PqHybrid => {
-            let mut list: Vec<&str> = MODERN.split(' ').filter(|n| knows(n)).collect();
-            if *policy == CurvePolicy::PqHybrid {
-                if !knows(PQ_GROUP) {
-                    return Err(refuse(format!(
-                        "the pq-hybrid profile needs {PQ_GROUP}, which {ossl} does not know (OpenSSL >= 3.5 has it); use \"modern\""
-                    )));
-                }
-                if v.postfix < Version::new(3, 10, 0) {
-                    return Err(refuse(format!(
-                        "the pq-hybrid profile needs Postfix >= 3.10, which takes key-encapsulation groups such as {PQ_GROUP}; Postfix {} would skip it; use \"modern\"",
-                        v.postfix
-                    )));
-                }
-                list.insert(0, PQ_GROUP);
-            }
-            if list.is_empty() {
-                return Err(refuse(format!("{ossl} knows none of {MODERN}")));
-            }
-            Syntax {
-                curves: Setting::Set(plain(&list)),
-                ffdhe: Setting::Keep,
-                notes,
-            }
-        }
-        CurvePolicy::OpenSsl => {
-            if !defers_to_openssl(v.postfix) {
-                return Err(refuse(format!(
-                    "Postfix {} turns ECDHE off when tls_eecdh_auto_curves is empty instead of deferring to OpenSSL's configuration; \
-                     that needs Postfix 3.6.17, 3.7.13, 3.8.8, 3.9.2, 3.10 or later: upgrade, or use \"default\"",
-                    v.postfix
-                )));
-            }
-            Syntax {
-                curves: Setting::Set(String::new()),
-                ffdhe: if has_ffdhe_param {
-                    Setting::Set(String::new())
-                } else {
-                    Setting::Keep
-                },
-                notes,
-            }
-        }
-        CurvePolicy::List(tokens) => {
-            if tokens.is_empty() {
-                return Err(refuse("the group list is empty".into()));
-            }
-            let native = passes_openssl35_syntax(v);
-            let openssl35_only = tokens
-                .iter()
-                .find(|t| t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-')));
-            if let Some(token) = openssl35_only.filter(|_| !native) {
-                return Err(refuse(format!(
-                    "{token:?} is OpenSSL 3.5 syntax (DEFAULT, -name), which Postfix {} with {ossl} cannot pass on; list the groups by name",
-                    v.postfix
-                )));
-            }
-            let unknown = unknown_required(tokens, knows);
-            if !unknown.is_empty() {
-                return Err(refuse(format!(
-                    "{ossl} does not know {}; Postfix would silently skip {}. Nothing was changed",
-                    unknown.join(", "),
-                    if unknown.len() == 1 { "it" } else { "them" }
-                )));
-            }
-            let mut ecdhe: Vec<String> = Vec::new();
-            let mut ffdhe: Vec<String> = Vec::new();
-            for token in tokens {
-                if native {
-                    // As written; a token that is all FFDHE groups goes to
-                    // tls_ffdhe_auto_groups like a plain name would.
-                    let all_ffdhe = groups(token).iter().all(|g| is_ffdhe(g.name));
-                    if all_ffdhe && has_ffdhe_param {
-                        ffdhe.push(token.clone());
-                    } else {
-                        ecdhe.push(token.clone());
-                    }
-                    continue;
-                }
-                for g in groups(token) {
-                    if g.optional && !knows(g.name) {
-                        notes.push(format!("left out ?{} ({ossl} does not know it)", g.name));
-                        continue;
-                    }
-                    if is_kem(g.name) && v.postfix < Version::new(3, 10, 0) {
-                        if g.optional {
-                            notes.push(format!(
-                                "left out ?{}: Postfix {} takes no key-encapsulation groups (3.10 and later do)",
-                                g.name, v.postfix
-                            ));
-                            continue;
-                        }
-                        return Err(refuse(format!(
-                            "Postfix {} takes no key-encapsulation groups such as {} (3.10 and later do) and would skip it; \
-                             leave it out or mark it ?{} to use it once Postfix is upgraded",
-                            v.postfix, g.name, g.name
-                        )));
-                    }
-                    let target = if is_ffdhe(g.name) {
-                        &mut ffdhe
-                    } else {
-                        &mut ecdhe
-                    };
-                    if !target.iter().any(|n| n == g.name) {
-                        target.push(g.name.to_owned());
-                    }
-                }
-                if token.contains(['?', '*', '/', ':']) {
-                    notes.push(format!(
-                        "wrote {token:?} as plain names: Postfix {} with {ossl} takes one name at a time",
-                        v.postfix
-                    ));
-                }
-            }
-            if !ffdhe.is_empty() && !has_ffdhe_param {
-                return Err(refuse(format!(
-                    "Postfix {} has no {FFDHE} (3.8 and later); leave out {}",
-                    v.postfix,
-                    ffdhe.join(", ")
-                )));
-            }
-            if ecdhe.is_empty() && ffdhe.is_empty() {
-                return Err(refuse(format!(
-                    "{ossl} knows none of the groups listed; nothing would be left"
-                )));
-            }
-            let join = |l: Vec<String>| {
-                if l.is_empty() {
-                    Setting::Keep
-                } else {
-                    Setting::Set(l.join(" "))
-                }
-            };
-            Syntax {
-                curves: join(ecdhe),
-                ffdhe: join(ffdhe),
-                notes,
-            }
-        }
+        CurvePolicy::Default => target.defaults(),
+        CurvePolicy::Modern => target.modern(false)?,
+        CurvePolicy::PqHybrid => target.modern(true)?,
+        CurvePolicy::OpenSsl => target.defer_to_openssl()?,
+        CurvePolicy::List(tokens) => target.list(tokens)?,
     };
     Ok(Some(out))
+}
+
+fn refuse(msg: String) -> anyhow::Error {
+    Failure::Config(anyhow!(msg)).into()
+}
+
+/// The Postfix and OpenSSL a policy is written for.
+struct Target<'a> {
+    v: &'a Versions,
+    knows: &'a dyn Fn(&str) -> bool,
+    /// "OpenSSL 3.0.17", or "this OpenSSL" when its version is unknown.
+    ossl: String,
+    /// Postfix >= 3.8 has tls_ffdhe_auto_groups.
+    has_ffdhe_param: bool,
+}
+
+impl<'a> Target<'a> {
+    fn new(v: &'a Versions, knows: &'a dyn Fn(&str) -> bool) -> Self {
+        let ossl = v
+            .openssl
+            .map_or_else(|| "this OpenSSL".to_owned(), |o| format!("OpenSSL {o}"));
+        let has_ffdhe_param = v.postfix >= Version::new(3, 8, 0);
+        Target {
+            v,
+            knows,
+            ossl,
+            has_ffdhe_param,
+        }
+    }
+
+    /// The FFDHE setting: `set` where Postfix has the parameter.
+    fn ffdhe_or_keep(&self, set: Setting) -> Setting {
+        if self.has_ffdhe_param {
+            set
+        } else {
+            Setting::Keep
+        }
+    }
+
+    fn defaults(&self) -> Syntax {
+        Syntax {
+            curves: Setting::Remove,
+            ffdhe: self.ffdhe_or_keep(Setting::Remove),
+            notes: Vec::new(),
+        }
+    }
+
+    /// `modern`, and `pq-hybrid` (`hybrid`): the MODERN names this OpenSSL
+    /// knows, the hybrid first.
+    fn modern(&self, hybrid: bool) -> Result<Syntax> {
+        let (v, ossl) = (self.v, &self.ossl);
+        let mut list: Vec<&str> = MODERN.split(' ').filter(|n| (self.knows)(n)).collect();
+        if hybrid {
+            if !(self.knows)(PQ_GROUP) {
+                return Err(refuse(format!(
+                    "the pq-hybrid profile needs {PQ_GROUP}, which {ossl} does not know (OpenSSL >= 3.5 has it); use \"modern\""
+                )));
+            }
+            if v.postfix < Version::new(3, 10, 0) {
+                return Err(refuse(format!(
+                    "the pq-hybrid profile needs Postfix >= 3.10, which takes key-encapsulation groups such as {PQ_GROUP}; Postfix {} would skip it; use \"modern\"",
+                    v.postfix
+                )));
+            }
+            list.insert(0, PQ_GROUP);
+        }
+        if list.is_empty() {
+            return Err(refuse(format!("{ossl} knows none of {MODERN}")));
+        }
+        Ok(Syntax {
+            curves: Setting::Set(list.join(" ")),
+            ffdhe: Setting::Keep,
+            notes: Vec::new(),
+        })
+    }
+
+    /// `openssl`: empty lists, which only some Postfix releases read as
+    /// "OpenSSL's own configuration".
+    fn defer_to_openssl(&self) -> Result<Syntax> {
+        if !defers_to_openssl(self.v.postfix) {
+            return Err(refuse(format!(
+                "Postfix {} turns ECDHE off when tls_eecdh_auto_curves is empty instead of deferring to OpenSSL's configuration; \
+                 that needs Postfix 3.6.17, 3.7.13, 3.8.8, 3.9.2, 3.10 or later: upgrade, or use \"default\"",
+                self.v.postfix
+            )));
+        }
+        Ok(Syntax {
+            curves: Setting::Set(String::new()),
+            ffdhe: self.ffdhe_or_keep(Setting::Set(String::new())),
+            notes: Vec::new(),
+        })
+    }
+
+    /// An explicit list: checked, then split between the ECDHE and the
+    /// FFDHE parameter, as written where Postfix passes OpenSSL 3.5's
+    /// syntax on, as plain names elsewhere.
+    fn list(&self, tokens: &[String]) -> Result<Syntax> {
+        self.check_list(tokens)?;
+        let mut split = Split::default();
+        for token in tokens {
+            if passes_openssl35_syntax(self.v) {
+                self.as_written(token, &mut split);
+            } else {
+                self.as_plain_names(token, &mut split)?;
+            }
+        }
+        self.finish(split)
+    }
+
+    /// Refusals that need no splitting: an empty list, OpenSSL 3.5 syntax
+    /// that cannot pass, names OpenSSL does not know.
+    fn check_list(&self, tokens: &[String]) -> Result<()> {
+        let (v, ossl) = (self.v, &self.ossl);
+        if tokens.is_empty() {
+            return Err(refuse("the group list is empty".into()));
+        }
+        let openssl35_only = tokens
+            .iter()
+            .find(|t| t.contains("DEFAULT") || t.split([':', '/']).any(|p| p.starts_with('-')));
+        if let Some(token) = openssl35_only.filter(|_| !passes_openssl35_syntax(v)) {
+            return Err(refuse(format!(
+                "{token:?} is OpenSSL 3.5 syntax (DEFAULT, -name), which Postfix {} with {ossl} cannot pass on; list the groups by name",
+                v.postfix
+            )));
+        }
+        let unknown = unknown_required(tokens, self.knows);
+        if !unknown.is_empty() {
+            return Err(refuse(format!(
+                "{ossl} does not know {}; Postfix would silently skip {}. Nothing was changed",
+                unknown.join(", "),
+                if unknown.len() == 1 { "it" } else { "them" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// A token as written; one that is all FFDHE groups goes to
+    /// tls_ffdhe_auto_groups like a plain name would.
+    fn as_written(&self, token: &str, split: &mut Split) {
+        let all_ffdhe = groups(token).iter().all(|g| is_ffdhe(g.name));
+        if all_ffdhe && self.has_ffdhe_param {
+            split.ffdhe.push(token.to_owned());
+        } else {
+            split.ecdhe.push(token.to_owned());
+        }
+    }
+
+    /// A token as the plain names older Postfix or OpenSSL take: optional
+    /// names this side cannot use are left out with a note.
+    fn as_plain_names(&self, token: &str, split: &mut Split) -> Result<()> {
+        let (v, ossl) = (self.v, &self.ossl);
+        for g in groups(token) {
+            if g.optional && !(self.knows)(g.name) {
+                split
+                    .notes
+                    .push(format!("left out ?{} ({ossl} does not know it)", g.name));
+                continue;
+            }
+            if is_kem(g.name) && v.postfix < Version::new(3, 10, 0) {
+                if g.optional {
+                    split.notes.push(format!(
+                        "left out ?{}: Postfix {} takes no key-encapsulation groups (3.10 and later do)",
+                        g.name, v.postfix
+                    ));
+                    continue;
+                }
+                return Err(refuse(format!(
+                    "Postfix {} takes no key-encapsulation groups such as {} (3.10 and later do) and would skip it; \
+                     leave it out or mark it ?{} to use it once Postfix is upgraded",
+                    v.postfix, g.name, g.name
+                )));
+            }
+            let target = if is_ffdhe(g.name) {
+                &mut split.ffdhe
+            } else {
+                &mut split.ecdhe
+            };
+            if !target.iter().any(|n| n == g.name) {
+                target.push(g.name.to_owned());
+            }
+        }
+        if token.contains(['?', '*', '/', ':']) {
+            split.notes.push(format!(
+                "wrote {token:?} as plain names: Postfix {} with {ossl} takes one name at a time",
+                v.postfix
+            ));
+        }
+        Ok(())
+    }
+
+    /// The two settings, refused when Postfix lacks the FFDHE parameter
+    /// the list needs or nothing is left.
+    fn finish(&self, split: Split) -> Result<Syntax> {
+        let Split {
+            ecdhe,
+            ffdhe,
+            notes,
+        } = split;
+        if !ffdhe.is_empty() && !self.has_ffdhe_param {
+            return Err(refuse(format!(
+                "Postfix {} has no {FFDHE} (3.8 and later); leave out {}",
+                self.v.postfix,
+                ffdhe.join(", ")
+            )));
+        }
+        if ecdhe.is_empty() && ffdhe.is_empty() {
+            return Err(refuse(format!(
+                "{} knows none of the groups listed; nothing would be left",
+                self.ossl
+            )));
+        }
+        let join = |l: Vec<String>| {
+            if l.is_empty() {
+                Setting::Keep
+            } else {
+                Setting::Set(l.join(" "))
+            }
+        };
+        Ok(Syntax {
+            curves: join(ecdhe),
+            ffdhe: join(ffdhe),
+            notes,
+        })
+    }
+}
+
+/// An explicit list on its way to the two parameters.
+#[derive(Default)]
+struct Split {
+    ecdhe: Vec<String>,
+    ffdhe: Vec<String>,
+    notes: Vec<String>,
 }
 
 /// The names in a list that `knows` rejects and that are not marked `?`
