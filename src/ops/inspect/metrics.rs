@@ -12,8 +12,11 @@ use anyhow::{Context, Result};
 
 use crate::config::Settings;
 use crate::guidelines::Rating;
-use crate::ops::inspect::status::StatusReport;
+use crate::ops::inspect::posture::Posture;
+use crate::ops::inspect::status::{GroupStatus, StatusReport};
+use crate::ops::inspect::verify::ListenerCheck;
 use crate::sys::fsutil::{self, FileMode};
+use crate::sys::state::State;
 
 /// A label value as the exposition format wants it: `\`, `"` and newline
 /// escaped.
@@ -26,9 +29,10 @@ fn escape(v: &str) -> String {
 struct Out(String);
 
 impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
+    /// Every metric dhrotate exports is a gauge.
+    fn gauge(&mut self, name: &str, help: &str) {
         let _ = writeln!(self.0, "# HELP {name} {help}");
-        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+        let _ = writeln!(self.0, "# TYPE {name} gauge");
     }
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
@@ -51,6 +55,25 @@ fn flag(b: bool) -> f64 {
 /// The metrics of one status report; `pool`: groups ready per size.
 pub fn render(report: &StatusReport, pool: &[(u32, usize)]) -> String {
     let mut o = Out(String::new());
+    info(&mut o, report);
+    if let Some(last) = &report.last_run {
+        last_run(&mut o, last);
+    }
+    groups(&mut o, &report.groups);
+    listeners(&mut o, &report.listeners);
+    o.gauge(
+        "dhrotate_problems",
+        "Problems `dhrotate status` reports (exit 6 when not 0).",
+    );
+    o.sample("dhrotate_problems", &[], report.problems.len() as f64);
+    pool_groups(&mut o, pool);
+    if let Some(p) = &report.posture {
+        posture(&mut o, p);
+    }
+    o.0
+}
+
+fn info(o: &mut Out, report: &StatusReport) {
     let versions = report.versions.as_ref();
     let postfix = versions.map_or_else(|| "unknown".into(), |v| v.postfix.to_string());
     let openssl = versions
@@ -61,9 +84,8 @@ pub fn render(report: &StatusReport, pool: &[(u32, usize)]) -> String {
         crate::ops::mode::Effective::Named => "named",
         crate::ops::mode::Effective::Auto => "auto",
     });
-    o.family(
+    o.gauge(
         "dhrotate_info",
-        "gauge",
         "dhrotate, Postfix and OpenSSL versions and the mode in effect (always 1).",
     );
     o.sample(
@@ -76,160 +98,130 @@ pub fn render(report: &StatusReport, pool: &[(u32, usize)]) -> String {
         ],
         1.0,
     );
-    if let Some(last) = &report.last_run {
-        o.family(
+}
+
+fn last_run(o: &mut Out, last: &State) {
+    let runs = [
+        (
             "dhrotate_last_run_timestamp_seconds",
-            "gauge",
             "When the last run finished, whatever its outcome.",
-        );
-        o.sample(
-            "dhrotate_last_run_timestamp_seconds",
-            &[],
             last.last_run as f64,
-        );
-        o.family(
+        ),
+        (
             "dhrotate_last_success_timestamp_seconds",
-            "gauge",
             "When the last successful run finished (0: none yet).",
-        );
-        o.sample(
-            "dhrotate_last_success_timestamp_seconds",
-            &[],
             last.last_success as f64,
-        );
-        o.family(
+        ),
+        (
             "dhrotate_last_run_success",
-            "gauge",
             "1 when the last run succeeded, 0 when it failed.",
-        );
-        o.sample(
-            "dhrotate_last_run_success",
-            &[],
             flag(last.outcome.succeeded()),
-        );
-        o.family(
+        ),
+        (
             "dhrotate_last_run_duration_seconds",
-            "gauge",
             "How long the last run took.",
-        );
-        o.sample(
-            "dhrotate_last_run_duration_seconds",
-            &[],
             last.duration_ms as f64 / 1000.0,
+        ),
+    ];
+    for (name, help, value) in runs {
+        o.gauge(name, help);
+        o.sample(name, &[], value);
+    }
+    if !last.hooks.is_empty() {
+        o.gauge(
+            "dhrotate_hook_success",
+            "Each [[hook]], the last time hooks ran: 1 when it exited 0 and its endpoint served the new group.",
         );
-        if !last.hooks.is_empty() {
-            o.family(
-                "dhrotate_hook_success",
-                "gauge",
-                "Each [[hook]], the last time hooks ran: 1 when it exited 0 and its endpoint served the new group.",
-            );
-            for h in &last.hooks {
-                o.sample("dhrotate_hook_success", &[("hook", &h.name)], flag(h.ok));
-            }
+        for h in &last.hooks {
+            o.sample("dhrotate_hook_success", &[("hook", &h.name)], flag(h.ok));
         }
     }
-    o.family(
+}
+
+fn groups(o: &mut Out, groups: &[GroupStatus]) {
+    o.gauge(
         "dhrotate_group_info",
-        "gauge",
         "Each configured group: its prime size in bits and its file (always 1).",
     );
-    for g in &report.groups {
+    for g in groups {
         let file = g.file.to_string_lossy();
-        o.sample(
-            "dhrotate_group_info",
-            &[
-                ("group", &g.name),
-                ("bits", &g.bits.to_string()),
-                ("file", &file),
-            ],
-            1.0,
-        );
+        let bits = g.bits.to_string();
+        let labels = [("group", g.name.as_str()), ("bits", &bits), ("file", &file)];
+        o.sample("dhrotate_group_info", &labels, 1.0);
     }
-    o.family(
+    o.gauge(
         "dhrotate_group_age_seconds",
-        "gauge",
         "Age of each group's file (groups with a file dhrotate manages).",
     );
-    for g in &report.groups {
+    for g in groups {
         if let Some(age) = g.age_seconds {
             let file = g.file.to_string_lossy();
-            o.sample(
-                "dhrotate_group_age_seconds",
-                &[("group", &g.name), ("file", &file)],
-                age as f64,
-            );
+            let labels = [("group", g.name.as_str()), ("file", &file)];
+            o.sample("dhrotate_group_age_seconds", &labels, age as f64);
         }
     }
-    o.family(
+    o.gauge(
         "dhrotate_group_stale",
-        "gauge",
         "1 when a group's file is older than max_age.",
     );
-    for g in &report.groups {
+    for g in groups {
         o.sample("dhrotate_group_stale", &[("group", &g.name)], flag(g.stale));
     }
-    o.family(
+    o.gauge(
         "dhrotate_group_valid",
-        "gauge",
         "1 when a group's file passes validation (0 also when it is not used, as in auto mode).",
     );
-    for g in &report.groups {
+    for g in groups {
         o.sample("dhrotate_group_valid", &[("group", &g.name)], flag(g.valid));
     }
-    o.family(
+}
+
+fn listeners(o: &mut Out, listeners: &[ListenerCheck]) {
+    o.gauge(
         "dhrotate_listener_serving_group",
-        "gauge",
         "1 when a local listener serves exactly its group's prime.",
     );
-    for l in &report.listeners {
-        o.sample(
-            "dhrotate_listener_serving_group",
-            &[("addr", &l.endpoint.addr), ("group", &l.endpoint.group)],
-            flag(l.ok()),
-        );
+    for l in listeners {
+        let labels = [
+            ("addr", l.endpoint.addr.as_str()),
+            ("group", &l.endpoint.group),
+        ];
+        o.sample("dhrotate_listener_serving_group", &labels, flag(l.ok()));
     }
-    o.family(
-        "dhrotate_problems",
-        "gauge",
-        "Problems `dhrotate status` reports (exit 6 when not 0).",
-    );
-    o.sample("dhrotate_problems", &[], report.problems.len() as f64);
-    o.family(
+}
+
+fn pool_groups(o: &mut Out, pool: &[(u32, usize)]) {
+    o.gauge(
         "dhrotate_pool_groups",
-        "gauge",
         "Validated groups ready in the pool, per size.",
     );
     for (bits, n) in pool {
+        let bits = bits.to_string();
+        o.sample("dhrotate_pool_groups", &[("bits", &bits)], *n as f64);
+    }
+}
+
+/// One sample per rating, 1 for the one the posture has, so an alert can
+/// match on the label.
+fn posture(o: &mut Out, p: &Posture) {
+    o.gauge(
+        "dhrotate_posture_rating",
+        "The worst rating of the key exchange under the guideline (1 for the rating it has).",
+    );
+    for r in [
+        Rating::Good,
+        Rating::Sufficient,
+        Rating::PhaseOut,
+        Rating::Insufficient,
+    ] {
+        let rating = r.to_string();
+        let labels = [("guideline", p.guideline.name()), ("rating", &rating)];
         o.sample(
-            "dhrotate_pool_groups",
-            &[("bits", &bits.to_string())],
-            *n as f64,
-        );
-    }
-    if let Some(p) = &report.posture {
-        o.family(
             "dhrotate_posture_rating",
-            "gauge",
-            "The worst rating of the key exchange under the guideline (1 for the rating it has).",
+            &labels,
+            flag(p.rating == Some(r)),
         );
-        let have = p.rating;
-        for r in [
-            Rating::Good,
-            Rating::Sufficient,
-            Rating::PhaseOut,
-            Rating::Insufficient,
-        ] {
-            o.sample(
-                "dhrotate_posture_rating",
-                &[
-                    ("guideline", p.guideline.name()),
-                    ("rating", &r.to_string()),
-                ],
-                flag(have == Some(r)),
-            );
-        }
     }
-    o.0
 }
 
 /// Writes `text` to `path` atomically (temp file in the same directory,
