@@ -57,9 +57,29 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-# What each part costs, for the record.
+# What each part costs, for the record: the phases' times, and the
+# machine's CPU use every 30 s (target/cpu.log: seconds, % busy, load),
+# summed up per 10 minutes at the end. A run that keeps both cores busy is
+# shortened only by doing less work; idle minutes can be filled.
 phase() { echo "== [$(( SECONDS / 60 ))m$(( SECONDS % 60 ))s] done: $*"; }
 mkdir -p target
+cpu_record() {
+  local t0=$SECONDS _c a b c d e f g h total idle pt pi
+  read -r _c a b c d e f g h _ < /proc/stat; pt=$((a+b+c+d+e+f+g+h)); pi=$((d+e))
+  while sleep 30; do
+    read -r _c a b c d e f g h _ < /proc/stat; total=$((a+b+c+d+e+f+g+h)); idle=$((d+e))
+    echo "$(( SECONDS - t0 )) $(( 100 - 100 * (idle - pi) / (total - pt) )) $(cut -d' ' -f1 /proc/loadavg)"
+    pt=$total; pi=$idle
+  done
+}
+cpu_summary() {
+  awk '{ b = int($1 / 600); s[b] += $2; n[b]++; all += $2; k++ }
+       END { printf "== CPU busy per 10 minutes (%%):"; for (i = 0; i in n; i++) printf " %d", s[i] / n[i];
+             if (k) printf "; over the run %d%%", all / k; print "" }' target/cpu.log
+}
+cpu_record > target/cpu.log &
+cpu_pid=$!
+trap 'kill "$cpu_pid" 2>/dev/null || true' EXIT
 suites=(bullseye bookworm trixie sid)
 host=$(. /etc/os-release && echo "$VERSION_CODENAME")
 
@@ -175,4 +195,5 @@ wait "$packages_pid" || packages_rc=$?
 cat target/packages.log
 [ -e target/host-package.ready ] || { echo "scripts/test.sh: no package for $host was built (above)"; exit 1; }
 phase "packages and real systems (beside the rest)"
+cpu_summary
 exit "$packages_rc"
