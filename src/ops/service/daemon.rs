@@ -114,139 +114,221 @@ pub fn serve(seams: Seams) -> Result<()> {
 /// Runs until SIGTERM or SIGINT. Errors only when it cannot start (bad
 /// configuration, no signal handlers, scheduler failure).
 pub async fn run(seams: Seams) -> Result<()> {
-    let mut settings = (seams.load)()?;
-    let mut schedule = Schedule::new(&settings.schedule.cron, settings.schedule.jitter)?;
     let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
-    let mut scheduler = JobScheduler::new()
-        .await
-        .context("starting the scheduler")?;
-    let mut job = add_job(&scheduler, &schedule, &tick_tx).await?;
-    scheduler.start().await.context("starting the scheduler")?;
-
+    let mut d = Daemon::start(seams, tick_tx).await?;
     let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-
-    let control = Arc::new(Control::default());
-    let mut due: Option<Instant> = None;
-    let mut running: Option<tokio::task::JoinHandle<Result<String>>> = None;
-    let mut refill: Option<tokio::process::Child> = None;
-
-    let last = last_run(&settings);
-    if settings.schedule.catch_up && schedule.missed(last, Local::now()) {
-        info!(
-            last_run = %last.map_or_else(|| "never".to_string(), |t| t.to_rfc3339()),
-            "a scheduled rotation was missed; running one now"
-        );
-        due = Some(Instant::now() + schedule.delay(schedule::random_u64()));
-    } else if settings.pool_size > 0 {
-        refill = start_refill(seams.refill.as_ref());
-    }
-    info!(cron = schedule.expr(), jitter = ?settings.schedule.jitter, "daemon started");
-    notify(&[
-        NotifyState::Ready,
-        NotifyState::Status(&idle_status(&schedule, due.is_some())),
-    ]);
-
+    d.ready();
     loop {
+        // Each handler runs after the other branches' futures are dropped,
+        // so it may take the whole daemon.
         tokio::select! {
-            Some(()) = ticks.recv() => {
-                if due.is_some() || running.is_some() {
-                    warn!("scheduled rotation skipped: the previous one is still due or running");
-                } else {
-                    let delay = schedule.delay(schedule::random_u64());
-                    info!(delay = ?delay, "rotation due");
-                    due = Some(Instant::now() + delay);
-                    notify(&[NotifyState::Status(&format!("rotation due in {}s (jitter)", delay.as_secs()))]);
-                }
+            Some(()) = ticks.recv() => d.tick(),
+            _ = tokio::time::sleep_until(d.due.unwrap_or_else(Instant::now)), if d.due.is_some() && d.running.is_none() => {
+                d.rotate().await;
             }
-            _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() && running.is_none() => {
-                due = None;
-                // The refill and the rotation would both take pool groups
-                // and both want the cores: the rotation goes first.
-                stop_refill(&mut refill).await;
-                control.cancel.store(false, Ordering::SeqCst);
-                let (s, c, rotate) = (settings.clone(), Arc::clone(&control), Arc::clone(&seams.rotate));
-                running = Some(tokio::task::spawn_blocking(move || rotate(&s, &c)));
-                notify(&[NotifyState::Status("rotating")]);
+            result = async { d.running.as_mut().expect("guarded").await }, if d.running.is_some() => {
+                d.rotated(result).await?;
             }
-            result = async { running.as_mut().expect("guarded").await }, if running.is_some() => {
-                running = None;
-                match result {
-                    Ok(Ok(summary)) => {
-                        info!(outcome = "ok", "rotation finished: {summary}");
-                        if settings.pool_size > 0 {
-                            refill = start_refill(seams.refill.as_ref());
-                        }
-                    }
-                    Ok(Err(e)) => error!(outcome = "failed", "rotation failed: {e:#}"),
-                    Err(e) => error!(outcome = "failed", "rotation task died: {e}"),
-                }
-                // The scheduler fixes the UTC offset when a job is made:
-                // remaking it after each run follows daylight saving time.
-                if let Err(e) = scheduler.remove(&job).await {
-                    warn!("re-arming the schedule: {e}");
-                }
-                job = add_job(&scheduler, &schedule, &tick_tx).await?;
-                notify(&[NotifyState::Status(&idle_status(&schedule, false))]);
+            status = async { d.refill.as_mut().expect("guarded").wait().await }, if d.refill.is_some() => {
+                d.refilled(status);
             }
-            status = async { refill.as_mut().expect("guarded").wait().await }, if refill.is_some() => {
-                refill = None;
-                match status {
-                    Ok(s) if s.success() => info!("pool refilled"),
-                    Ok(s) => warn!("pool refill ended with {s}"),
-                    Err(e) => warn!("waiting for the pool refill: {e}"),
-                }
-            }
-            _ = hup.recv() => {
-                notify(&[NotifyState::Reloading]);
-                match (seams.load)().and_then(|s| Ok((Schedule::new(&s.schedule.cron, s.schedule.jitter)?, s))) {
-                    Ok((new_schedule, new_settings)) => {
-                        if new_schedule.expr() != schedule.expr() {
-                            if let Err(e) = scheduler.remove(&job).await {
-                                warn!("removing the old schedule: {e}");
-                            }
-                            job = add_job(&scheduler, &new_schedule, &tick_tx).await?;
-                        }
-                        schedule = new_schedule;
-                        settings = new_settings;
-                        info!(cron = schedule.expr(), "configuration re-read");
-                    }
-                    Err(e) => error!("re-reading the configuration failed; keeping the previous one: {e:#}"),
-                }
-                notify(&[NotifyState::Ready, NotifyState::Status(&idle_status(&schedule, due.is_some()))]);
-            }
+            _ = hup.recv() => d.reload().await?,
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
     }
+    d.stop().await;
+    Ok(())
+}
 
-    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
-    info!("stopping");
-    control.cancel.store(true, Ordering::SeqCst);
-    if let Some(handle) = running {
-        // A rotation still generating fails at once without writing; one
-        // already editing finishes (or rolls back) within its timeouts,
-        // but no longer than STOP_DEADLINE, which stays below the unit's
-        // TimeoutStopSec=90: then the process ends anyway, which every
-        // step is built to survive (atomic writes; a reload owed is paid
-        // by the next run).
-        match tokio::time::timeout(STOP_DEADLINE, handle).await {
-            Ok(Ok(Ok(summary))) => info!(outcome = "ok", "rotation finished: {summary}"),
-            Ok(Ok(Err(e))) => warn!(outcome = "cancelled", "rotation stopped: {e:#}"),
-            Ok(Err(e)) => error!("rotation task died: {e}"),
-            Err(_) => warn!(
-                outcome = "abandoned",
-                "the rotation did not finish within {}s of the stop request; exiting anyway (the next run completes it)",
-                STOP_DEADLINE.as_secs()
-            ),
+/// The daemon's whole state, owned by `run`'s loop.
+struct Daemon {
+    seams: Seams,
+    settings: Settings,
+    schedule: Schedule,
+    scheduler: JobScheduler,
+    /// The cron job, remade after each run and on a new schedule.
+    job: Uuid,
+    tick_tx: mpsc::Sender<()>,
+    control: Arc<Control>,
+    /// When the next rotation starts (a tick plus its jitter).
+    due: Option<Instant>,
+    running: Option<tokio::task::JoinHandle<Result<String>>>,
+    refill: Option<tokio::process::Child>,
+}
+
+impl Daemon {
+    /// Reads the configuration and arms the schedule.
+    async fn start(seams: Seams, tick_tx: mpsc::Sender<()>) -> Result<Daemon> {
+        let settings = (seams.load)()?;
+        let schedule = Schedule::new(&settings.schedule.cron, settings.schedule.jitter)?;
+        let scheduler = JobScheduler::new()
+            .await
+            .context("starting the scheduler")?;
+        let job = add_job(&scheduler, &schedule, &tick_tx).await?;
+        scheduler.start().await.context("starting the scheduler")?;
+        Ok(Daemon {
+            seams,
+            settings,
+            schedule,
+            scheduler,
+            job,
+            tick_tx,
+            control: Arc::new(Control::default()),
+            due: None,
+            running: None,
+            refill: None,
+        })
+    }
+
+    /// A missed rotation is made due at once (`catch_up`); otherwise the
+    /// pool is refilled while waiting. Then systemd hears READY=1.
+    fn ready(&mut self) {
+        let last = last_run(&self.settings);
+        if self.settings.schedule.catch_up && self.schedule.missed(last, Local::now()) {
+            info!(
+                last_run = %last.map_or_else(|| "never".to_string(), |t| t.to_rfc3339()),
+                "a scheduled rotation was missed; running one now"
+            );
+            self.due = Some(Instant::now() + self.schedule.delay(schedule::random_u64()));
+        } else if self.settings.pool_size > 0 {
+            self.refill = start_refill(self.seams.refill.as_ref());
+        }
+        info!(cron = self.schedule.expr(), jitter = ?self.settings.schedule.jitter, "daemon started");
+        notify(&[
+            NotifyState::Ready,
+            NotifyState::Status(&idle_status(&self.schedule, self.due.is_some())),
+        ]);
+    }
+
+    /// The schedule fired: a rotation is due after its jitter, unless one
+    /// is due or running already.
+    fn tick(&mut self) {
+        if self.due.is_some() || self.running.is_some() {
+            warn!("scheduled rotation skipped: the previous one is still due or running");
+            return;
+        }
+        let delay = self.schedule.delay(schedule::random_u64());
+        info!(delay = ?delay, "rotation due");
+        self.due = Some(Instant::now() + delay);
+        notify(&[NotifyState::Status(&format!(
+            "rotation due in {}s (jitter)",
+            delay.as_secs()
+        ))]);
+    }
+
+    /// Starts the due rotation on the blocking pool.
+    async fn rotate(&mut self) {
+        self.due = None;
+        // The refill and the rotation would both take pool groups and both
+        // want the cores: the rotation goes first.
+        stop_refill(&mut self.refill).await;
+        self.control.cancel.store(false, Ordering::SeqCst);
+        let (s, c, rotate) = (
+            self.settings.clone(),
+            Arc::clone(&self.control),
+            Arc::clone(&self.seams.rotate),
+        );
+        self.running = Some(tokio::task::spawn_blocking(move || rotate(&s, &c)));
+        notify(&[NotifyState::Status("rotating")]);
+    }
+
+    /// A rotation ended: logged, the pool refilled after a success, the
+    /// schedule re-armed.
+    async fn rotated(
+        &mut self,
+        result: Result<Result<String>, tokio::task::JoinError>,
+    ) -> Result<()> {
+        self.running = None;
+        match result {
+            Ok(Ok(summary)) => {
+                info!(outcome = "ok", "rotation finished: {summary}");
+                if self.settings.pool_size > 0 {
+                    self.refill = start_refill(self.seams.refill.as_ref());
+                }
+            }
+            Ok(Err(e)) => error!(outcome = "failed", "rotation failed: {e:#}"),
+            Err(e) => error!(outcome = "failed", "rotation task died: {e}"),
+        }
+        // The scheduler fixes the UTC offset when a job is made: remaking
+        // it after each run follows daylight saving time.
+        if let Err(e) = self.scheduler.remove(&self.job).await {
+            warn!("re-arming the schedule: {e}");
+        }
+        self.job = add_job(&self.scheduler, &self.schedule, &self.tick_tx).await?;
+        notify(&[NotifyState::Status(&idle_status(&self.schedule, false))]);
+        Ok(())
+    }
+
+    fn refilled(&mut self, status: std::io::Result<std::process::ExitStatus>) {
+        self.refill = None;
+        match status {
+            Ok(s) if s.success() => info!("pool refilled"),
+            Ok(s) => warn!("pool refill ended with {s}"),
+            Err(e) => warn!("waiting for the pool refill: {e}"),
         }
     }
-    stop_refill(&mut refill).await;
-    if let Err(e) = scheduler.shutdown().await {
-        warn!("stopping the scheduler: {e}");
+
+    /// SIGHUP: the configuration read again; a bad one is logged and the
+    /// running one kept.
+    async fn reload(&mut self) -> Result<()> {
+        notify(&[NotifyState::Reloading]);
+        let loaded = (self.seams.load)()
+            .and_then(|s| Ok((Schedule::new(&s.schedule.cron, s.schedule.jitter)?, s)));
+        match loaded {
+            Ok((schedule, settings)) => {
+                if schedule.expr() != self.schedule.expr() {
+                    if let Err(e) = self.scheduler.remove(&self.job).await {
+                        warn!("removing the old schedule: {e}");
+                    }
+                    self.job = add_job(&self.scheduler, &schedule, &self.tick_tx).await?;
+                }
+                self.schedule = schedule;
+                self.settings = settings;
+                info!(cron = self.schedule.expr(), "configuration re-read");
+            }
+            Err(e) => {
+                error!("re-reading the configuration failed; keeping the previous one: {e:#}")
+            }
+        }
+        notify(&[
+            NotifyState::Ready,
+            NotifyState::Status(&idle_status(&self.schedule, self.due.is_some())),
+        ]);
+        Ok(())
     }
-    Ok(())
+
+    /// SIGTERM/SIGINT: a generation in progress is cancelled, a rotation
+    /// past it awaited (no longer than STOP_DEADLINE), the refill stopped.
+    async fn stop(mut self) {
+        notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+        info!("stopping");
+        self.control.cancel.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.running.take() {
+            // A rotation still generating fails at once without writing;
+            // one already editing finishes (or rolls back) within its
+            // timeouts, but no longer than STOP_DEADLINE, which stays below
+            // the unit's TimeoutStopSec=90: then the process ends anyway,
+            // which every step is built to survive (atomic writes; a reload
+            // owed is paid by the next run).
+            match tokio::time::timeout(STOP_DEADLINE, handle).await {
+                Ok(Ok(Ok(summary))) => info!(outcome = "ok", "rotation finished: {summary}"),
+                Ok(Ok(Err(e))) => warn!(outcome = "cancelled", "rotation stopped: {e:#}"),
+                Ok(Err(e)) => error!("rotation task died: {e}"),
+                Err(_) => warn!(
+                    outcome = "abandoned",
+                    "the rotation did not finish within {}s of the stop request; exiting anyway (the next run completes it)",
+                    STOP_DEADLINE.as_secs()
+                ),
+            }
+        }
+        stop_refill(&mut self.refill).await;
+        if let Err(e) = self.scheduler.shutdown().await {
+            warn!("stopping the scheduler: {e}");
+        }
+    }
 }
 
 /// Arms a cron job that only sends a tick (dropped if one is pending).
