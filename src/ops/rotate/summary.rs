@@ -211,7 +211,50 @@ pub fn build(
     let dry_run = matches!(result, Ok(RunReport { applied: None, .. }));
     let plan = seen.plan.as_ref();
     let applied = seen.applied.as_ref();
-    let groups: Vec<GroupChange> = settings
+    let groups = group_changes(settings, applied, before);
+    let edits = edits(settings, plan, dry_run);
+    let error = result.as_ref().err().map(|e| ErrorInfo {
+        class: class(e),
+        message: format!("{e:#}"),
+    });
+    let (check, reload) = check_and_reload(applied, error.as_ref());
+    let changed = groups.iter().any(|g| g.changed) || edits.iter().any(|e| e.kept);
+    Summary {
+        schema: SCHEMA,
+        outcome: if error.is_some() {
+            RunOutcome::Failed
+        } else if changed {
+            RunOutcome::Changed
+        } else {
+            RunOutcome::Unchanged
+        },
+        exit_code: code,
+        duration_seconds: duration.as_secs_f64(),
+        phases: seen.phases.times(),
+        dry_run,
+        mode: plan.and_then(|p| p.decision.as_ref()).map(|d| d.mode),
+        postfix: plan.map(|p| p.versions.postfix.to_string()),
+        openssl: plan.and_then(|p| p.versions.openssl.map(|o| o.to_string())),
+        not_due: not_due(plan),
+        groups,
+        edits,
+        check,
+        reload,
+        verification: verifications(applied),
+        warnings: plan.map(|p| p.warnings.clone()).unwrap_or_default(),
+        instances: seen.others.iter().map(instance_summary).collect(),
+        hooks: seen.hooks.clone(),
+        error,
+    }
+}
+
+/// Each configured group, its file's fingerprint before and after.
+fn group_changes(
+    settings: &Settings,
+    applied: Option<&super::Applied>,
+    before: &[Option<String>],
+) -> Vec<GroupChange> {
+    settings
         .groups
         .iter()
         .zip(before)
@@ -229,10 +272,14 @@ pub fn build(
                 fingerprint_after: after,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The planned edits, each `kept` when main.cf or master.cf holds its new
+/// value now (never in a dry run).
+fn edits(settings: &Settings, plan: Option<&super::plan::Plan>, dry_run: bool) -> Vec<Edit> {
     let now_files = crate::postfix::ConfigFiles::load(&settings.postfix_config_dir).ok();
-    let edits: Vec<Edit> = plan
-        .map(|p| p.changes.as_slice())
+    plan.map(|p| p.changes.as_slice())
         .unwrap_or_default()
         .iter()
         .map(|c| {
@@ -252,77 +299,46 @@ pub fn build(
                 kept: kept && !dry_run,
             }
         })
-        .collect();
-    let error = result.as_ref().err().map(|e| ErrorInfo {
-        class: class(e),
-        message: format!("{e:#}"),
-    });
-    let (check, reload) = match (applied, error.as_ref().map(|e| e.class)) {
+        .collect()
+}
+
+/// What became of `postfix check` and the reload, from how far the run
+/// got (or the class of its failure).
+fn check_and_reload(
+    applied: Option<&super::Applied>,
+    error: Option<&ErrorInfo>,
+) -> (&'static str, &'static str) {
+    match (applied, error.map(|e| e.class)) {
         (Some(a), _) if a.reload == super::apply::Reload::Absent => ("not-run", "not-run"),
         (Some(a), _) => ("passed", reload_word(a.reload)),
         (None, Some("check")) => ("failed", "not-run"),
         (None, Some("reload")) => ("passed", "failed"),
         _ => ("not-run", "not-run"),
-    };
-    let changed = groups.iter().any(|g| g.changed) || edits.iter().any(|e| e.kept);
-    Summary {
-        schema: SCHEMA,
-        outcome: if error.is_some() {
-            RunOutcome::Failed
-        } else if changed {
-            RunOutcome::Changed
-        } else {
-            RunOutcome::Unchanged
-        },
-        exit_code: code,
-        duration_seconds: duration.as_secs_f64(),
-        phases: seen.phases.times(),
-        dry_run,
-        mode: plan.and_then(|p| p.decision.as_ref()).map(|d| d.mode),
-        postfix: plan.map(|p| p.versions.postfix.to_string()),
-        openssl: plan.and_then(|p| p.versions.openssl.map(|o| o.to_string())),
-        not_due: plan
-            .map(|p| p.not_due.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .map(|n| NotDueGroup {
-                name: n.name.clone(),
-                file: n.file.clone(),
-                age_seconds: n.age.as_secs(),
-            })
-            .collect(),
-        groups,
-        edits,
-        check,
-        reload,
+    }
+}
+
+fn not_due(plan: Option<&super::plan::Plan>) -> Vec<NotDueGroup> {
+    plan.map(|p| p.not_due.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|n| NotDueGroup {
+            name: n.name.clone(),
+            file: n.file.clone(),
+            age_seconds: n.age.as_secs(),
+        })
+        .collect()
+}
+
+fn instance_summary(o: &super::InstanceRun) -> InstanceSummary {
+    let applied = o.applied.as_ref();
+    InstanceSummary {
+        name: o.instance.name.clone(),
+        config_dir: o.instance.config_dir.clone(),
+        enabled: o.instance.enabled,
+        written: applied.map(|a| a.written.clone()).unwrap_or_default(),
+        edited: applied.map(|a| a.edited.clone()).unwrap_or_default(),
+        reload: applied.map_or("not-run", |a| reload_word(a.reload)),
         verification: verifications(applied),
-        warnings: plan.map(|p| p.warnings.clone()).unwrap_or_default(),
-        instances: seen
-            .others
-            .iter()
-            .map(|o| InstanceSummary {
-                name: o.instance.name.clone(),
-                config_dir: o.instance.config_dir.clone(),
-                enabled: o.instance.enabled,
-                written: o
-                    .applied
-                    .as_ref()
-                    .map(|a| a.written.clone())
-                    .unwrap_or_default(),
-                edited: o
-                    .applied
-                    .as_ref()
-                    .map(|a| a.edited.clone())
-                    .unwrap_or_default(),
-                reload: o
-                    .applied
-                    .as_ref()
-                    .map_or("not-run", |a| reload_word(a.reload)),
-                verification: verifications(o.applied.as_ref()),
-            })
-            .collect(),
-        hooks: seen.hooks.clone(),
-        error,
     }
 }
 
