@@ -19,6 +19,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use anyhow::Result;
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -127,25 +128,6 @@ fn run_one(
     expected: &dyn Fn(&str) -> Option<String>,
     patience: Duration,
 ) -> HookRun {
-    let lines = |v: &[PathBuf], sep: &str| {
-        v.iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(sep)
-    };
-    let args: Vec<&str> = h.args.iter().map(String::as_str).collect();
-    let changed = lines(&ctx.changed_files, "\n");
-    let instances = lines(&ctx.instances, " ");
-    let groups = ctx.groups.join(" ");
-    let started = Instant::now();
-    let ended = child::Spec::new(&h.program, &args, h.timeout)
-        .env("DHROTATE_CHANGED_FILES", &changed)
-        .env("DHROTATE_GROUPS", &groups)
-        .env("DHROTATE_MODE", &ctx.mode)
-        .env("DHROTATE_OUTCOME", &ctx.outcome)
-        .env("DHROTATE_INSTANCES", &instances)
-        .reap_group()
-        .run();
     let command = std::iter::once(h.program.display().to_string())
         .chain(h.args.iter().cloned())
         .collect::<Vec<_>>()
@@ -158,7 +140,8 @@ fn run_one(
         left_processes: false,
         duration_ms: 0,
     };
-    let ended = match ended {
+    let started = Instant::now();
+    let ended = match spawn(h, ctx) {
         Ok(e) => e,
         Err(e) => {
             run.outcome = HookOutcome::NotStarted;
@@ -168,63 +151,104 @@ fn run_one(
     };
     run.duration_ms = started.elapsed().as_millis() as u64;
     run.left_processes = ended.left_behind;
+    log_output(h, &ended);
+    (run.outcome, run.detail) = match exit_problem(h, &ended) {
+        Some(problem) => problem,
+        None => verify(h, expected, patience),
+    };
+    run
+}
+
+/// Runs the hook to its end (or its timeout) in its own process group,
+/// with the run described in its environment.
+fn spawn(h: &HookSpec, ctx: &Context) -> Result<child::Ended> {
+    let lines = |v: &[PathBuf], sep: &str| {
+        v.iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let args: Vec<&str> = h.args.iter().map(String::as_str).collect();
+    child::Spec::new(&h.program, &args, h.timeout)
+        .env("DHROTATE_CHANGED_FILES", &lines(&ctx.changed_files, "\n"))
+        .env("DHROTATE_GROUPS", &ctx.groups.join(" "))
+        .env("DHROTATE_MODE", &ctx.mode)
+        .env("DHROTATE_OUTCOME", &ctx.outcome)
+        .env("DHROTATE_INSTANCES", &lines(&ctx.instances, " "))
+        .reap_group()
+        .run()
+}
+
+/// The hook's output, a log line each, so the journal has it.
+fn log_output(h: &HookSpec, ended: &child::Ended) {
     for (stream, text) in [("stdout", &ended.stdout), ("stderr", &ended.stderr)] {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             info!(hook = %h.name, stream, "{line}");
         }
     }
+}
+
+/// What is wrong with how the hook ended, if anything: a timeout, an
+/// exit other than 0, processes left in its group.
+fn exit_problem(h: &HookSpec, ended: &child::Ended) -> Option<(HookOutcome, String)> {
     let tail = last_line(&ended.stderr).or_else(|| last_line(&ended.stdout));
     match ended.status {
-        None => {
-            run.outcome = HookOutcome::TimedOut;
-            run.detail = format!(
+        None => Some((
+            HookOutcome::TimedOut,
+            format!(
                 "still running after {}; it and every process of its group were killed",
                 humantime::format_duration(h.timeout)
-            );
-            return run;
-        }
-        Some(st) if !st.success() => {
-            run.outcome = HookOutcome::Failed;
-            run.detail = match tail {
+            ),
+        )),
+        Some(st) if !st.success() => Some((
+            HookOutcome::Failed,
+            match tail {
                 Some(t) => format!("{st}: {t}"),
                 None => st.to_string(),
-            };
-            return run;
-        }
-        Some(_) => {}
+            },
+        )),
+        Some(_) if ended.left_behind => Some((
+            HookOutcome::LeftProcesses,
+            "exited 0, but processes it started were still running in its process group; \
+             they were killed (a hook must wait for what it starts; a daemon it starts must detach)"
+                .into(),
+        )),
+        Some(_) => None,
     }
-    if run.left_processes {
-        run.outcome = HookOutcome::LeftProcesses;
-        run.detail = "exited 0, but processes it started were still running in its process group; \
-                      they were killed (a hook must wait for what it starts; a daemon it starts must detach)"
-            .into();
-        return run;
-    }
+}
+
+/// A hook that exited 0: its `verify` endpoint, if any, must serve the
+/// group's new prime within `patience`.
+fn verify(
+    h: &HookSpec,
+    expected: &dyn Fn(&str) -> Option<String>,
+    patience: Duration,
+) -> (HookOutcome, String) {
     let Some(v) = &h.verify else {
-        run.detail = "exited 0".into();
-        return run;
+        return (HookOutcome::Ok, "exited 0".into());
     };
     let Some(want) = expected(&v.group) else {
-        run.detail = format!(
+        let detail = format!(
             "exited 0; {} not probed: group {:?} has no file to compare with (auto mode)",
             v.addr, v.group
         );
-        return run;
+        return (HookOutcome::Ok, detail);
     };
     let wrap = match v.tls {
         HookTls::Tls => Wrap::Implicit,
         HookTls::Smtp => Wrap::StartTls,
     };
     match probe::retry(&v.addr, wrap, patience, None, |s| s.fingerprint == want) {
-        Ok(s) if s.fingerprint == want => {
-            run.detail = format!(
+        Ok(s) if s.fingerprint == want => (
+            HookOutcome::Ok,
+            format!(
                 "exited 0; {} serves group {:?} (sha256(p) {})",
                 v.addr, v.group, s.fingerprint
-            );
-        }
-        Ok(s) => {
-            run.outcome = HookOutcome::Unverified;
-            run.detail = format!(
+            ),
+        ),
+        Ok(s) => (
+            HookOutcome::Unverified,
+            format!(
                 "{} serves {} ({} bits, sha256(p) {}) instead of group {:?} (sha256(p) {want}): \
                  the service did not load the new file; check that the hook reloads it and that it reads this file",
                 v.addr,
@@ -232,14 +256,13 @@ fn run_one(
                 s.bits,
                 s.fingerprint,
                 v.group
-            );
-        }
-        Err(e) => {
-            run.outcome = HookOutcome::Unverified;
-            run.detail = format!("{} could not be probed: {e}", v.addr);
-        }
+            ),
+        ),
+        Err(e) => (
+            HookOutcome::Unverified,
+            format!("{} could not be probed: {e}", v.addr),
+        ),
     }
-    run
 }
 
 fn last_line(text: &str) -> Option<String> {
