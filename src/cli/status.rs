@@ -9,7 +9,9 @@ use anyhow::Result;
 use crate::config::{Overrides, Settings};
 use crate::error::Failure;
 use crate::guidelines::Guideline;
-use crate::ops::inspect::status::{self, StatusReport};
+use crate::ops::curves::CurvesView;
+use crate::ops::inspect::posture::Posture;
+use crate::ops::inspect::status::{self, GroupStatus, StatusReport};
 
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
@@ -141,39 +143,7 @@ fn print_instance(
         ),
         None => println!("config: {}", config_dir.display()),
     }
-    for g in &r.groups {
-        println!(
-            "group {:?}: {} bits -> {}",
-            g.name,
-            g.bits,
-            g.file.display()
-        );
-        if let Some(fp) = &g.fingerprint {
-            println!(
-                "  sha256(p) {fp}  valid: {}",
-                if g.valid { "yes" } else { "NO" }
-            );
-        }
-        if let Some(age) = g.age_seconds {
-            println!(
-                "  age {}{}",
-                humantime::format_duration(std::time::Duration::from_secs(age)),
-                if g.stale { " (STALE)" } else { "" }
-            );
-        }
-        for p in &g.places {
-            println!(
-                "  {}: {}{}",
-                p.place,
-                p.value.as_deref().unwrap_or("(not set)"),
-                if p.points_here {
-                    ""
-                } else {
-                    "  <- not this group's file"
-                }
-            );
-        }
-    }
+    r.groups.iter().for_each(print_group);
     for d in &r.dh_settings {
         println!(
             "{} {} = {}{}",
@@ -186,19 +156,7 @@ fn print_instance(
         );
     }
     if let Some(c) = &r.curves {
-        for p in &c.params {
-            if let Some(v) = &p.value {
-                let unknown = if p.unknown.is_empty() {
-                    String::new()
-                } else {
-                    format!("  (unknown to OpenSSL: {})", p.unknown.join(", "))
-                };
-                println!("{} = {v}{unknown}", p.name);
-            }
-        }
-        for a in &c.advice {
-            println!("advice: {a}");
-        }
+        print_curves(c);
     }
     for f in &r.listeners {
         println!(
@@ -211,20 +169,77 @@ fn print_instance(
         println!("advice: {a}");
     }
     if let Some(p) = &r.posture {
+        print_posture(p);
+    }
+}
+
+/// A group: its file, fingerprint, age and every place that names it.
+fn print_group(g: &GroupStatus) {
+    println!(
+        "group {:?}: {} bits -> {}",
+        g.name,
+        g.bits,
+        g.file.display()
+    );
+    if let Some(fp) = &g.fingerprint {
         println!(
-            "posture under {}: {}",
-            p.guideline,
-            p.rating
-                .map_or_else(|| "nothing rated".into(), |r| r.to_string())
+            "  sha256(p) {fp}  valid: {}",
+            if g.valid { "yes" } else { "NO" }
         );
-        for f in &p.findings {
-            println!(
-                "  {:<12} {}: {} ({})",
-                f.rating, f.subject, f.observed, f.term
-            );
-            if let Some(fix) = &f.fix {
-                println!("               fix: {fix}");
+    }
+    if let Some(age) = g.age_seconds {
+        println!(
+            "  age {}{}",
+            humantime::format_duration(std::time::Duration::from_secs(age)),
+            if g.stale { " (STALE)" } else { "" }
+        );
+    }
+    for p in &g.places {
+        println!(
+            "  {}: {}{}",
+            p.place,
+            p.value.as_deref().unwrap_or("(not set)"),
+            if p.points_here {
+                ""
+            } else {
+                "  <- not this group's file"
             }
+        );
+    }
+}
+
+/// The curve and FFDHE lists as set, and the advice on them.
+fn print_curves(c: &CurvesView) {
+    for p in &c.params {
+        if let Some(v) = &p.value {
+            let unknown = if p.unknown.is_empty() {
+                String::new()
+            } else {
+                format!("  (unknown to OpenSSL: {})", p.unknown.join(", "))
+            };
+            println!("{} = {v}{unknown}", p.name);
+        }
+    }
+    for a in &c.advice {
+        println!("advice: {a}");
+    }
+}
+
+/// The posture's rating and each finding with its fix.
+fn print_posture(p: &Posture) {
+    println!(
+        "posture under {}: {}",
+        p.guideline,
+        p.rating
+            .map_or_else(|| "nothing rated".into(), |r| r.to_string())
+    );
+    for f in &p.findings {
+        println!(
+            "  {:<12} {}: {} ({})",
+            f.rating, f.subject, f.observed, f.term
+        );
+        if let Some(fix) = &f.fix {
+            println!("               fix: {fix}");
         }
     }
 }
