@@ -76,80 +76,17 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix, now: SystemTime) -> Result<Pl
     let versions = postfix::version::detect(pf)?;
     let decision = decide(settings.mode, settings.policy.prefer, &versions)?;
     let mut warnings = oddity_warnings(&cf.main, &cf.main_path);
-    let mut not_due = Vec::new();
 
-    let (groups, old_files) = match decision.mode {
+    let (groups, not_due, old_files) = match decision.mode {
         Effective::Explicit | Effective::Named => {
             let named = decision.mode == Effective::Named;
-            for g in &settings.groups {
-                check_group(g, &versions)?;
-                if named {
-                    check_named(g)?;
-                }
-                let param = g.parameter();
-                let value = g.file.to_string_lossy();
-                for u in &g.uses {
-                    if cf.points_at(&u.scope(), param, &g.file) {
-                        continue;
-                    }
-                    let (change, path) = match u {
-                        Use::MainCf => (cf.set_main(param, &value), &cf.main_path),
-                        Use::Service(key) => {
-                            (cf.set_override(key, param, &value)?, &cf.master_path)
-                        }
-                    };
-                    warn_duplicates(change, param, path, &mut warnings);
-                }
-            }
-            warnings.extend(unmanaged_overrides(settings, &cf.master, &cf.master_path));
-            warnings.extend(tlsproxy_warning(&cf));
-            // A named group never changes: a file that already holds it is
-            // left alone, so a second run changes nothing. With --if-due a
-            // sound unique group younger than rotate_after stays too.
-            let mut to_write = Vec::new();
-            for g in &settings.groups {
-                if named {
-                    if !holds_named_group(g) {
-                        to_write.push(g.clone());
-                    }
-                    continue;
-                }
-                let young = settings
-                    .only_when_due
-                    .then(|| young_group(g, settings, now))
-                    .flatten();
-                match young {
-                    Some(age) => not_due.push(NotDue {
-                        name: g.name.clone(),
-                        file: g.file.clone(),
-                        age,
-                    }),
-                    None => to_write.push(g.clone()),
-                }
-            }
-            (to_write, Vec::new())
+            point_at_groups(settings, &mut cf, &versions, named, &mut warnings)?;
+            let (to_write, not_due) = groups_to_write(settings, named, now);
+            (to_write, not_due, Vec::new())
         }
         Effective::Auto => {
-            reset_to_auto(&mut cf, &versions)?;
-            warnings.extend(drop_deprecated_grade(&mut cf, &versions)?);
-            if cf.main.get(postfix::DH512).is_some() {
-                warnings.push(format!(
-                    "{} sets {}, which Postfix {} ignores; remove it",
-                    cf.main_path.display(),
-                    postfix::DH512,
-                    versions.postfix
-                ));
-            }
-            let old = settings
-                .groups
-                .iter()
-                .filter(|g| g.file.exists())
-                .map(|g| OldFile {
-                    path: g.file.clone(),
-                    remove: settings.auto_old_files_remove,
-                })
-                .collect();
-            (Vec::new(), old)
+            let old = hand_to_openssl(settings, &mut cf, &versions, &mut warnings)?;
+            (Vec::new(), Vec::new(), old)
         }
     };
 
@@ -177,6 +114,101 @@ pub fn plan(settings: &Settings, pf: &dyn Postfix, now: SystemTime) -> Result<Pl
         warnings,
         not_due,
     })
+}
+
+/// Explicit and named modes: each group checked, and every place it is
+/// used (main.cf, master.cf services) pointed at its file.
+fn point_at_groups(
+    settings: &Settings,
+    cf: &mut ConfigFiles,
+    versions: &Versions,
+    named: bool,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for g in &settings.groups {
+        check_group(g, versions)?;
+        if named {
+            check_named(g)?;
+        }
+        let param = g.parameter();
+        let value = g.file.to_string_lossy();
+        for u in &g.uses {
+            if cf.points_at(&u.scope(), param, &g.file) {
+                continue;
+            }
+            let (change, path) = match u {
+                Use::MainCf => (cf.set_main(param, &value), &cf.main_path),
+                Use::Service(key) => (cf.set_override(key, param, &value)?, &cf.master_path),
+            };
+            warn_duplicates(change, param, path, warnings);
+        }
+    }
+    warnings.extend(unmanaged_overrides(settings, &cf.master, &cf.master_path));
+    warnings.extend(tlsproxy_warning(cf));
+    Ok(())
+}
+
+/// The groups that get a new file, and those left alone as not due. A
+/// named group never changes: a file that already holds it is left alone,
+/// so a second run changes nothing. With --if-due a sound unique group
+/// younger than rotate_after stays too.
+fn groups_to_write(
+    settings: &Settings,
+    named: bool,
+    now: SystemTime,
+) -> (Vec<GroupSpec>, Vec<NotDue>) {
+    let mut to_write = Vec::new();
+    let mut not_due = Vec::new();
+    for g in &settings.groups {
+        if named {
+            if !holds_named_group(g) {
+                to_write.push(g.clone());
+            }
+            continue;
+        }
+        let young = settings
+            .only_when_due
+            .then(|| young_group(g, settings, now))
+            .flatten();
+        match young {
+            Some(age) => not_due.push(NotDue {
+                name: g.name.clone(),
+                file: g.file.clone(),
+                age,
+            }),
+            None => to_write.push(g.clone()),
+        }
+    }
+    (to_write, not_due)
+}
+
+/// Auto mode: the choice handed to OpenSSL; the groups' old files are
+/// listed to keep or remove (`auto_old_files`).
+fn hand_to_openssl(
+    settings: &Settings,
+    cf: &mut ConfigFiles,
+    versions: &Versions,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<OldFile>> {
+    reset_to_auto(cf, versions)?;
+    warnings.extend(drop_deprecated_grade(cf, versions)?);
+    if cf.main.get(postfix::DH512).is_some() {
+        warnings.push(format!(
+            "{} sets {}, which Postfix {} ignores; remove it",
+            cf.main_path.display(),
+            postfix::DH512,
+            versions.postfix
+        ));
+    }
+    Ok(settings
+        .groups
+        .iter()
+        .filter(|g| g.file.exists())
+        .map(|g| OldFile {
+            path: g.file.clone(),
+            remove: settings.auto_old_files_remove,
+        })
+        .collect())
 }
 
 /// Hands the choice of group to OpenSSL, in main.cf and every master.cf
