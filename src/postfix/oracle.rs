@@ -141,134 +141,152 @@ pub fn judge(
     intents: &[Intent],
     line_of: &dyn Fn(&Scope, &str) -> Option<usize>,
 ) -> Vec<String> {
-    let at = |scope: &Scope, name: &str| {
-        line_of(scope, name).map_or_else(String::new, |l| format!(" (line {l})"))
+    let mut judge = Judge {
+        intents,
+        line_of,
+        problems: Vec::new(),
     };
-    let mut problems = Vec::new();
-    let meant = |scope: &Scope, name: &str| {
-        intents
+    judge.main_cf(old, new);
+    judge.overrides(old, new);
+    judge.services(old, new);
+    judge.warnings(old, new);
+    judge.problems
+}
+
+struct Judge<'a> {
+    intents: &'a [Intent],
+    line_of: &'a dyn Fn(&Scope, &str) -> Option<usize>,
+    problems: Vec<String>,
+}
+
+impl Judge<'_> {
+    /// " (line N)" where the current file has the setting.
+    fn at(&self, scope: &Scope, name: &str) -> String {
+        (self.line_of)(scope, name).map_or_else(String::new, |l| format!(" (line {l})"))
+    }
+
+    fn meant(&self, scope: &Scope, name: &str) -> Option<Option<String>> {
+        self.intents
             .iter()
             .find(|i| &i.scope == scope && i.name == name)
             .map(|i| i.value.clone())
-    };
-    let show = |v: &Option<String>| {
-        v.as_deref()
-            .map_or("(not set)".into(), |v| format!("{v:?}"))
-    };
+    }
 
-    let mut compare = |what: String,
-                       scope: &Scope,
-                       name: &str,
-                       before: Option<String>,
-                       after: Option<String>| {
-        match meant(scope, name) {
-            None if before != after => problems.push(format!(
+    /// One parameter: a change nobody meant, or a meant value Postfix
+    /// would not read.
+    fn compare(
+        &mut self,
+        what: String,
+        scope: &Scope,
+        name: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) {
+        let show = |v: &Option<String>| {
+            v.as_deref()
+                .map_or("(not set)".into(), |v| format!("{v:?}"))
+        };
+        match self.meant(scope, name) {
+            None if before != after => self.problems.push(format!(
                 "{what}: Postfix would read {name} as {} instead of {}, a change dhrotate did not make on purpose",
                 show(&after),
                 show(&before)
             )),
-            Some(want) if norm(want.as_ref()) != after => problems.push(format!(
+            Some(want) if norm(want.as_ref()) != after => self.problems.push(format!(
                 "{what}: dhrotate meant {name} = {}, but Postfix would read {}",
                 show(&want),
                 show(&after)
             )),
             _ => {}
         }
-    };
-    // `postconf -c STAGE -n` lists config_directory (the stage itself).
-    let names: BTreeSet<&String> = old
-        .main
-        .keys()
-        .chain(new.main.keys())
-        .filter(|n| *n != "config_directory")
-        .collect();
-    for name in names {
-        compare(
-            format!("main.cf{}", at(&Scope::Main, name)),
-            &Scope::Main,
-            name,
-            norm(old.main.get(name)),
-            norm(new.main.get(name)),
-        );
     }
-    for i in intents.iter().filter(|i| i.scope == Scope::Main) {
-        if !old.main.contains_key(&i.name) && !new.main.contains_key(&i.name) {
-            compare(
-                format!("main.cf{}", at(&Scope::Main, &i.name)),
-                &Scope::Main,
-                &i.name,
-                None,
-                None,
-            );
+
+    /// Every main.cf parameter either side sets, and every one meant.
+    fn main_cf(&mut self, old: &View, new: &View) {
+        // `postconf -c STAGE -n` lists config_directory (the stage itself).
+        let names: BTreeSet<&String> = old
+            .main
+            .keys()
+            .chain(new.main.keys())
+            .filter(|n| *n != "config_directory")
+            .collect();
+        for name in names {
+            let what = format!("main.cf{}", self.at(&Scope::Main, name));
+            let (before, after) = (norm(old.main.get(name)), norm(new.main.get(name)));
+            self.compare(what, &Scope::Main, name, before, after);
         }
-    }
-    let keys: BTreeSet<&(String, String)> =
-        old.overrides.keys().chain(new.overrides.keys()).collect();
-    let mut seen = BTreeSet::new();
-    for key in keys {
-        let (svc, name) = key;
-        seen.insert(key.clone());
-        let scope = Scope::Service(svc.clone());
-        compare(
-            format!("master.cf service {svc}{}", at(&scope, name)),
-            &scope,
-            name,
-            norm(old.overrides.get(key)),
-            norm(new.overrides.get(key)),
-        );
-    }
-    for i in intents {
-        let Scope::Service(svc) = &i.scope else {
-            continue;
-        };
-        if !seen.contains(&(svc.clone(), i.name.clone())) {
-            compare(
-                format!("master.cf service {svc}{}", at(&i.scope, &i.name)),
-                &i.scope,
-                &i.name,
-                None,
-                None,
-            );
+        for i in self.intents.iter().filter(|i| i.scope == Scope::Main) {
+            if !old.main.contains_key(&i.name) && !new.main.contains_key(&i.name) {
+                let what = format!("main.cf{}", self.at(&Scope::Main, &i.name));
+                self.compare(what, &Scope::Main, &i.name, None, None);
+            }
         }
     }
 
-    let edited: BTreeSet<&str> = intents
-        .iter()
-        .filter_map(|i| match &i.scope {
-            Scope::Service(s) => Some(s.as_str()),
-            Scope::Main => None,
-        })
-        .collect();
-    let services: BTreeSet<&String> = old.entries.keys().chain(new.entries.keys()).collect();
-    for svc in services {
-        match (old.entries.get(svc), new.entries.get(svc)) {
-            (Some(_), None) => problems.push(format!(
-                "master.cf: Postfix would no longer see service {svc}"
-            )),
-            (None, Some(_)) => {
-                problems.push(format!("master.cf: Postfix would see a new service {svc}"))
+    /// Every master.cf override either side sets, and every one meant.
+    fn overrides(&mut self, old: &View, new: &View) {
+        let keys: BTreeSet<&(String, String)> =
+            old.overrides.keys().chain(new.overrides.keys()).collect();
+        for key in &keys {
+            let (svc, name) = key;
+            let scope = Scope::Service(svc.clone());
+            let what = format!("master.cf service {svc}{}", self.at(&scope, name));
+            let before = norm(old.overrides.get(*key));
+            let after = norm(new.overrides.get(*key));
+            self.compare(what, &scope, name, before, after);
+        }
+        for i in self.intents {
+            let Scope::Service(svc) = &i.scope else {
+                continue;
+            };
+            if !keys.contains(&(svc.clone(), i.name.clone())) {
+                let what = format!("master.cf service {svc}{}", self.at(&i.scope, &i.name));
+                self.compare(what, &i.scope, &i.name, None, None);
             }
-            (Some(a), Some(b)) if a != b && !edited.contains(svc.as_str()) => {
-                problems.push(format!(
-                    "master.cf service {svc}{}: would change, although dhrotate did not edit it",
-                    at(&Scope::Service(svc.clone()), "")
-                ))
-            }
-            _ => {}
         }
     }
 
-    for w in new.warnings.difference(&old.warnings) {
-        // Setting a parameter Postfix deprecates (explicit mode on 3.9+)
-        // warns by nature; that is the administrator's choice of mode.
-        let about_intent = intents
+    /// master.cf services that appear, disappear, or change without an
+    /// edit of dhrotate's.
+    fn services(&mut self, old: &View, new: &View) {
+        let edited: BTreeSet<&str> = self
+            .intents
             .iter()
-            .any(|i| i.value.is_some() && w.contains(&format!("\"{}\"", i.name)));
-        if !about_intent {
-            problems.push(format!("postconf warns about the edited files: {w}"));
+            .filter_map(|i| match &i.scope {
+                Scope::Service(s) => Some(s.as_str()),
+                Scope::Main => None,
+            })
+            .collect();
+        let services: BTreeSet<&String> = old.entries.keys().chain(new.entries.keys()).collect();
+        for svc in services {
+            let problem = match (old.entries.get(svc), new.entries.get(svc)) {
+                (Some(_), None) => format!("master.cf: Postfix would no longer see service {svc}"),
+                (None, Some(_)) => format!("master.cf: Postfix would see a new service {svc}"),
+                (Some(a), Some(b)) if a != b && !edited.contains(svc.as_str()) => format!(
+                    "master.cf service {svc}{}: would change, although dhrotate did not edit it",
+                    self.at(&Scope::Service(svc.clone()), "")
+                ),
+                _ => continue,
+            };
+            self.problems.push(problem);
         }
     }
-    problems
+
+    /// New postconf warnings, but those about a parameter dhrotate sets:
+    /// setting one Postfix deprecates (explicit mode on 3.9+) warns by
+    /// nature; that is the administrator's choice of mode.
+    fn warnings(&mut self, old: &View, new: &View) {
+        for w in new.warnings.difference(&old.warnings) {
+            let about_intent = self
+                .intents
+                .iter()
+                .any(|i| i.value.is_some() && w.contains(&format!("\"{}\"", i.name)));
+            if !about_intent {
+                self.problems
+                    .push(format!("postconf warns about the edited files: {w}"));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
