@@ -123,32 +123,48 @@ fn named<'a, T>(
     &mut list[idx]
 }
 
-/// Merges `files` in order.
+/// Merges `files` in order: each key of a later file replaces the same
+/// key of an earlier one; groups and hooks merge by name.
 pub(super) fn merge(files: &[Loaded]) -> Merged {
-    let mut m = Merged {
-        general: General::default(),
-        groups: Vec::new(),
-        hooks: Vec::new(),
-        reload: Reload {
-            enabled: true,
-            verify: None,
-            endpoints: Vec::new(),
-        },
-        pool_size: None,
-        schedule: Schedule {
-            cron: None,
-            jitter: None,
-            catch_up: true,
-            rotate_after: None,
-        },
-        curves_policy: None,
-        policy: PolicyDraft::default(),
-        metrics_textfile: None,
-        tools: Tools::default(),
-    };
+    let mut m = Merged::defaults();
     for f in files {
+        m.merge_general(f);
+        m.merge_hooks(f);
+        m.merge_groups(f);
+        m.merge_tables(f);
+    }
+    m
+}
+
+impl Merged {
+    /// Nothing set yet: what every key means when no file sets it.
+    fn defaults() -> Merged {
+        Merged {
+            general: General::default(),
+            groups: Vec::new(),
+            hooks: Vec::new(),
+            reload: Reload {
+                enabled: true,
+                verify: None,
+                endpoints: Vec::new(),
+            },
+            pool_size: None,
+            schedule: Schedule {
+                cron: None,
+                jitter: None,
+                catch_up: true,
+                rotate_after: None,
+            },
+            curves_policy: None,
+            policy: PolicyDraft::default(),
+            metrics_textfile: None,
+            tools: Tools::default(),
+        }
+    }
+
+    fn merge_general(&mut self, f: &Loaded) {
         let fr = &f.fragment;
-        let g = &mut m.general;
+        let g = &mut self.general;
         pick(&mut g.mode, fr.mode.as_ref(), f);
         pick(&mut g.postfix_config_dir, fr.postfix_config_dir.as_ref(), f);
         pick(&mut g.state_dir, fr.state_dir.as_ref(), f);
@@ -158,9 +174,12 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
         pick(&mut g.auto_old_files, fr.auto_old_files.as_ref(), f);
         pick(&mut g.instances, fr.instances.as_ref(), f);
         pick(&mut g.instance_files, fr.instance_files.as_ref(), f);
-        for hf in &fr.hook {
+    }
+
+    fn merge_hooks(&mut self, f: &Loaded) {
+        for hf in &f.fragment.hook {
             let d = named(
-                &mut m.hooks,
+                &mut self.hooks,
                 &hf.name,
                 f,
                 |h| &h.name,
@@ -175,9 +194,12 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
             pick(&mut d.verify, hf.verify.as_ref(), f);
             pick(&mut d.group, hf.group.as_ref(), f);
         }
-        for gf in &fr.group {
+    }
+
+    fn merge_groups(&mut self, f: &Loaded) {
+        for gf in &f.fragment.group {
             let d = named(
-                &mut m.groups,
+                &mut self.groups,
                 &gf.name,
                 f,
                 |g| &g.name,
@@ -191,40 +213,45 @@ pub(super) fn merge(files: &[Loaded]) -> Merged {
             pick(&mut d.file, gf.file.as_ref(), f);
             pick(&mut d.uses, gf.uses.as_ref(), f);
         }
+    }
+
+    /// The tables: [reload], [pool], [schedule], [curves], [metrics],
+    /// [policy], [postfix].
+    fn merge_tables(&mut self, f: &Loaded) {
+        let fr = &f.fragment;
         if let Some(r) = &fr.reload {
-            m.reload.enabled = r.enabled.unwrap_or(m.reload.enabled);
-            pick(&mut m.reload.verify, r.verify.as_ref(), f);
+            self.reload.enabled = r.enabled.unwrap_or(self.reload.enabled);
+            pick(&mut self.reload.verify, r.verify.as_ref(), f);
             if let Some(e) = &r.endpoints {
-                m.reload.endpoints = e.clone();
+                self.reload.endpoints = e.clone();
             }
         }
         if let Some(p) = &fr.pool {
-            pick(&mut m.pool_size, p.size.as_ref(), f);
+            pick(&mut self.pool_size, p.size.as_ref(), f);
         }
         if let Some(s) = &fr.schedule {
-            pick(&mut m.schedule.cron, s.cron.as_ref(), f);
-            pick(&mut m.schedule.jitter, s.jitter.as_ref(), f);
-            pick(&mut m.schedule.rotate_after, s.rotate_after.as_ref(), f);
-            m.schedule.catch_up = s.catch_up.unwrap_or(m.schedule.catch_up);
+            pick(&mut self.schedule.cron, s.cron.as_ref(), f);
+            pick(&mut self.schedule.jitter, s.jitter.as_ref(), f);
+            pick(&mut self.schedule.rotate_after, s.rotate_after.as_ref(), f);
+            self.schedule.catch_up = s.catch_up.unwrap_or(self.schedule.catch_up);
         }
         if let Some(c) = &fr.curves {
-            pick(&mut m.curves_policy, c.policy.as_ref(), f);
+            pick(&mut self.curves_policy, c.policy.as_ref(), f);
         }
         if let Some(mf) = &fr.metrics {
-            pick(&mut m.metrics_textfile, mf.textfile.as_ref(), f);
+            pick(&mut self.metrics_textfile, mf.textfile.as_ref(), f);
         }
         if let Some(p) = &fr.policy {
-            pick(&mut m.policy.prefer, p.prefer.as_ref(), f);
-            pick(&mut m.policy.guideline, p.guideline.as_ref(), f);
-            pick(&mut m.policy.enforce, p.enforce.as_ref(), f);
-            pick(&mut m.policy.dhe, p.dhe.as_ref(), f);
+            pick(&mut self.policy.prefer, p.prefer.as_ref(), f);
+            pick(&mut self.policy.guideline, p.guideline.as_ref(), f);
+            pick(&mut self.policy.enforce, p.enforce.as_ref(), f);
+            pick(&mut self.policy.dhe, p.dhe.as_ref(), f);
         }
         if let Some(p) = &fr.postfix {
-            pick(&mut m.tools.postconf, p.postconf.as_ref(), f);
-            pick(&mut m.tools.postfix, p.postfix.as_ref(), f);
-            pick(&mut m.tools.postmulti, p.postmulti.as_ref(), f);
-            pick(&mut m.tools.timeout, p.timeout.as_ref(), f);
+            pick(&mut self.tools.postconf, p.postconf.as_ref(), f);
+            pick(&mut self.tools.postfix, p.postfix.as_ref(), f);
+            pick(&mut self.tools.postmulti, p.postmulti.as_ref(), f);
+            pick(&mut self.tools.timeout, p.timeout.as_ref(), f);
         }
     }
-    m
 }
