@@ -21,7 +21,8 @@
 #
 # DHROTATE_BUILD_DIR=/path builds in that directory inside the root and
 # DHROTATE_OUT=dir writes there instead (the reproducibility test builds
-# twice); DHROTATE_NOCHECK=1 skips the unit tests. Needs root,
+# twice); DHROTATE_NOCHECK=1 skips the unit tests; DHROTATE_NOLINT=1 skips
+# lintian (a second build of a package lintian already checked). Needs root,
 # debootstrap, systemd-nspawn, dpkg-dev, debhelper and cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,18 +115,20 @@ grep -E '^(rustc|cargo) [0-9]' "$log" | sed "s/^/   $suite compiler: /"
   cp ./*.deb ./*.changes ./*.buildinfo "$out/"
   cp ./*.ddeb "$out/" 2>/dev/null || true
 )
-echo "== $suite: lintian (the release's own, $(in_root lintian --version))"
-cp "$srcdir"/* "$work/root/build/src/"
-lint=(/build/src/"$(basename "$out"/*.changes)")
-cp "$out"/*.changes "$out"/*.buildinfo "$out"/*.deb "$work/root/build/src/"
-cp "$out"/*.ddeb "$work/root/build/src/" 2>/dev/null || true
-if [ -z "$profile" ]; then
-  lint+=("/build/src/$(basename "$dsc")" "/build/src/$(basename "${dsc%.dsc}")_source.changes")
+if [ -z "${DHROTATE_NOLINT:-}" ]; then
+  echo "== $suite: lintian (the release's own, $(in_root lintian --version))"
+  cp "$srcdir"/* "$work/root/build/src/"
+  lint=(/build/src/"$(basename "$out"/*.changes)")
+  cp "$out"/*.changes "$out"/*.buildinfo "$out"/*.deb "$work/root/build/src/"
+  cp "$out"/*.ddeb "$work/root/build/src/" 2>/dev/null || true
+  if [ -z "$profile" ]; then
+    lint+=("/build/src/$(basename "$dsc")" "/build/src/$(basename "${dsc%.dsc}")_source.changes")
+  fi
+  if ! "${nspawn[@]}" --chdir=/build/src lintian --info --display-info --fail-on error,warning "${lint[@]}" > "$out/lintian.txt" 2>&1; then
+    cat "$out/lintian.txt"
+    echo "build-release.sh: lintian found errors or warnings in the $suite build" >&2
+    exit 1
+  fi
+  sed 's/^/   /' "$out/lintian.txt"
 fi
-if ! "${nspawn[@]}" --chdir=/build/src lintian --info --display-info --fail-on error,warning "${lint[@]}" > "$out/lintian.txt" 2>&1; then
-  cat "$out/lintian.txt"
-  echo "build-release.sh: lintian found errors or warnings in the $suite build" >&2
-  exit 1
-fi
-sed 's/^/   /' "$out/lintian.txt"
 for f in "$out"/*.deb; do echo "   $(sha256sum "$f" | sed "s|$out/||")"; done
