@@ -54,7 +54,32 @@ pub(super) fn validate(drafts: Vec<merge::Hook>, groups: &[GroupSpec]) -> Result
 }
 
 fn one(d: merge::Hook, groups: &[GroupSpec]) -> Result<HookSpec> {
-    let at = d.at.clone();
+    check_name(&d)?;
+    let (program, args) = command(&d)?;
+    let timeout = timeout(&d)?;
+    let verify = match d.verify {
+        None => {
+            if let Some(g) = d.group {
+                bail!(
+                    "{}: hook {:?}: group is only meaningful with verify",
+                    g.at,
+                    d.name
+                );
+            }
+            None
+        }
+        Some(o) => Some(verify(&d.name, o, d.group, groups)?),
+    };
+    Ok(HookSpec {
+        name: d.name,
+        program,
+        args,
+        timeout,
+        verify,
+    })
+}
+
+fn check_name(d: &merge::Hook) -> Result<()> {
     if d.name.is_empty()
         || !d
             .name
@@ -62,17 +87,25 @@ fn one(d: merge::Hook, groups: &[GroupSpec]) -> Result<HookSpec> {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         bail!(
-            "{at}: hook name {:?} must be letters, digits, '-', '_' or '.' (it names the hook in logs and metrics)",
+            "{}: hook name {:?} must be letters, digits, '-', '_' or '.' (it names the hook in logs and metrics)",
+            d.at,
             d.name
         );
     }
-    let Some(command) = d.command else {
+    Ok(())
+}
+
+/// `command`: an absolute path to a trusted program (no PATH lookup as
+/// root, no shell), then its arguments.
+fn command(d: &merge::Hook) -> Result<(PathBuf, Vec<String>)> {
+    let Some(command) = &d.command else {
         bail!(
-            "{at}: hook {:?} has no command; write e.g. command = [\"/usr/bin/systemctl\", \"reload\", \"dovecot.service\"]",
+            "{}: hook {:?} has no command; write e.g. command = [\"/usr/bin/systemctl\", \"reload\", \"dovecot.service\"]",
+            d.at,
             d.name
         );
     };
-    let mut argv = command.value.into_iter();
+    let mut argv = command.value.iter().cloned();
     let program = PathBuf::from(argv.next().unwrap_or_default());
     if !program.is_absolute() {
         bail!(
@@ -92,48 +125,31 @@ fn one(d: merge::Hook, groups: &[GroupSpec]) -> Result<HookSpec> {
             program.display()
         );
     }
-    let timeout = match d.timeout {
-        None => Duration::from_secs(60),
-        Some(o) => {
-            let t = humantime::parse_duration(&o.value).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: hook {:?}: timeout = {:?} is not a duration ({e}); write e.g. \"30s\"",
-                    o.at,
-                    d.name,
-                    o.value
-                )
-            })?;
-            if t < Duration::from_secs(1) || t > Duration::from_secs(3600) {
-                bail!(
-                    "{}: hook {:?}: timeout = {:?} is out of range; it must be between 1s and 1h",
-                    o.at,
-                    d.name,
-                    o.value
-                );
-            }
-            t
-        }
+    Ok((program, argv.collect()))
+}
+
+/// `timeout`: 60 s by default, between 1 s and 1 h.
+fn timeout(d: &merge::Hook) -> Result<Duration> {
+    let Some(o) = &d.timeout else {
+        return Ok(Duration::from_secs(60));
     };
-    let verify = match d.verify {
-        None => {
-            if let Some(g) = d.group {
-                bail!(
-                    "{}: hook {:?}: group is only meaningful with verify",
-                    g.at,
-                    d.name
-                );
-            }
-            None
-        }
-        Some(o) => Some(verify(&d.name, o, d.group, groups)?),
-    };
-    Ok(HookSpec {
-        name: d.name,
-        program,
-        args: argv.collect(),
-        timeout,
-        verify,
-    })
+    let t = humantime::parse_duration(&o.value).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: hook {:?}: timeout = {:?} is not a duration ({e}); write e.g. \"30s\"",
+            o.at,
+            d.name,
+            o.value
+        )
+    })?;
+    if t < Duration::from_secs(1) || t > Duration::from_secs(3600) {
+        bail!(
+            "{}: hook {:?}: timeout = {:?} is out of range; it must be between 1s and 1h",
+            o.at,
+            d.name,
+            o.value
+        );
+    }
+    Ok(t)
 }
 
 /// `verify = "HOST:PORT [tls|smtp]"` and the group it must serve (the only
