@@ -196,34 +196,14 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     let curves = versions
         .as_ref()
         .and_then(|_| crate::ops::curves::view(&pf).ok());
-    if let (Some(v), Some(c)) = (&versions, &cf) {
-        problems.extend(curve_drift(settings, c, v));
-    }
     if let Some(c) = &cf {
+        if let Some(v) = &versions {
+            problems.extend(curve_drift(settings, c, v));
+        }
         problems.extend(dhe_drift(settings, c));
     }
-    let guideline = settings.policy.guideline != crate::guidelines::Guideline::None;
-    // `postfix status` costs a fifth of a second: asked once, when a
-    // listener is to be probed.
-    let running = (look.explicit || guideline) && cf.is_some() && pf.is_running().unwrap_or(false);
-    let listeners = match &cf {
-        Some(c) if look.explicit && running => look.listeners(c, &groups),
-        _ => Vec::new(),
-    };
-    for f in listeners.iter().filter(|f| !f.ok()) {
-        problems.push(f.describe());
-    }
-    let posture = match (&versions, &cf) {
-        (Some(v), Some(c)) if guideline => {
-            let served = if running {
-                crate::ops::inspect::posture::probe_all(settings, c, &listeners, Some(&proofs))
-            } else {
-                Vec::new()
-            };
-            posture(settings, c, v, &pf, served, &mut problems)
-        }
-        _ => None,
-    };
+    let (listeners, posture) =
+        look.served(&pf, versions.as_ref(), cf.as_ref(), &groups, &mut problems);
     if let Some(p) = &posture {
         advice.extend(p.ending(chrono::Datelike::year(&chrono::Local::now())));
     }
@@ -261,6 +241,51 @@ struct Look<'a> {
 }
 
 impl Look<'_> {
+    /// What Postfix serves: each listener checked against its group's file
+    /// (when Postfix reads files), and the posture under the guideline.
+    fn served(
+        &self,
+        pf: &dyn Postfix,
+        versions: Option<&postfix::Versions>,
+        cf: Option<&ConfigFiles>,
+        groups: &[GroupStatus],
+        problems: &mut Vec<String>,
+    ) -> (
+        Vec<ListenerCheck>,
+        Option<crate::ops::inspect::posture::Posture>,
+    ) {
+        let settings = self.settings;
+        let guideline = settings.policy.guideline != crate::guidelines::Guideline::None;
+        // `postfix status` costs a fifth of a second: asked once, when a
+        // listener is to be probed.
+        let running =
+            (self.explicit || guideline) && cf.is_some() && pf.is_running().unwrap_or(false);
+        let listeners = match cf {
+            Some(c) if self.explicit && running => self.listeners(c, groups),
+            _ => Vec::new(),
+        };
+        for f in listeners.iter().filter(|f| !f.ok()) {
+            problems.push(f.describe());
+        }
+        let posture = match (versions, cf) {
+            (Some(v), Some(c)) if guideline => {
+                let served = if running {
+                    crate::ops::inspect::posture::probe_all(
+                        settings,
+                        c,
+                        &listeners,
+                        Some(self.proofs),
+                    )
+                } else {
+                    Vec::new()
+                };
+                posture(settings, c, v, pf, served, problems)
+            }
+            _ => None,
+        };
+        (listeners, posture)
+    }
+
     /// One configured group: where it is used and, when Postfix is to read
     /// it, its file's age and verdict (recorded in `checked`).
     fn group(
