@@ -5,6 +5,8 @@
 //! - point one way: cli -> testbed -> ops -> config -> domain (postfix,
 //!   dh, guidelines, probe, audit) -> sys -> error, never upwards;
 //! - never reach into `cli` from outside it (only main.rs and cli itself);
+//! - inside `ops`, point one way between its actors too: service ->
+//!   rotate -> inspect -> the parts they share (mode, instances);
 //! - have no cycle between modules.
 //!
 //! A child using its parent's items (`super::X`) is how Rust modules are
@@ -239,6 +241,42 @@ fn layers_point_one_way() {
     assert!(
         wrong.is_empty(),
         "edges pointing upwards:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Rank of a module inside `ops`, by actor (docs/DESIGN.md): what runs
+/// unattended uses rotations, a rotation verifies through what inspects,
+/// and all of them share the mode decision and the instances. `None`
+/// outside `ops`.
+fn ops_rank(module: &str) -> Option<u8> {
+    let rest = module.strip_prefix("crate::ops")?;
+    let actor = rest
+        .strip_prefix("::")
+        .map_or("", |r| r.split("::").next().unwrap_or(""));
+    Some(match actor {
+        "service" => 3,
+        "rotate" => 2,
+        "inspect" => 1,
+        // mod.rs (exit codes, the system Postfix), mode.rs, instances.rs.
+        "" | "mode" | "instances" => 0,
+        other => panic!("ops::{other} has no actor: add it to docs/DESIGN.md and here"),
+    })
+}
+
+#[test]
+fn ops_actors_point_one_way() {
+    let g = graph();
+    let wrong: Vec<String> = g
+        .edges
+        .iter()
+        .flat_map(|(from, tos)| tos.iter().map(move |to| (from, to)))
+        .filter(|(from, to)| matches!((ops_rank(from), ops_rank(to)), (Some(a), Some(b)) if b > a))
+        .map(|(from, to)| format!("{from} -> {to}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "ops actors using the actors above them:\n{}",
         wrong.join("\n")
     );
 }

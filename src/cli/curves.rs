@@ -7,7 +7,8 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::config::Overrides;
-use crate::ops::curves::{self, CurvesView};
+use crate::ops::inspect::curves::{self, CurvesView};
+use crate::ops::rotate::curves as set_curves;
 use crate::postfix::curves::CurvePolicy;
 
 use super::Cli;
@@ -42,7 +43,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
         }
         return Ok(0);
     };
-    let report = curves::set(&settings, &pf, CurvePolicy::parse(set), args.dry_run)?;
+    let report = set_curves::set(&settings, &pf, CurvePolicy::parse(set), args.dry_run)?;
     write!(super::QuietStdout::default(), "{report}")?;
     Ok(0)
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::config::Overrides;
+use crate::dh::pool::Pool;
 use crate::ops::service::groups;
 use crate::sys::signals::Interrupt;
 
@@ -42,7 +43,7 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
     let settings = super::settings(cli, Overrides::default())?;
     match &args.action {
         Action::Status => {
-            for (bits, ready) in groups::pool_status(&settings)? {
+            for (bits, ready) in Pool::new(&settings.state_dir).ready(&settings.group_sizes())? {
                 println!(
                     "{bits} bits: {ready} ready (pool size {})",
                     settings.pool_size

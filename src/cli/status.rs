@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::config::{Overrides, Settings};
 use crate::error::Failure;
 use crate::guidelines::Guideline;
-use crate::ops::curves::CurvesView;
+use crate::ops::inspect::curves::CurvesView;
 use crate::ops::inspect::posture::Posture;
 use crate::ops::inspect::status::{self, GroupStatus, StatusReport};
 

@@ -465,6 +465,15 @@ impl Settings {
         s.hooks.clear();
         s
     }
+
+    /// The configured groups' sizes, each once, smallest first: the pool's
+    /// sizes.
+    pub fn group_sizes(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.groups.iter().map(|g| g.bits).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 /// `[curves] policy`: a profile, or a list whose every name this OpenSSL

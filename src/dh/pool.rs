@@ -104,6 +104,14 @@ impl Pool {
         Ok(self.entries(bits)?.len())
     }
 
+    /// Groups ready per size: (bits, count) for each of `sizes`.
+    pub fn ready(&self, sizes: &[u32]) -> Result<Vec<(u32, usize)>> {
+        sizes
+            .iter()
+            .map(|&bits| Ok((bits, self.count(bits)?)))
+            .collect()
+    }
+
     /// Adds a validated group.
     pub fn put(&self, bits: u32, group: &ValidGroup) -> Result<PathBuf> {
         let dir = self.bits_dir(bits);

@@ -8,8 +8,8 @@
 //! `curves.rs` (the curve policy, view and set) and `mode.rs` (the mode
 //! decision) serve more than one of them.
 
-pub(crate) mod curves;
 pub(crate) mod inspect;
+pub(crate) mod instances;
 pub(crate) mod mode;
 pub(crate) mod rotate;
 pub(crate) mod service;

@@ -4,7 +4,8 @@
 
 use anyhow::{Result, anyhow};
 
-use crate::config::{Mode, Prefer};
+use crate::config::{GroupSpec, Mode, Prefer, Settings, Use};
+use crate::dh::Acceptance;
 use crate::error::Failure;
 use crate::postfix::{Version, Versions};
 
@@ -98,6 +99,21 @@ pub fn decide(configured: Mode, prefer: Prefer, v: &Versions) -> Result<Decision
                 }
             ),
         }),
+    }
+}
+
+/// The validation policy for a configured group; `named`: the group must
+/// be RFC 7919's of its size.
+pub fn group_policy(g: &GroupSpec, settings: &Settings, named: bool) -> Acceptance {
+    let in_main = g.uses.contains(&Use::MainCf);
+    Acceptance {
+        named,
+        expected_bits: Some(g.bits),
+        min_bits: if in_main {
+            settings.min_bits
+        } else {
+            g.bits.min(settings.min_bits)
+        },
     }
 }
 

@@ -138,6 +138,13 @@ pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("state.json")
 }
 
+/// `state_dir/reload-owed`: present while the files on disk may be newer
+/// than what Postfix has loaded (a run stopped between its edits and its
+/// reload leaves it; the next run reloads; `status` reports it).
+pub fn reload_owed_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("reload-owed")
+}
+
 /// Reads the state, `None` when there is none yet.
 pub fn read(state_dir: &Path) -> Result<Option<State>> {
     let p = path(state_dir);

@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::config::Settings;
+use crate::dh::pool::Pool;
 use crate::guidelines::Rating;
 use crate::ops::inspect::posture::Posture;
 use crate::ops::inspect::status::{GroupStatus, StatusReport};
@@ -234,8 +235,7 @@ pub fn write_textfile(path: &Path, text: &str) -> Result<()> {
 /// With `[metrics] textfile` set: the status now, rendered and written.
 /// `now` and the daemon call it after every run, whatever its outcome;
 /// a metrics failure is returned to be logged, never a reason to undo a
-/// run. (Not from ops::rotate: status, which this builds, reaches rotate
-/// through curves.)
+/// run.
 pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()> {
     let Some(path) = &settings.metrics_textfile else {
         return Ok(());
@@ -253,7 +253,9 @@ pub fn refresh(settings: &Settings, report: Option<&StatusReport>) -> Result<()>
 
 /// The metrics of `report`, with the pool counted for `settings`.
 pub fn text(settings: &Settings, report: &StatusReport) -> String {
-    let pool = crate::ops::service::groups::pool_status(settings).unwrap_or_default();
+    let pool = Pool::new(&settings.state_dir)
+        .ready(&settings.group_sizes())
+        .unwrap_or_default();
     render(report, &pool)
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::{GroupSpec, Settings};
 use crate::dh::{Catalog, Proofs, validate};
 use crate::ops::inspect::verify::{self, ListenerCheck};
-use crate::ops::rotate::{groups::group_policy, plan};
+use crate::ops::mode::{self, group_policy};
 use crate::postfix::curves::{CurvePolicy, apply_policy};
 use crate::postfix::{self, ConfigFiles, MainCf, MasterCf, Postfix};
 use crate::sys::{fsutil, state};
@@ -23,7 +23,7 @@ pub struct StatusReport {
     /// Postfix and OpenSSL versions, when Postfix answered.
     pub versions: Option<postfix::Versions>,
     /// Mode in effect and why; `null` when it cannot be decided.
-    pub mode: Option<plan::Decision>,
+    pub mode: Option<mode::Decision>,
     /// Why the mode cannot be decided, when it cannot.
     pub mode_error: Option<String>,
     /// One entry per configured group.
@@ -31,7 +31,7 @@ pub struct StatusReport {
     /// Every DH parameter setting Postfix reads, and where it comes from.
     pub dh_settings: Vec<DhSetting>,
     /// Curve / FFDHE group policy, names checked against OpenSSL.
-    pub curves: Option<crate::ops::curves::CurvesView>,
+    pub curves: Option<crate::ops::inspect::curves::CurvesView>,
     /// What each local TLS listener serves (explicit and named modes,
     /// Postfix running).
     pub listeners: Vec<crate::ops::inspect::verify::ListenerCheck>,
@@ -108,7 +108,7 @@ pub fn build(settings: &Settings, now: SystemTime) -> StatusReport {
         return report;
     }
     let pf = crate::ops::system_postfix(settings);
-    match crate::ops::rotate::instances::select(settings, &pf) {
+    match crate::ops::instances::select(settings, &pf) {
         Err(e) => report.problems.push(format!("{e:#}")),
         Ok(managed) => {
             for m in managed.into_iter().skip(1) {
@@ -151,7 +151,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         .ok();
     let mode = match &versions {
         Some(v) => {
-            plan::decide(settings.mode, settings.policy.prefer, v).map_err(|e| format!("{e:#}"))
+            mode::decide(settings.mode, settings.policy.prefer, v).map_err(|e| format!("{e:#}"))
         }
         None => Err("unknown: Postfix did not answer".into()),
     };
@@ -167,7 +167,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         proofs: &proofs,
         // Named mode points Postfix at files too; "explicit" here means files.
         explicit: matches!(&mode, Ok(d) if d.mode.uses_files()),
-        named: matches!(&mode, Ok(d) if d.mode == plan::Effective::Named),
+        named: matches!(&mode, Ok(d) if d.mode == mode::Effective::Named),
     };
     // Each group file's verdict, so that dh_settings does not run the
     // costly primality proofs on the same file a second time.
@@ -195,7 +195,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         .unwrap_or_default();
     let curves = versions
         .as_ref()
-        .and_then(|_| crate::ops::curves::view(&pf).ok());
+        .and_then(|_| crate::ops::inspect::curves::view(&pf).ok());
     if let Some(c) = &cf {
         if let Some(v) = &versions {
             problems.extend(curve_drift(settings, c, v));
@@ -417,7 +417,7 @@ impl Look<'_> {
 
 /// A reload still owed by an interrupted run (or one with reload off).
 fn reload_owed(settings: &Settings) -> Option<String> {
-    let owed = crate::ops::rotate::owed::reload_owed_marker(&settings.state_dir);
+    let owed = state::reload_owed_path(&settings.state_dir);
     owed.exists().then(|| {
         format!(
             "the files on disk may be newer than what Postfix has loaded (a run was interrupted \

@@ -9,8 +9,9 @@ use tracing::info;
 use super::env::{Env, Part};
 use super::phases::Phase;
 use super::plan::Plan;
-use crate::config::{GroupSpec, Settings, Use};
-use crate::dh::{self, Acceptance, ValidGroup};
+use crate::config::GroupSpec;
+use crate::dh::{self, ValidGroup};
+use crate::ops::mode::group_policy;
 
 /// A group generated and validated for one configured group.
 pub(super) struct Fresh<'a> {
@@ -77,19 +78,4 @@ pub(super) fn fresh_groups<'a>(
         });
     }
     Ok(fresh)
-}
-
-/// The validation policy for a configured group; `named`: the group must
-/// be RFC 7919's of its size.
-pub fn group_policy(g: &GroupSpec, settings: &Settings, named: bool) -> Acceptance {
-    let in_main = g.uses.contains(&Use::MainCf);
-    Acceptance {
-        named,
-        expected_bits: Some(g.bits),
-        min_bits: if in_main {
-            settings.min_bits
-        } else {
-            g.bits.min(settings.min_bits)
-        },
-    }
 }

@@ -2,10 +2,10 @@
 //! plan, apply, record.
 
 pub mod apply;
+pub(crate) mod curves;
 pub mod env;
 pub(crate) mod groups;
 pub(crate) mod hooks;
-pub(crate) mod instances;
 mod journal;
 pub(crate) mod owed;
 pub mod phases;
@@ -31,6 +31,7 @@ use anyhow::{Context, Result};
 use tracing::info;
 
 use crate::config::Settings;
+use crate::ops::instances;
 use crate::sys::lock::RunLock;
 use crate::sys::state::{self, LastOutcome};
 
@@ -502,7 +503,7 @@ fn run_hooks(
     settings: &Settings,
     plan: &Plan,
     all: &[Applied],
-    managed: &[crate::ops::rotate::instances::Managed],
+    managed: &[crate::ops::instances::Managed],
     unverified: bool,
 ) -> Vec<crate::ops::rotate::hooks::HookRun> {
     // What consumers read are the group files: a run that only edited

@@ -1,14 +1,15 @@
-//! The reload-owed marker: a run killed between its edits and `postfix
-//! reload` leaves it, and the next run checks and reloads even with
-//! nothing to change; `status` reports it.
+//! The reload-owed marker (`sys::state::reload_owed_path`): a run killed
+//! between its edits and `postfix reload` leaves it, and the next run
+//! checks and reloads even with nothing to change; `status` reports it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use tracing::warn;
 
 use crate::config::Settings;
 use crate::sys::fsutil::{self, FileMode};
+use crate::sys::state;
 
 /// `state_dir/reload-owed`: present while the files on disk may be newer
 /// than what Postfix has loaded.
@@ -16,15 +17,10 @@ pub(super) struct ReloadOwed {
     pub(super) path: PathBuf,
 }
 
-/// Where the reload-owed marker lives, for `status`.
-pub fn reload_owed_marker(state_dir: &Path) -> PathBuf {
-    state_dir.join("reload-owed")
-}
-
 impl ReloadOwed {
     pub(super) fn new(settings: &Settings) -> ReloadOwed {
         ReloadOwed {
-            path: reload_owed_marker(&settings.state_dir),
+            path: state::reload_owed_path(&settings.state_dir),
         }
     }
 

@@ -108,23 +108,6 @@ pub fn check_files(files: &[PathBuf], policy: &Acceptance) -> Vec<FileReport> {
         .collect()
 }
 
-/// The sizes configured groups use, each once.
-fn sizes(settings: &Settings) -> Vec<u32> {
-    let mut v: Vec<u32> = settings.groups.iter().map(|g| g.bits).collect();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
-/// Groups ready per configured size: (bits, count).
-pub fn pool_status(settings: &Settings) -> Result<Vec<(u32, usize)>> {
-    let pool = Pool::new(&settings.state_dir);
-    sizes(settings)
-        .into_iter()
-        .map(|bits| Ok((bits, pool.count(bits)?)))
-        .collect()
-}
-
 /// Fills the pool to `[pool] size` per configured size (or only `bits`),
 /// or adds exactly `count`; `added` hears of each group as it lands.
 /// Background work by nature: the process lowers its priority first.
@@ -147,7 +130,7 @@ pub fn fill_pool(
     let catalog = Catalog::embedded();
     // What a rotation takes from the pool is proved already.
     let proofs = crate::dh::Proofs::open(&settings.state_dir);
-    for bits in bits.map_or_else(|| sizes(settings), |b| vec![b]) {
+    for bits in bits.map_or_else(|| settings.group_sizes(), |b| vec![b]) {
         let want = match count {
             Some(k) => k,
             None => (settings.pool_size as usize).saturating_sub(pool.count(bits)?),
