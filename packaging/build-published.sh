@@ -6,12 +6,25 @@
 #
 #   packaging/build-published.sh SUITE   -> prints the path of its .deb
 #
+# One build per OpenSSL ABI, not per release: bullseye's (libssl1.1) and
+# bookworm's (libssl3), which trixie and unstable install as they are
+# (their libssl3t64 provides libssl3 on 64-bit architectures). N's
+# maintainer scripts and units are the same in every build, and they are
+# what an upgrade test exercises; each release's own N+1 still comes from
+# its own build root. This halves what a fresh machine builds before its
+# first upgrade test (each build of N costs about as much as N+1's).
+#
 # DHROTATE_PUBLISHED_CACHE=dir keeps the cache elsewhere than
 # /var/cache/dhrotate-tests/published. Needs what build-release.sh needs,
 # and the published commit in this clone (git fetch --tags).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suite=${1:?usage: build-published.sh SUITE}
+case "$suite" in
+  bullseye) ;;
+  bookworm|trixie|sid|unstable) suite=bookworm ;;
+  *) echo "build-published.sh: unknown suite $suite (bullseye, bookworm, trixie, sid)" >&2; exit 2 ;;
+esac
 read -r version commit < <(grep -v '^#' packaging/published-versions | awk 'NF == 2' | tail -n 1)
 [ -n "${commit:-}" ] || { echo "build-published.sh: no version in packaging/published-versions" >&2; exit 1; }
 out=${DHROTATE_PUBLISHED_CACHE:-/var/cache/dhrotate-tests/published}/$commit/$suite

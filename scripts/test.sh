@@ -108,7 +108,7 @@ packages() {
   packaging/build-source.sh
   # Per release: its package, then (in the background) the harness on it;
   # the last published version built from its own source (once: cached by
-  # commit), then (in the background) the upgrade from it through the
+  # commit; one build per OpenSSL ABI, bullseye's and bookworm's), then (in the background) the upgrade from it through the
   # signed repository; piuparts on bookworm and trixie, the autopkgtest on
   # trixie, in the background too.
   local background=() logs=()

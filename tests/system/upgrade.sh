@@ -12,7 +12,8 @@
 #
 #   tests/system/upgrade.sh [SUITE...]   (default: bullseye bookworm trixie sid)
 #
-# N: packaging/build-published.sh SUITE (built once, cached by commit).
+# N: packaging/build-published.sh SUITE (built once, cached by commit; the
+# bookworm build of N serves trixie and unstable too: libssl3).
 # N+1: packaging/package-for.sh SUITE (this tree's, built if missing). The repository is signed with a throwaway key made here.
 # Prints N and N+1 and each check; exits 1 if any failed.
 set -euo pipefail
