@@ -149,7 +149,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
     let versions = postfix::version::detect(&pf)
         .map_err(|e| problems.push(format!("cannot ask Postfix: {e:#}")))
         .ok();
-    let mode = match &versions {
+    let decision = match &versions {
         Some(v) => {
             mode::decide(settings.mode, settings.policy.prefer, v).map_err(|e| format!("{e:#}"))
         }
@@ -166,8 +166,8 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         catalog: &catalog,
         proofs: &proofs,
         // Named mode points Postfix at files too; "explicit" here means files.
-        explicit: matches!(&mode, Ok(d) if d.mode.uses_files()),
-        named: matches!(&mode, Ok(d) if d.mode == mode::Effective::Named),
+        explicit: matches!(&decision, Ok(d) if d.mode.uses_files()),
+        named: matches!(&decision, Ok(d) if d.mode == mode::Effective::Named),
     };
     // Each group file's verdict, so that dh_settings does not run the
     // costly primality proofs on the same file a second time.
@@ -177,7 +177,7 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         .iter()
         .map(|g| look.group(g, cf.as_ref(), &mut checked, &mut problems))
         .collect();
-    if let Err(e) = &mode {
+    if let Err(e) = &decision {
         problems.push(e.clone());
     }
     let dh_settings = cf.as_ref().map_or_else(Vec::new, |c| {
@@ -217,8 +217,8 @@ fn build_one(settings: &Settings, now: SystemTime) -> StatusReport {
         advice,
         schema: 1,
         versions,
-        mode_error: mode.as_ref().err().cloned(),
-        mode: mode.ok(),
+        mode_error: decision.as_ref().err().cloned(),
+        mode: decision.ok(),
         groups,
         last_run: state::read(&settings.state_dir).ok().flatten(),
         healthy: problems.is_empty(),
