@@ -300,7 +300,7 @@ fn a_planning_failure_is_recorded_and_only_success_counts_as_done() {
 #[test]
 fn status_names_a_master_cf_it_cannot_read() {
     let (base, inst) = instance("status-master", false);
-    let cfg = instance_config(&base, &inst, 2048, 1024, "");
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let cfg_s = cfg.to_str().unwrap();
     let out = run_now(&cfg, &[]);
     assert!(out.status.success(), "{}", show(&out));

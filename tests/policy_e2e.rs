@@ -244,7 +244,7 @@ fn status_exits_6_when_a_file_is_stale_or_broken() {
 fn the_configured_curve_policy_is_applied_by_every_run_and_drift_is_reported() {
     const MODERN: &str = "X25519 X448 prime256v1 secp384r1";
     let (base, inst) = instance("curve-policy-run", true);
-    let cfg = instance_config(&base, &inst, 2048, 1024, "[curves]\npolicy = \"modern\"\n");
+    let cfg = instance_config(&base, &inst, 1024, 1024, "[curves]\npolicy = \"modern\"\n");
     let cfg_s = cfg.to_str().unwrap();
     let curves = || {
         let (ok, v, err) = postconf(&inst.config_dir, &["-h", "tls_eecdh_auto_curves"]);
@@ -330,7 +330,7 @@ fn the_dhe_policy_turns_tls12_dhe_off_and_back_on() {
         &["-e", "smtpd_tls_exclude_ciphers = aNULL"],
     );
     assert!(ok, "{err}");
-    let cfg = instance_config(&base, &inst, 2048, 2048, "");
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
     let out = now(&cfg, &[]);
     assert!(out.status.success(), "{}", show(&out));
     assert!(
@@ -338,7 +338,7 @@ fn the_dhe_policy_turns_tls12_dhe_off_and_back_on() {
         "DHE is on to begin with"
     );
 
-    let off = instance_config(&base, &inst, 2048, 2048, "[policy]\ndhe = \"off\"\n");
+    let off = instance_config(&base, &inst, 1024, 1024, "[policy]\ndhe = \"off\"\n");
     let out = now(&off, &[]);
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -400,11 +400,11 @@ fn the_dhe_policy_turns_tls12_dhe_off_and_back_on() {
     assert_eq!(exclude(), "aNULL, kDHE");
 
     // Undone by setting it back.
-    let on = instance_config(&base, &inst, 2048, 2048, "[policy]\ndhe = \"on\"\n");
+    let on = instance_config(&base, &inst, 1024, 1024, "[policy]\ndhe = \"on\"\n");
     let out = now(&on, &[]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(exclude(), "aNULL");
-    assert_eq!(served(port).bits, 2048);
+    assert_eq!(served(port).bits, 1024);
     let out = dhrotate(&["--config", on.to_str().unwrap(), "status"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 }
