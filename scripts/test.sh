@@ -95,35 +95,37 @@ host=$(. /etc/os-release && echo "$VERSION_CODENAME")
 # %check; the bookworm and trixie builds skip them (DEB_BUILD_OPTIONS=nocheck):
 # same code and crates as the host's cargo test, and each costs minutes.
 packages() {
-  local pids=() suite rc=0 i
+  local suite rc=0
+  # Each root is waited for by what needs it, not all by the first build:
+  # on a fresh machine the eight debootstraps take minutes, and bullseye's
+  # build root (no compiler in it) is ready long before the others.
+  rm -rf target/roots; mkdir -p target/roots
   for suite in "${suites[@]}"; do
-    $SUDO tests/system/rootfs.sh "$suite" > "target/rootfs-$suite.log" 2>&1 &
-    pids+=($!)
-    $SUDO packaging/buildroot.sh "$suite" > "target/buildroot-$suite.log" 2>&1 &
-    pids+=($!)
+    ($SUDO tests/system/rootfs.sh "$suite" > "target/rootfs-$suite.log" 2>&1; touch "target/roots/rootfs-$suite") &
+    ($SUDO packaging/buildroot.sh "$suite" > "target/buildroot-$suite.log" 2>&1; touch "target/roots/build-$suite") &
   done
-  # A failed root is built again by build-release.sh or run.sh, and reported.
-  for i in "${pids[@]}"; do wait "$i" || true; done
-  phase "build roots and real systems' roots ready"
   packaging/build-source.sh
   # Per release: its package, then (in the background) the harness on it;
   # the last published version built from its own source (once: cached by
-  # commit; one build per OpenSSL ABI, bullseye's and bookworm's), then (in the background) the upgrade from it through the
-  # signed repository; piuparts on bookworm and trixie, the autopkgtest on
-  # trixie, in the background too.
+  # commit; one build per OpenSSL ABI, bullseye's and bookworm's), then (in
+  # the background) the upgrade from it through the signed repository;
+  # piuparts on bookworm and trixie, the autopkgtest on trixie, in the
+  # background too. Whatever boots a release waits for its root.
   local background=() logs=()
   for suite in "${suites[@]}"; do
     local nocheck=""
     case "$suite" in bookworm|trixie) nocheck=1 ;; esac
+    # A failed root is built again by build-release.sh or run.sh, and reported.
+    root_ready "build-$suite"
     $SUDO env "PATH=$PATH" DHROTATE_NOCHECK="$nocheck" packaging/build-release.sh "$suite" || return 1
     phase "package for $suite"
-    $SUDO env "PATH=$PATH" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
+    booted "$suite" tests/system/run.sh "$suite" > "target/harness-$suite.log" 2>&1 &
     background+=($!); logs+=("target/harness-$suite.log")
     $SUDO env "PATH=$PATH" packaging/build-published.sh "$suite" > /dev/null || rc=1
     phase "published version for $suite"
     # test-deb.sh upgrades this machine's release's published version too.
     [ "$suite" = "$host" ] && touch target/host-package.ready
-    $SUDO env "PATH=$PATH" tests/system/upgrade.sh "$suite" > "target/upgrade-$suite.log" 2>&1 &
+    booted "$suite" tests/system/upgrade.sh "$suite" > "target/upgrade-$suite.log" 2>&1 &
     background+=($!); logs+=("target/upgrade-$suite.log")
     case "$suite" in
       bookworm|trixie)
@@ -131,7 +133,7 @@ packages() {
         background+=($!); logs+=("target/piuparts-$suite.out") ;;
     esac
     if [ "$suite" = trixie ]; then
-      $SUDO env "PATH=$PATH" packaging/test-autopkgtest.sh trixie > target/autopkgtest-trixie.out 2>&1 &
+      booted trixie packaging/test-autopkgtest.sh trixie > target/autopkgtest-trixie.out 2>&1 &
       background+=($!); logs+=(target/autopkgtest-trixie.out)
     fi
   done
@@ -141,12 +143,23 @@ packages() {
   phase "reproducibility (a second bullseye build)"
   packaging/test-rpm.sh || rc=1
   phase "RPM from source"
+  local i
   for i in "${!background[@]}"; do
     wait "${background[$i]}" || rc=1
     cat "${logs[$i]}"
   done
   phase "real systems, upgrades, piuparts, autopkgtest"
   return "$rc"
+}
+# root_ready NAME: waits until the root job NAME (build-SUITE, rootfs-SUITE)
+# has ended, well or not.
+root_ready() { until [ -e "target/roots/$1" ]; do sleep 5; done; }
+# booted SUITE COMMAND...: COMMAND as root once SUITE's real-system root is
+# ready (two debootstraps into one tree would wreck it).
+booted() {
+  local suite=$1; shift
+  root_ready "rootfs-$suite"
+  $SUDO env "PATH=$PATH" "$@"
 }
 rm -f target/host-package.ready
 packages > target/packages.log 2>&1 &

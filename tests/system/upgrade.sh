@@ -93,8 +93,8 @@ step_repository() {
 # A pool of one: each rotation N runs fills the pool with custom groups of
 # every configured size, though named mode never takes one (N+1 does the
 # same); the upgrade must keep the pool, not a full one. With two 3072-bit
-# groups, N's rotation and pool fill were three quarters of this test's CPU
-# time; with one 2048-bit group, a tenth of it.
+# groups, N's rotations and pool fills took 281 of this test's 438
+# CPU-seconds on bookworm; with one 2048-bit group, 38 of 114.
 step_configure() {
   ct sed -i -e 's/^mode = "detect"/mode = "named"/' \
     -e "s|^file = \"dh2048.pem\"\$|file = \"$(basename "$GROUP_FILE")\"|" \
