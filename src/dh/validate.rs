@@ -511,16 +511,16 @@ mod tests {
             min_bits: 2048,
             named: true,
         };
-        let hex = &cat.by_name("rfc7919-ffdhe3072").unwrap().prime_hex;
-        let ffdhe3072 = group(BigNum::from_hex_str(hex).unwrap(), 2);
-        let v = validate(&ffdhe3072, &named(3072), &cat);
+        let hex = &cat.by_name("rfc7919-ffdhe2048").unwrap().prime_hex;
+        let ffdhe2048 = group(BigNum::from_hex_str(hex).unwrap(), 2);
+        let v = validate(&ffdhe2048, &named(2048), &cat);
         assert!(v.accepted(), "{:?}", v.problems);
-        assert_eq!(v.known.as_ref().unwrap().rfc7919(), Some("ffdhe3072"));
-        // Another RFC 7919 size is the wrong group for a 4096-bit slot.
-        assert!(!validate(&ffdhe3072, &named(4096), &cat).accepted());
+        assert_eq!(v.known.as_ref().unwrap().rfc7919(), Some("ffdhe2048"));
+        // Another RFC 7919 size is the wrong group for a 3072-bit slot.
+        assert!(!validate(&ffdhe2048, &named(3072), &cat).accepted());
         // Other catalogued primes stay refused, and so does a custom one.
-        let modp = group(BigNum::get_rfc3526_prime_3072().unwrap(), 2);
-        let v = validate(&modp, &named(3072), &cat);
+        let modp = group(BigNum::get_rfc3526_prime_2048().unwrap(), 2);
+        let v = validate(&modp, &named(2048), &cat);
         assert!(
             v.problems.iter().any(|p| p.contains("not RFC 7919's")),
             "{:?}",
@@ -536,7 +536,7 @@ mod tests {
             v.problems
         );
         // Unique mode refuses the named group and says how to want it.
-        let v = validate(&ffdhe3072, &ANY, &cat);
+        let v = validate(&ffdhe2048, &ANY, &cat);
         assert!(
             v.problems.iter().any(|p| p.contains("mode = \"named\"")),
             "{:?}",
