@@ -209,7 +209,7 @@ step_settled() {
   local status rc=0 param
   ct rm -f /etc/dhrotate/conf.d/90-long.toml /etc/systemd/system/dhrotate.service.d/90-one-core.conf \
     /etc/systemd/system/dhrotate-daemon.service.d/90-one-core.conf
-  ct rmdir /etc/systemd/system/dhrotate.service.d /etc/systemd/system/dhrotate-daemon.service.d
+  ct rmdir --ignore-fail-on-non-empty /etc/systemd/system/dhrotate.service.d /etc/systemd/system/dhrotate-daemon.service.d
   ct systemctl daemon-reload
   check "U6 postfix check passes (main.cf and master.cf whole)" ct postfix check
   param=$(ct postconf -h smtpd_tls_dh1024_param_file)
