@@ -96,14 +96,20 @@ step_repository() {
 # groups, N's rotations and pool fills took 281 of this test's 438
 # CPU-seconds on bookworm; with one 2048-bit group, 38 of 114.
 step_configure() {
+  local file
+  file=$(basename "$GROUP_FILE")
   ct sed -i -e 's/^mode = "detect"/mode = "named"/' \
-    -e "s|^file = \"dh2048.pem\"\$|file = \"$(basename "$GROUP_FILE")\"|" \
+    -e "s|^file = \"dh2048.pem\"\$|file = \"$file\"|" \
     -e 's/^# \[pool\]$/[pool]/' -e 's/^# size = 2$/size = 1/' "$CONF"
-  check "U2 $CONF edited (mode named, main group in $(basename "$GROUP_FILE"), a pool of one)" \
-    ct sh -c "grep -qx 'mode = \"named\"' $CONF && grep -qx 'file = \"$(basename "$GROUP_FILE")\"' $CONF && grep -qx 'size = 1' $CONF"
+  check "U2 $CONF edited (mode named, main group in $file, a pool of one)" \
+    ct sh -c "grep -qx 'mode = \"named\"' $CONF && grep -qx 'file = \"$file\"' $CONF && grep -qx 'size = 1' $CONF"
   check "U2 a rotation applies it (systemctl start dhrotate.service)" start_unit dhrotate.service
   check "U2 127.0.0.1:25 serves RFC 7919's ffdhe2048, from $GROUP_FILE" serves_ffdhe2048
 }
+
+# The units either of which runs the long search; step_settled takes their
+# one-core drop-ins away again.
+LONG_UNITS=(dhrotate.service dhrotate-daemon.service)
 
 # An 8192-bit search, which takes minutes: the upgrade happens during it.
 # The test needs it long, not fast: it runs on one core (CPUAffinity, which
@@ -120,7 +126,7 @@ bits = 8192
 file = "dh8192.pem"
 TOML
   local unit
-  for unit in dhrotate.service dhrotate-daemon.service; do
+  for unit in "${LONG_UNITS[@]}"; do
     ct sh -c "mkdir -p /etc/systemd/system/$unit.d && printf '[Service]\nCPUAffinity=0\n' > /etc/systemd/system/$unit.d/90-one-core.conf"
   done
   ct systemctl daemon-reload
@@ -206,10 +212,12 @@ master_pid() { ct sh -c 'cat /var/spool/postfix/pid/master.pid 2>/dev/null | tr 
 # After the long search ends: main.cf whole, the served group one of the
 # two, the administrator's values in effect, status healthy.
 step_settled() {
-  local status rc=0 param
-  ct rm -f /etc/dhrotate/conf.d/90-long.toml /etc/systemd/system/dhrotate.service.d/90-one-core.conf \
-    /etc/systemd/system/dhrotate-daemon.service.d/90-one-core.conf
-  ct rmdir --ignore-fail-on-non-empty /etc/systemd/system/dhrotate.service.d /etc/systemd/system/dhrotate-daemon.service.d
+  local status rc=0 param unit
+  ct rm -f /etc/dhrotate/conf.d/90-long.toml
+  for unit in "${LONG_UNITS[@]}"; do
+    ct rm -f "/etc/systemd/system/$unit.d/90-one-core.conf"
+    ct rmdir --ignore-fail-on-non-empty "/etc/systemd/system/$unit.d"
+  done
   ct systemctl daemon-reload
   check "U6 postfix check passes (main.cf and master.cf whole)" ct postfix check
   param=$(ct postconf -h smtpd_tls_dh1024_param_file)
