@@ -195,6 +195,116 @@ fn concurrent_runs_never_interleave() {
     assert_eq!(served(inst.smtp_port).fingerprint, now_fp);
 }
 
+/// `pool fill` fills only for a mode that takes groups from the pool:
+/// named mode (and detect where it becomes auto: this host's Postfix 3.7
+/// with OpenSSL 3) would search for groups no rotation takes. `--bits`
+/// fills anyway; explicit mode fills.
+#[test]
+fn pool_fill_searches_only_for_a_mode_that_takes_from_the_pool() {
+    let (base, inst) = instance("pool-modes", false);
+    let cfg = instance_config(&base, &inst, 1024, 1024, "");
+    let explicit = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[pool]\nsize = 0", "[pool]\nsize = 1");
+    let pool_dir = base.join("state/pool/1024");
+    let ready = || std::fs::read_dir(&pool_dir).map_or(0, |d| d.count());
+    for mode in ["named", "detect"] {
+        let text = explicit.replace("mode = \"explicit\"", &format!("mode = \"{mode}\""));
+        std::fs::write(&cfg, text).unwrap();
+        let out = with_config(&cfg, &["pool", "fill"]);
+        assert!(out.status.success(), "{mode}: {}", show(&out));
+        let said = String::from_utf8_lossy(&out.stdout);
+        let effective = if mode == "named" { "named" } else { "auto" };
+        assert!(
+            said.contains(&format!(
+                "nothing to fill: {effective} mode takes no groups"
+            )),
+            "{mode}: {}",
+            show(&out)
+        );
+        assert_eq!(ready(), 0, "{mode}: a group was added");
+    }
+    let out = with_config(&cfg, &["pool", "fill", "--bits", "1024"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(ready(), 1, "--bits fills in any mode");
+
+    std::fs::write(&cfg, &explicit).unwrap();
+    let out = with_config(&cfg, &["pool", "fill", "--count", "1"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(ready(), 2, "explicit mode fills: {}", show(&out));
+}
+
+/// A `pool fill` that leads its session (as under systemd, or started by
+/// `now` and the daemon) lowers the session's scheduling group to nice 19,
+/// where the kernel has autogroups; one that does not lead leaves its
+/// starter's group alone.
+#[test]
+fn pool_fill_lowers_the_scheduling_group_of_the_session_it_leads() {
+    use std::os::unix::process::CommandExt;
+    if !Path::new("/proc/self/autogroup").exists() {
+        eprintln!("this kernel has no autogroups: nothing to lower");
+        return;
+    }
+    let base = scratch("pool-autogroup");
+    let cfg = base.join("dhrotate.toml");
+    std::fs::create_dir_all(base.join("pf")).unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "mode = \"explicit\"\npostfix_config_dir = \"{0}/pf\"\nstate_dir = \"{0}/state\"\n\
+             [[group]]\nname = \"main\"\nbits = 8192\nfile = \"dh8192.pem\"\nuse = [\"main.cf\"]\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let fill = |leader: bool| {
+        let mut cmd = command();
+        cmd.args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "pool",
+            "fill",
+            "--count",
+            "1",
+        ]);
+        if leader {
+            // SAFETY: setsid is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(|| {
+                    nix::unistd::setsid()
+                        .map(drop)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
+        let mut child = cmd.spawn().unwrap();
+        let autogroup = format!("/proc/{}/autogroup", child.id());
+        // The 8192-bit search runs for far longer than it takes to start;
+        // a second is long enough for one that did not lower to show it.
+        let mut seen = String::new();
+        for _ in 0..if leader { 100 } else { 20 } {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            seen = std::fs::read_to_string(&autogroup).unwrap_or_default();
+            if seen.ends_with("nice 19\n") {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        seen
+    };
+    let mine = std::fs::read_to_string("/proc/self/autogroup").unwrap();
+    assert!(
+        fill(true).ends_with("nice 19\n"),
+        "the leader's session stays as it was"
+    );
+    assert_eq!(
+        fill(false),
+        mine,
+        "a fill that does not lead its session changed its starter's"
+    );
+}
+
 #[test]
 fn now_takes_groups_from_the_pool_and_refills_it_in_the_background() {
     let (base, inst) = instance("pool", true);

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::config::Overrides;
 use crate::dh::pool::Pool;
-use crate::ops::service::groups;
+use crate::ops::service::groups::{self, PoolSizes};
 use crate::sys::signals::Interrupt;
 
 use super::Cli;
@@ -24,9 +24,12 @@ pub struct Args {
 pub enum Action {
     /// How many groups are ready per size, against `[pool] size`.
     Status,
-    /// Generate groups until the pool holds `[pool] size` per configured size.
+    /// Generate groups until the pool holds `[pool] size` per configured
+    /// size; only explicit mode takes groups from the pool, so in named and
+    /// auto mode this fills nothing unless given `--bits`.
     Fill {
-        /// Only this size (default: every size a configured group uses).
+        /// Only this size, in any mode (default: every size a configured
+        /// group uses, in explicit mode).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(512..=8192))]
         bits: Option<u32>,
         /// Add exactly this many groups instead of filling up to the size.
@@ -58,9 +61,20 @@ pub fn run(args: &Args, cli: &Cli) -> Result<u8> {
             let interrupt = Interrupt::install()?;
             // Nothing but a closed stdout fails a write here.
             let mut out = super::QuietStdout::default();
+            let sizes = match groups::pool_sizes(&settings, *bits)? {
+                PoolSizes::Fill(sizes) => sizes,
+                PoolSizes::Unused(mode) => {
+                    let _ = writeln!(
+                        out,
+                        "nothing to fill: {} mode takes no groups from the pool (`pool fill --bits N` fills anyway)",
+                        mode.name()
+                    );
+                    return Ok(0);
+                }
+            };
             groups::fill_pool(
                 &settings,
-                *bits,
+                &sizes,
                 *count,
                 *threads,
                 &interrupt,

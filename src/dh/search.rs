@@ -18,11 +18,13 @@
 //!
 //! A candidate is returned once p and q both pass a base-2 Fermat test.
 //! Nothing more is asked here because nothing found here is used untested:
-//! every group goes through `validate` (OpenSSL's DH_check, 64 Miller-Rabin
-//! rounds on p and on q, beside num-prime's strict test of both), which
-//! refuses the rare pseudoprime (below 2^-40 at 1024 bits, by Damgard,
-//! Landrock and Pomerance's bound for one random base-2 test). Confirming
-//! here too cost as much as the proof again: 0.3 s of a 2048-bit search.
+//! every group goes through `validate` (OpenSSL's DH_check, at least 64
+//! Miller-Rabin rounds on p and on q, beside num-prime's strict test of
+//! both). A base-2 pseudoprime among random numbers of these sizes is rare
+//! beyond any count of runs (Kim and Pomerance bound the chance for a
+//! random probable prime), and would only be refused there. Confirming
+//! here as well cost as much as that proof again: 0.3 s of a 2048-bit
+//! search.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -41,7 +43,7 @@ const WINDOW: usize = 1 << 18;
 /// means fewer exponentiations, e^-2γ (bits / log2 depth)^2 per safe prime
 /// (e^-2γ = 0.315), but one division of x per prime in the first window,
 /// and a table to build. Chosen by measurement (docs/benchmarks.md): an
-/// exponentiation costs about 0.25 ms at 1024 bits and 2 ms at 2048, a
+/// exponentiation costs about 0.4 ms at 1024 bits and 2.5 ms at 2048, a
 /// division 0.11 and 0.26 µs, so the depth grows with the size.
 pub fn sieve_depth(bits: u32) -> u32 {
     let by_size: u32 = if bits <= 1024 {

@@ -22,6 +22,15 @@ pub enum Effective {
 }
 
 impl Effective {
+    /// The mode's name, as the configuration spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Effective::Explicit => "explicit",
+            Effective::Named => "named",
+            Effective::Auto => "auto",
+        }
+    }
+
     /// Whether Postfix is pointed at group files (explicit or named).
     pub fn uses_files(self) -> bool {
         self != Effective::Auto

@@ -91,8 +91,8 @@ step_repository() {
 
 # The administrator's change, in the file N told them to edit.
 # A pool of one: each rotation N runs fills the pool with custom groups of
-# every configured size, though named mode never takes one (N+1 does the
-# same); the upgrade must keep the pool, not a full one. With two 3072-bit
+# every configured size, though named mode never takes one (N+1 fills only
+# for explicit mode); the upgrade must keep the pool, not a full one. With two 3072-bit
 # groups, N's rotations and pool fills took 281 of this test's 438
 # CPU-seconds on bookworm; with one 2048-bit group, 38 of 114.
 step_configure() {

@@ -80,11 +80,7 @@ fn info(o: &mut Out, report: &StatusReport) {
     let openssl = versions
         .and_then(|v| v.openssl)
         .map_or_else(|| "unknown".into(), |v| v.to_string());
-    let mode = report.mode.as_ref().map_or("unknown", |d| match d.mode {
-        crate::ops::mode::Effective::Explicit => "explicit",
-        crate::ops::mode::Effective::Named => "named",
-        crate::ops::mode::Effective::Auto => "auto",
-    });
+    let mode = report.mode.as_ref().map_or("unknown", |d| d.mode.name());
     o.gauge(
         "dhrotate_info",
         "dhrotate, Postfix and OpenSSL versions and the mode in effect (always 1).",

@@ -13,8 +13,9 @@
 //!   fails before writing anything), wait for a rotation past its
 //!   generation to finish its edit or rollback, stop the refill child, and
 //!   exit 0;
-//! - the pool is refilled by a `dhrotate pool fill` child (nice 19) after
-//!   each rotation, so the daemon itself stays small while idle.
+//! - the pool is refilled by a `dhrotate pool fill` child (nice 19, in a
+//!   session of its own) after each rotation, so the daemon itself stays
+//!   small while idle.
 //!
 //! systemd hears READY=1 once the schedule is armed, STATUS= lines on every
 //! change, RELOADING=1 around SIGHUP and STOPPING=1 at the end; all of it

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::config::Settings;
+use crate::config::{Mode, Settings};
 use crate::dh::pool::Pool;
 use crate::dh::search::Control;
 use crate::dh::{Acceptance, Catalog, ValidGroup, source, validate};
+use crate::ops::mode::{self, Effective};
 use crate::sys::fsutil::{self, FileMode};
 use crate::sys::signals::Interrupt;
 
@@ -108,21 +109,18 @@ pub fn check_files(files: &[PathBuf], policy: &Acceptance) -> Vec<FileReport> {
         .collect()
 }
 
-/// Fills the pool to `[pool] size` per configured size (or only `bits`),
-/// or adds exactly `count`; `added` hears of each group as it lands.
+/// Fills the pool to `[pool] size` for each of `sizes` (`pool_sizes`), or
+/// adds exactly `count`; `added` hears of each group as it lands.
 /// Background work by nature: the process lowers its priority first.
 pub fn fill_pool(
     settings: &Settings,
-    bits: Option<u32>,
+    sizes: &[u32],
     count: Option<usize>,
     threads: Option<usize>,
     interrupt: &Interrupt,
     added: &mut dyn FnMut(&Path, u32),
 ) -> Result<()> {
-    // SAFETY: setpriority only changes this process's nice value.
-    unsafe {
-        nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, 19);
-    }
+    lower_priority();
     let pool = Pool::new(&settings.state_dir);
     let threads = threads.unwrap_or_else(source::default_threads);
     let control = Arc::new(Control::default());
@@ -130,7 +128,7 @@ pub fn fill_pool(
     let catalog = Catalog::embedded();
     // What a rotation takes from the pool is proved already.
     let proofs = crate::dh::Proofs::open(&settings.state_dir);
-    for bits in bits.map_or_else(|| settings.group_sizes(), |b| vec![b]) {
+    for &bits in sizes {
         let want = match count {
             Some(k) => k,
             None => (settings.pool_size as usize).saturating_sub(pool.count(bits)?),
@@ -150,4 +148,57 @@ pub fn fill_pool(
         }
     }
     Ok(())
+}
+
+/// Lowers this process's priority as far as it goes. A nice value ranks a
+/// process only among the others of its scheduling group, and where the
+/// kernel groups by session (autogroup) a session is one group however
+/// nice its members are: systemd starts every service command in a session
+/// of its own, and the refill starts in one too (`Refill::command`). So the
+/// leader of a session lowers the session's group as well.
+fn lower_priority() {
+    // SAFETY: setpriority only changes this process's nice value.
+    unsafe {
+        nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, 19);
+    }
+    if nix::unistd::getsid(None) == Ok(nix::unistd::getpid()) {
+        // Absent where the kernel has no autogroups; lowering needs no
+        // privilege, and a failure leaves only the nice value.
+        if let Err(e) = std::fs::write("/proc/self/autogroup", "19") {
+            tracing::debug!("cannot lower this session's scheduling group: {e}");
+        }
+    }
+}
+
+/// What `pool fill` fills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolSizes {
+    /// These sizes.
+    Fill(Vec<u32>),
+    /// Nothing: the mode in effect takes no groups from the pool.
+    Unused(Effective),
+}
+
+/// `bits` when given; else the sizes of the configured groups when the
+/// mode in effect takes groups from the pool. Named mode copies RFC 7919's
+/// groups and auto mode has none, so a fill there would search for groups
+/// no rotation takes. For `detect`, Postfix and OpenSSL decide, as for a
+/// rotation.
+pub fn pool_sizes(settings: &Settings, bits: Option<u32>) -> Result<PoolSizes> {
+    if let Some(b) = bits {
+        return Ok(PoolSizes::Fill(vec![b]));
+    }
+    let mode = match settings.mode {
+        Mode::Explicit => Effective::Explicit,
+        Mode::Named => Effective::Named,
+        Mode::Auto => Effective::Auto,
+        Mode::Detect => {
+            let versions = crate::postfix::version::detect(&crate::ops::system_postfix(settings))?;
+            mode::decide(settings.mode, settings.policy.prefer, &versions)?.mode
+        }
+    };
+    Ok(match mode {
+        Effective::Explicit => PoolSizes::Fill(settings.group_sizes()),
+        other => PoolSizes::Unused(other),
+    })
 }

@@ -18,9 +18,29 @@ use = ["submission/inet"]
 [pool]
 size = 1
 TOML
-  local since
+  local since watch
   since=$(ct date '+%Y-%m-%d %H:%M:%S')
+  # With the pool emptied, the ExecStartPost fill searches for seconds:
+  # watch its scheduling group (systemd starts it in a session of its own,
+  # which it lowers) until it shows nice 19 or the unit's start is over.
+  # ExecStartPost is the unit's control process.
+  ct rm -rf /var/lib/dhrotate/pool
+  watch=$(mktemp)
+  ct sh -c 'seen=; went=; for i in $(seq 1800); do
+      eval "$(systemctl show -p ActiveState -p ControlPID dhrotate.service)"
+      case "$ActiveState" in activating) went=1 ;; *) [ -n "$went" ] && break ;; esac
+      if [ "${ControlPID:-0}" != 0 ]; then
+        seen=$(cat "/proc/$ControlPID/autogroup" 2>/dev/null) || seen=
+        case "$seen" in *"nice 19") echo "$seen"; exit 0 ;; esac
+      fi
+      sleep 0.1; done; echo "last seen: ${seen:-no fill}"' > "$watch" &
+  local watcher=$!
   check "3 systemctl start dhrotate.service (explicit drop-in)" start_unit dhrotate.service
+  wait "$watcher" || true
+  note "the ExecStartPost pool fill's scheduling group: $(cat "$watch")"
+  check "3 the ExecStartPost pool fill lowered its session's scheduling group to nice 19" \
+    grep -qE '^/autogroup-[0-9]+ nice 19$' "$watch"
+  rm -f "$watch"
   local want
   want=$(file_prime /etc/postfix/dh2048.pem)
   check "3 127.0.0.1:25 serves the prime of /etc/postfix/dh2048.pem" wait_served 25 20 "$want"
