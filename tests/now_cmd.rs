@@ -294,9 +294,10 @@ fn pool_fill_lowers_the_scheduling_group_of_the_session_it_leads() {
         seen
     };
     let mine = std::fs::read_to_string("/proc/self/autogroup").unwrap();
+    let led = fill(true);
     assert!(
-        fill(true).ends_with("nice 19\n"),
-        "the leader's session stays as it was"
+        led.ends_with("nice 19\n"),
+        "a fill leading its session left it at {led}"
     );
     assert_eq!(
         fill(false),
