@@ -43,7 +43,7 @@ const WINDOW: usize = 1 << 18;
 /// means fewer exponentiations, e^-2γ (bits / log2 depth)^2 per safe prime
 /// (e^-2γ = 0.315), but one division of x per prime in the first window,
 /// and a table to build. Chosen by measurement (docs/benchmarks.md): an
-/// exponentiation costs about 0.4 ms at 1024 bits and 2.5 ms at 2048, a
+/// exponentiation costs about 0.35 ms at 1024 bits and 2.2 ms at 2048, a
 /// division 0.11 and 0.26 µs, so the depth grows with the size.
 pub fn sieve_depth(bits: u32) -> u32 {
     let by_size: u32 = if bits <= 1024 {
