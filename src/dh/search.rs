@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use anyhow::{Result, anyhow};
 use openssl::bn::{BigNum, BigNumContext, BigNumRef, MsbOption};
 use openssl::dh::Dh;
+use openssl::error::ErrorStack;
 use openssl::pkey::Params;
 
 /// Candidates per window: large, so that most searches need one window
@@ -250,13 +251,13 @@ fn test_window(
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| -> Result<()> {
-                    let mut fermat = Fermat::new()?;
+                    let mut candidate = Candidate::new()?;
                     while !finished() {
                         let Some(&k) = open.get(next.fetch_add(1, Ordering::Relaxed)) else {
                             return Ok(());
                         };
                         tested.fetch_add(1, Ordering::Relaxed);
-                        if let Some(p) = fermat.safe_candidate(x, k)? {
+                        if let Some(p) = candidate.safe(x, k)? {
                             found.lock().expect("not poisoned").get_or_insert(p);
                             done.store(true, Ordering::SeqCst);
                         }
@@ -279,54 +280,70 @@ fn test_window(
     Ok(found.into_inner().expect("not poisoned"))
 }
 
-/// Base-2 Fermat tests with their scratch numbers.
-struct Fermat {
+/// The base-2 Fermat test with its scratch numbers, kept between tests:
+/// the search runs it thousands of times a group, and validation's
+/// composite screen once.
+pub(crate) struct Fermat {
     ctx: BigNumContext,
     two: BigNum,
     one: BigNum,
-    p: BigNum,
-    q: BigNum,
     e: BigNum,
     res: BigNum,
-    step: BigNum,
 }
 
 impl Fermat {
-    fn new() -> Result<Fermat> {
+    pub(crate) fn new() -> Result<Fermat, ErrorStack> {
         Ok(Fermat {
             ctx: BigNumContext::new()?,
             two: BigNum::from_u32(2)?,
             one: BigNum::from_u32(1)?,
-            p: BigNum::new()?,
-            q: BigNum::new()?,
             e: BigNum::new()?,
             res: BigNum::new()?,
+        })
+    }
+
+    /// 2^(n-1) = 1 mod n: one exponentiation, which a prime n > 2 always
+    /// passes and almost every composite fails.
+    pub(crate) fn passes(&mut self, n: &BigNumRef) -> Result<bool, ErrorStack> {
+        self.e.checked_sub(n, &self.one)?;
+        self.res.mod_exp(&self.two, &self.e, n, &mut self.ctx)?;
+        Ok(self.res == self.one)
+    }
+}
+
+/// One search thread's candidate p = x + 24k, its q = (p-1)/2, and the
+/// Fermat test they take.
+struct Candidate {
+    fermat: Fermat,
+    p: BigNum,
+    q: BigNum,
+    step: BigNum,
+}
+
+impl Candidate {
+    fn new() -> Result<Candidate> {
+        Ok(Candidate {
+            fermat: Fermat::new()?,
+            p: BigNum::new()?,
+            q: BigNum::new()?,
             step: BigNum::new()?,
         })
     }
 
-    /// p = x + 24k when p and (p-1)/2 pass: one exponentiation rejects
-    /// almost every candidate.
-    fn safe_candidate(&mut self, x: &BigNum, k: u32) -> Result<Option<BigNum>> {
+    /// p = x + 24k when p and (p-1)/2 pass: the first exponentiation
+    /// rejects almost every candidate.
+    fn safe(&mut self, x: &BigNum, k: u32) -> Result<Option<BigNum>> {
         self.step
             .copy_from_slice(&(24 * u64::from(k)).to_be_bytes())?;
         self.p.checked_add(x, &self.step)?;
-        if !self.passes(true)? {
+        if !self.fermat.passes(&self.p)? {
             return Ok(None);
         }
         self.q.rshift1(&self.p)?;
-        if !self.passes(false)? {
+        if !self.fermat.passes(&self.q)? {
             return Ok(None);
         }
         Ok(Some(self.p.to_owned()?))
-    }
-
-    /// 2^(n-1) = 1 mod n, for n = p or q.
-    fn passes(&mut self, on_p: bool) -> Result<bool> {
-        let n = if on_p { &self.p } else { &self.q };
-        self.e.checked_sub(n, &self.one)?;
-        self.res.mod_exp(&self.two, &self.e, n, &mut self.ctx)?;
-        Ok(self.res == self.one)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use num_bigint::BigUint;
 use num_prime::PrimalityTestConfig;
-use openssl::bn::{BigNum, BigNumContext, BigNumRef};
+use openssl::bn::BigNumRef;
 use openssl::dh::Dh;
 use openssl::pkey::Params;
 use serde::Serialize;
@@ -312,25 +312,18 @@ pub fn prove(dh: &Dh<Params>) -> Proof {
     proof
 }
 
-/// 2^(p-1) = 1 mod p: one exponentiation screens out composites (a prime
-/// always passes; below 4, and when OpenSSL fails, the full tests decide).
-/// Not OpenSSL's `is_prime(1)`: OpenSSL 3 raises any round count to its
+/// 2^(p-1) = 1 mod p (`search::Fermat`): one exponentiation screens out
+/// composites (a prime always passes; below 4, and when OpenSSL fails, the
+/// full tests decide). Not OpenSSL's `is_prime(1)`: OpenSSL 3 raises any round count to its
 /// minimum for the size, 64 Miller-Rabin rounds at 2048 bits, which was a
 /// third of a 2048-bit proof spent on the screen.
 fn passes_fermat_base_2(p: &BigNumRef) -> bool {
     if p.num_bits() <= 2 {
         return true;
     }
-    let fermat = || -> Result<bool, openssl::error::ErrorStack> {
-        let mut ctx = BigNumContext::new()?;
-        let (one, two) = (BigNum::from_u32(1)?, BigNum::from_u32(2)?);
-        let mut e = BigNum::new()?;
-        e.checked_sub(p, &one)?;
-        let mut r = BigNum::new()?;
-        r.mod_exp(&two, &e, p, &mut ctx)?;
-        Ok(r == one)
-    };
-    fermat().unwrap_or(true)
+    super::search::Fermat::new()
+        .and_then(|mut f| f.passes(p))
+        .unwrap_or(true)
 }
 
 /// What the proof says against the group.
