@@ -247,34 +247,39 @@ fn test_window(
     let found: Mutex<Option<BigNum>> = Mutex::new(None);
     let done = AtomicBool::new(false);
     let finished = || done.load(Ordering::Relaxed) || stop();
+    let test_in_turn = || -> Result<()> {
+        let mut candidate = Candidate::new()?;
+        while !finished() {
+            let Some(&k) = open.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                return Ok(());
+            };
+            tested.fetch_add(1, Ordering::Relaxed);
+            if let Some(p) = candidate.safe(x, k)? {
+                found.lock().expect("not poisoned").get_or_insert(p);
+                done.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    };
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| -> Result<()> {
-                    let mut candidate = Candidate::new()?;
-                    while !finished() {
-                        let Some(&k) = open.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                            return Ok(());
-                        };
-                        tested.fetch_add(1, Ordering::Relaxed);
-                        if let Some(p) = candidate.safe(x, k)? {
-                            found.lock().expect("not poisoned").get_or_insert(p);
-                            done.store(true, Ordering::SeqCst);
-                        }
+                s.spawn(|| {
+                    // A failed thread stops the others at once, not when
+                    // the window runs out.
+                    let outcome = test_in_turn();
+                    if outcome.is_err() {
+                        done.store(true, Ordering::SeqCst);
                     }
-                    Ok(())
+                    outcome
                 })
             })
             .collect();
-        let mut result = Ok(());
-        for h in handles {
-            let outcome = h.join().expect("search thread panicked");
-            if outcome.is_err() {
-                done.store(true, Ordering::SeqCst);
-                result = outcome;
-            }
-        }
-        result
+        let outcomes: Vec<Result<()>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("search thread panicked"))
+            .collect();
+        outcomes.into_iter().collect::<Result<()>>()
     })
     .map_err(|e| anyhow!("safe-prime search failed: {e}"))?;
     Ok(found.into_inner().expect("not poisoned"))
