@@ -1,6 +1,7 @@
 //! Diffie-Hellman groups: generation, strict PEM reading, validation and
 //! the catalog of well-known shared primes.
 
+pub(crate) mod fermat;
 pub(crate) mod generate;
 pub(crate) mod known;
 pub mod named;

@@ -30,10 +30,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use anyhow::{Result, anyhow};
-use openssl::bn::{BigNum, BigNumContext, BigNumRef, MsbOption};
+use openssl::bn::{BigNum, BigNumRef, MsbOption};
 use openssl::dh::Dh;
-use openssl::error::ErrorStack;
 use openssl::pkey::Params;
+
+use super::fermat::Fermat;
 
 /// Candidates per window: large, so that most searches need one window
 /// (a 2048-bit group needs about 2,300 open candidates; a window leaves
@@ -283,37 +284,6 @@ fn test_window(
     })
     .map_err(|e| anyhow!("safe-prime search failed: {e}"))?;
     Ok(found.into_inner().expect("not poisoned"))
-}
-
-/// The base-2 Fermat test with its scratch numbers, kept between tests:
-/// the search runs it thousands of times a group, and validation's
-/// composite screen once.
-pub(crate) struct Fermat {
-    ctx: BigNumContext,
-    two: BigNum,
-    one: BigNum,
-    e: BigNum,
-    res: BigNum,
-}
-
-impl Fermat {
-    pub(crate) fn new() -> Result<Fermat, ErrorStack> {
-        Ok(Fermat {
-            ctx: BigNumContext::new()?,
-            two: BigNum::from_u32(2)?,
-            one: BigNum::from_u32(1)?,
-            e: BigNum::new()?,
-            res: BigNum::new()?,
-        })
-    }
-
-    /// 2^(n-1) = 1 mod n: one exponentiation, which a prime n > 2 always
-    /// passes and almost every composite fails.
-    pub(crate) fn passes(&mut self, n: &BigNumRef) -> Result<bool, ErrorStack> {
-        self.e.checked_sub(n, &self.one)?;
-        self.res.mod_exp(&self.two, &self.e, n, &mut self.ctx)?;
-        Ok(self.res == self.one)
-    }
 }
 
 /// One search thread's candidate p = x + 24k, its q = (p-1)/2, and the

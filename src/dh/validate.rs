@@ -312,7 +312,7 @@ pub fn prove(dh: &Dh<Params>) -> Proof {
     proof
 }
 
-/// 2^(p-1) = 1 mod p (`search::Fermat`): one exponentiation screens out
+/// 2^(p-1) = 1 mod p (`fermat::Fermat`): one exponentiation screens out
 /// composites (a prime always passes; below 4, and when OpenSSL fails, the
 /// full tests decide). Not OpenSSL's `is_prime(1)`: OpenSSL 3 raises any round count to its
 /// minimum for the size, 64 Miller-Rabin rounds at 2048 bits, which was a
@@ -321,7 +321,7 @@ fn passes_fermat_base_2(p: &BigNumRef) -> bool {
     if p.num_bits() <= 2 {
         return true;
     }
-    super::search::Fermat::new()
+    super::fermat::Fermat::new()
         .and_then(|mut f| f.passes(p))
         .unwrap_or(true)
 }
